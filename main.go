@@ -1,0 +1,80 @@
+// Command herald runs Telegram message campaigns that admins control from Telegram.
+//
+//	herald [run]      the service: management bot, delivery workers, health endpoint
+//	herald migrate    apply database migrations and exit
+//	herald version    print the version
+//
+// Configuration comes from the environment; see README.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/rs/zerolog"
+)
+
+// version is set at build time: go build -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "herald:", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+const usage = `Usage: herald [command]
+
+Commands:
+  run        run the service (default)
+  migrate    apply database migrations and exit
+  version    print the version and exit
+  help       print this help
+
+Configuration is read from the environment; see README.md.
+`
+
+// run is the whole program; main only adds the process's environment and exit code.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	command := "run"
+	if len(args) > 1 {
+		command = args[1]
+	}
+	switch command {
+	case "version", "--version", "-v":
+		fmt.Fprintf(stdout, "herald %s\n", version)
+		return nil
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "run", "migrate":
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", command)
+	}
+
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	if command == "migrate" {
+		return migrate(ctx, cfg, logger, stdout)
+	}
+	return serve(ctx, cfg, logger)
+}
+
+func newLogger(cfg config, w io.Writer) zerolog.Logger {
+	if cfg.LogFormat == "console" {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
+	}
+	return zerolog.New(w).Level(cfg.logLevel).With().Timestamp().Logger()
+}

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+
+	"herald/health"
+	"herald/migrations"
+	"herald/pgcluster"
+	"herald/queue"
+	"herald/store"
+)
+
+// database is an open pool plus, when DATABASE_URL is unset, the embedded cluster
+// behind it.
+type database struct {
+	pool    *pgxpool.Pool
+	cluster *pgcluster.Cluster
+}
+
+func openDatabase(ctx context.Context, cfg config, logger zerolog.Logger) (*database, error) {
+	db := &database{}
+	url := cfg.DatabaseURL
+	if url == "" {
+		started := time.Now()
+		cluster, err := pgcluster.Start(ctx, pgcluster.Options{DataDir: cfg.DataDir + "/postgres", Database: "herald"})
+		if err != nil {
+			return nil, fmt.Errorf("embedded database (DATABASE_URL is unset): %w", err)
+		}
+		db.cluster = cluster
+		url = cluster.ConnString("")
+		logger.Info().Str("data_dir", cfg.DataDir).Bool("owned", cluster.Owned()).Dur("took", time.Since(started)).Msg("embedded postgres ready")
+	}
+	poolCfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		db.close(ctx, logger)
+		return nil, &configError{"DATABASE_URL", "not a valid PostgreSQL connection string: " + unwrapAll(err).Error()}
+	}
+	if poolCfg.ConnConfig.ConnectTimeout == 0 {
+		poolCfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	}
+	if db.pool, err = pgxpool.NewWithConfig(ctx, poolCfg); err != nil {
+		db.close(ctx, logger)
+		return nil, fmt.Errorf("database pool: %w", err)
+	}
+	if err := db.pool.Ping(ctx); err != nil {
+		db.close(ctx, logger)
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return db, nil
+}
+
+func (db *database) close(ctx context.Context, logger zerolog.Logger) {
+	if db.pool != nil {
+		db.pool.Close()
+	}
+	if db.cluster != nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := db.cluster.Stop(ctx); err != nil {
+			logger.Error().Err(err).Msg("stop embedded postgres")
+		}
+	}
+}
+
+func migrate(ctx context.Context, cfg config, logger zerolog.Logger, stdout io.Writer) error {
+	db, err := openDatabase(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer db.close(ctx, logger)
+	res, err := migrations.Up(ctx, db.pool, riverLogger(logger))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "migrations applied: river %d, herald %d; schema version %d\n", res.RiverApplied, res.HeraldApplied, res.Version)
+	return nil
+}
+
+// serve runs the service until ctx is cancelled (SIGINT/SIGTERM), then shuts down in
+// order: stop taking work, let River finish (soft, then hard), stop HTTP, close the
+// pool, stop the embedded database.
+func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
+	listener, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return &configError{"HERALD_HTTP_ADDR", fmt.Sprintf("cannot listen on %s: %v", cfg.HTTPAddr, unwrapAll(err))}
+	}
+	defer listener.Close()
+
+	// Health answers from the first moment; readiness follows start-up as it goes.
+	var ready readiness
+	mux := http.NewServeMux()
+	health.Register(mux, ready.checks(cfg), time.Now())
+	server := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	serverDone := make(chan error, 1)
+	go func() { // owned here: Shutdown below ends it and we wait on serverDone
+		logger.Info().Str("addr", listener.Addr().String()).Msg("http listening")
+		serverDone <- server.Serve(listener)
+	}()
+	defer func() {
+		httpCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		_ = server.Shutdown(httpCtx)
+		<-serverDone
+	}()
+
+	db, err := openDatabase(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer db.close(ctx, logger)
+	st := store.New(db.pool)
+	ready.store.Store(st)
+
+	res, err := migrations.Up(ctx, db.pool, riverLogger(logger))
+	if err != nil {
+		return err
+	}
+	ready.migrated.Store(true)
+	logger.Info().Int("river_applied", res.RiverApplied).Int("herald_applied", res.HeraldApplied).Int64("version", res.Version).Msg("schema up to date")
+
+	riverClient, err := queue.NewClient(db.pool, queue.Config{Logger: logger, Store: st})
+	if err != nil {
+		return err
+	}
+	// River gets a context of its own: it must keep running while we shut down softly.
+	if err := riverClient.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start river: %w", err)
+	}
+	ready.riverRunning.Store(true)
+	riverRunning := &ready.riverRunning
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		select {
+		case err := <-serverDone:
+			serverDone <- err // for the deferred Shutdown's wait
+			if !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("http server: %w", err)
+			}
+		case <-gctx.Done():
+		}
+		return nil
+	})
+	g.Go(func() error {
+		select {
+		case <-riverClient.Stopped():
+			riverRunning.Store(false)
+		case <-gctx.Done():
+		}
+		return nil
+	})
+	if db.cluster != nil {
+		g.Go(func() error {
+			select {
+			case <-db.cluster.Exited():
+				if db.cluster.Owned() {
+					logger.Error().Msg("embedded postgres exited; readiness reports the database down")
+				}
+			case <-gctx.Done():
+			}
+			return nil
+		})
+	}
+	logger.Info().Str("version", version).Msg("herald started")
+
+	<-gctx.Done()
+	logger.Info().Msg("shutting down")
+	deadline := time.Now().Add(cfg.ShutdownTimeout)
+
+	softCtx, cancelSoft := context.WithDeadline(context.WithoutCancel(ctx), deadline.Add(-cfg.ShutdownTimeout/3))
+	if err := riverClient.Stop(softCtx); err != nil {
+		logger.Warn().Err(err).Msg("river did not stop softly in time; cancelling running jobs")
+		hardCtx, cancelHard := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+		if err := riverClient.StopAndCancel(hardCtx); err != nil {
+			logger.Error().Err(err).Msg("river hard stop")
+		}
+		cancelHard()
+	}
+	cancelSoft()
+	riverRunning.Store(false)
+	err = g.Wait()
+	logger.Info().Msg("stopped")
+	return err
+}
+
+// readiness is what /readyz reports, filled in as start-up progresses.
+type readiness struct {
+	store        atomic.Pointer[store.Store]
+	migrated     atomic.Bool
+	riverRunning atomic.Bool
+}
+
+func (r *readiness) checks(cfg config) []health.Check {
+	return []health.Check{
+		{Name: "database", Required: true, Probe: func(ctx context.Context) health.Status {
+			st := r.store.Load()
+			if st == nil {
+				return health.Status{State: health.StateStarting}
+			}
+			if err := st.Ping(ctx); err != nil {
+				return health.Status{State: health.StateDown, Detail: "database does not answer"}
+			}
+			return health.Status{State: health.StateOK}
+		}},
+		{Name: "migrations", Required: true, Probe: func(ctx context.Context) health.Status {
+			if !r.migrated.Load() {
+				return health.Status{State: health.StateStarting, Detail: "applying migrations"}
+			}
+			return health.Status{State: health.StateOK}
+		}},
+		{Name: "river", Required: true, Probe: func(ctx context.Context) health.Status {
+			if !r.riverRunning.Load() {
+				return health.Status{State: health.StateDown, Detail: "job workers not running"}
+			}
+			return health.Status{State: health.StateOK}
+		}},
+		{Name: "bot", Required: false, Probe: func(ctx context.Context) health.Status {
+			if cfg.BotToken == "" {
+				return health.Status{State: health.StateNotConfigured, Detail: "HERALD_BOT_TOKEN is unset"}
+			}
+			return health.Status{State: health.StateNotConfigured, Detail: "management bot not built yet"}
+		}},
+	}
+}
