@@ -1,0 +1,81 @@
+package importer
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Code says what went wrong with a whole file. Dialogs map it to a message in the
+// admin's language; Error.Error is only for logs and tests.
+type Code string
+
+// Codes of errors that reject a whole file.
+const (
+	CodeEmpty           Code = "empty"            // nothing but whitespace (or a BOM)
+	CodeBinary          Code = "binary"           // not text: NUL bytes, a picture renamed .csv, …
+	CodeTooBig          Code = "too_big"          // larger than MaxFileSize (Detail: the size in bytes)
+	CodeBadHeader       Code = "bad_header"       // a header cell that normalises to nothing (Column: its 1-based index)
+	CodeDuplicateColumn Code = "duplicate_column" // two header cells with the same normalised name (Detail: the name)
+	CodeNoIDColumn      Code = "no_id_column"     // no recipient column; Found lists the header, Accepted the names we know
+	CodeTooManyColumns  Code = "too_many_columns" // more than MaxColumns header cells
+	CodeMalformed       Code = "malformed"        // CSV syntax error such as an unterminated quote (Line: where its record starts)
+	CodeBadXLSX         Code = "bad_xlsx"         // not a readable .xlsx workbook, or no sheet
+	CodeNoRows          Code = "no_rows"          // a header but not a single data row
+	CodeNoValidRows     Code = "no_valid_rows"    // data rows, but none with a usable id (see Summary.InvalidSample)
+)
+
+// Error rejects a whole file. Only Code is meant for people (through a catalog); the
+// other fields fill the message's placeholders.
+type Error struct {
+	Code     Code
+	Line     int      // 1-based line (CSV) or row (XLSX) the problem is on, 0 if none
+	Column   int      // 1-based column, 0 if none
+	Detail   string   // a value to show: the offending name, the size, the parser's words
+	Found    []string // CodeNoIDColumn: the header cells as found
+	Accepted []string // CodeNoIDColumn: the id column names we recognise
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("import: ")
+	b.WriteString(string(e.Code))
+	if e.Line > 0 {
+		fmt.Fprintf(&b, " at line %d", e.Line)
+	}
+	if e.Column > 0 {
+		fmt.Fprintf(&b, " column %d", e.Column)
+	}
+	if e.Detail != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Detail)
+	}
+	if len(e.Found) > 0 {
+		fmt.Fprintf(&b, " (found %q)", e.Found)
+	}
+	return b.String()
+}
+
+// Is lets errors.Is(err, &Error{Code: CodeEmpty}) match by code.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// Reason says why one data row was skipped.
+type Reason string
+
+// Reasons a data row is invalid.
+const (
+	ReasonEmptyID     Reason = "empty_id"     // the id cell is empty but the row is not
+	ReasonNotNumeric  Reason = "not_numeric"  // the id is not an integer (letters, @username, 1.2E+11 …)
+	ReasonZeroID      Reason = "zero_id"      // the id is 0, which no chat has
+	ReasonOutOfRange  Reason = "out_of_range" // the id does not fit in 64 bits
+	ReasonExtraFields Reason = "extra_fields" // more non-empty cells than header columns
+)
+
+// InvalidRow is one skipped data row.
+type InvalidRow struct {
+	Line   int    // the file's 1-based line (CSV, counting newlines inside quotes) or sheet row (XLSX)
+	Reason Reason // why
+	Value  string // the id cell as found, cut to 32 characters
+}

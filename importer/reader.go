@@ -1,0 +1,494 @@
+package importer
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxFileSize is the largest file a bot can download with getFile (20 MB); larger
+// uploads must be refused before downloading. See CheckSize.
+const MaxFileSize = 20 << 20
+
+// MaxColumns bounds the header, so a file with a wild header cannot make every
+// recipient's variables huge.
+const MaxColumns = 100
+
+// maxSample is how many invalid rows a Summary keeps for the admin to see.
+const maxSample = 10
+
+// CheckSize returns a CodeTooBig *Error when a file of size bytes cannot be imported,
+// so the dialog can answer before calling getFile.
+func CheckSize(size int64) error {
+	if size > MaxFileSize {
+		return &Error{Code: CodeTooBig, Detail: strconv.FormatInt(size, 10)}
+	}
+	return nil
+}
+
+// Format is the kind of file being imported.
+type Format string
+
+// Formats Open understands.
+const (
+	FormatAuto   Format = ""       // XLSX if the file starts like a ZIP archive, else CSV
+	FormatCSV    Format = "csv"    // also tab-separated text
+	FormatXLSX   Format = "xlsx"   // the first sheet of a workbook
+	FormatIDList Format = "idlist" // numbers pasted into a message, no header
+)
+
+// Options tune Open.
+type Options struct {
+	Format Format
+	// MaxBytes rejects input longer than this with CodeTooBig; 0 means no limit.
+	MaxBytes int64
+}
+
+// Summary describes an import: what the file looked like and what became of its rows.
+// It is complete once Next has returned false.
+type Summary struct {
+	Format        Format
+	Encoding      Encoding     // CSV only
+	Delimiter     rune         // CSV only: ',', ';' or '\t'
+	IDColumn      string       // the recipient column's header as written in the file
+	Columns       []string     // variable names, in file order, normalised (see NormalizeName)
+	Rows          int          // non-blank data rows read
+	Imported      int          // distinct valid recipients
+	Duplicates    int          // rows whose id appeared on an earlier row; the first row wins
+	Invalid       int          // rows skipped as invalid
+	InvalidSample []InvalidRow // the first ten invalid rows, in file order
+}
+
+// Reader streams the recipients of one file. Create it with Open (or OpenCSV,
+// OpenXLSX, OpenIDList), call Next until it returns false, then Err and Summary. Rows
+// are checked and de-duplicated as they stream: only the first row of each chat id is
+// returned, and invalid rows are counted and sampled instead of returned. The set of ids
+// seen is the only state that grows (about 20 bytes per recipient).
+//
+// Reader satisfies store.RecipientSource, so store.BatchImport can COPY it straight
+// into Postgres.
+type Reader struct {
+	src      rowSource
+	summary  Summary
+	encoding *Encoding // written by the decoder when it decides, after Open returned
+	idCol   int
+	ncols   int      // header cells; 0 for pasted ids
+	varCols []int    // field index of each variable, parallel to summary.Columns
+	keys    [][]byte // `"name":` for each variable, pre-encoded
+	seen    map[int64]struct{}
+	chatID  int64
+	line    int
+	vars    []byte
+	err     error
+	done    bool
+}
+
+// rowSource yields raw rows: the cells and the 1-based line or row number they start on,
+// io.EOF after the last.
+type rowSource interface {
+	next() (fields []string, line int, err error)
+	close() error
+}
+
+// Open reads the header of r and returns a Reader positioned before the first data
+// row. Problems with the file as a whole are *Error values (see Code); I/O errors are
+// returned wrapped.
+func Open(r io.Reader, opts Options) (*Reader, error) {
+	if opts.MaxBytes > 0 {
+		r = &limitReader{r: r, left: opts.MaxBytes}
+	}
+	switch opts.Format {
+	case FormatCSV:
+		return OpenCSV(r)
+	case FormatXLSX:
+		return OpenXLSX(r)
+	case FormatIDList:
+		return openIDList(r)
+	case FormatAuto:
+		br := bufio.NewReaderSize(r, textBufSize)
+		head, err := br.Peek(4)
+		if err != nil && err != io.EOF {
+			return nil, readErr(err)
+		}
+		if bytes.HasPrefix(head, []byte("PK\x03\x04")) {
+			return OpenXLSX(br)
+		}
+		return OpenCSV(br)
+	default:
+		return nil, fmt.Errorf("import: unknown format %q", opts.Format)
+	}
+}
+
+// OpenIDList reads recipient ids pasted as text: numbers separated by spaces, commas,
+// semicolons or newlines, no header and no variables.
+func OpenIDList(text string) (*Reader, error) {
+	return openIDList(strings.NewReader(text))
+}
+
+// newReader reads the header from src and prepares the Reader. With header == false
+// (pasted ids) every row's first cell is the id and there are no variables.
+func newReader(src rowSource, sum Summary, enc *Encoding, header bool) (*Reader, error) {
+	rd := &Reader{src: src, summary: sum, encoding: enc, seen: make(map[int64]struct{}, 1024)}
+	if !header {
+		rd.summary.Columns = []string{}
+		return rd, nil
+	}
+	var cells []string
+	var line int
+	for {
+		fields, l, err := src.next()
+		if err == io.EOF {
+			_ = src.close()
+			return nil, &Error{Code: CodeEmpty}
+		}
+		if err != nil {
+			_ = src.close()
+			return nil, readErr(err)
+		}
+		if !blank(fields) {
+			cells, line = fields, l
+			break
+		}
+	}
+	if err := rd.useHeader(cells, line); err != nil {
+		_ = src.close()
+		return nil, err
+	}
+	return rd, nil
+}
+
+func (rd *Reader) useHeader(cells []string, line int) error {
+	// Excel writes a trailing delimiter for an empty last column: ignore empty cells at
+	// the end, but not in the middle, where they would hide a column of data.
+	for len(cells) > 0 && strings.TrimSpace(cells[len(cells)-1]) == "" {
+		cells = cells[:len(cells)-1]
+	}
+	if len(cells) > MaxColumns {
+		return &Error{Code: CodeTooManyColumns, Line: line, Detail: strconv.Itoa(len(cells))}
+	}
+	names := make([]string, len(cells))
+	where := make(map[string]int, len(cells))
+	for i, c := range cells {
+		n := NormalizeName(c)
+		if n == "" {
+			return &Error{Code: CodeBadHeader, Line: line, Column: i + 1, Detail: strings.TrimSpace(c)}
+		}
+		if j, dup := where[n]; dup {
+			return &Error{Code: CodeDuplicateColumn, Line: line, Column: i + 1,
+				Detail: n, Found: []string{strings.TrimSpace(cells[j]), strings.TrimSpace(c)}}
+		}
+		where[n] = i
+		names[i] = n
+	}
+	rd.ncols = len(names)
+	rd.idCol = idColumn(names)
+	if rd.idCol < 0 {
+		found := make([]string, len(cells))
+		for i, c := range cells {
+			found[i] = strings.TrimSpace(c)
+		}
+		return &Error{Code: CodeNoIDColumn, Line: line, Found: found, Accepted: IDColumnNames}
+	}
+	rd.summary.IDColumn = strings.TrimSpace(cells[rd.idCol])
+	rd.summary.Columns = make([]string, 0, len(names)-1)
+	for i, n := range names {
+		if i == rd.idCol {
+			continue
+		}
+		rd.summary.Columns = append(rd.summary.Columns, n)
+		rd.varCols = append(rd.varCols, i)
+		rd.keys = append(rd.keys, appendJSONString(nil, n))
+	}
+	return nil
+}
+
+// Columns are the variable names, in file order.
+func (rd *Reader) Columns() []string { return rd.summary.Columns }
+
+// Next advances to the next new, valid recipient.
+func (rd *Reader) Next() bool {
+	if rd.done {
+		return false
+	}
+	for {
+		fields, line, err := rd.src.next()
+		if err == io.EOF {
+			rd.finish(nil)
+			return false
+		}
+		if err != nil {
+			rd.finish(readErr(err))
+			return false
+		}
+		if blank(fields) {
+			continue
+		}
+		rd.summary.Rows++
+		id, reason, raw := rd.parseRow(fields)
+		if reason != "" {
+			rd.summary.Invalid++
+			if len(rd.summary.InvalidSample) < maxSample {
+				rd.summary.InvalidSample = append(rd.summary.InvalidSample,
+					InvalidRow{Line: line, Reason: reason, Value: cut(raw, 32)})
+			}
+			continue
+		}
+		if _, dup := rd.seen[id]; dup {
+			rd.summary.Duplicates++
+			continue
+		}
+		rd.seen[id] = struct{}{}
+		rd.summary.Imported++
+		rd.chatID, rd.line = id, line
+		rd.vars = rd.encodeVars(rd.vars[:0], fields)
+		return true
+	}
+}
+
+func (rd *Reader) finish(err error) {
+	rd.done = true
+	rd.seen = nil // the biggest allocation; the summary is all that is left to ask for
+	if cerr := rd.src.close(); err == nil && cerr != nil {
+		err = readErr(cerr)
+	}
+	if err == nil {
+		switch {
+		case rd.summary.Rows == 0 && rd.ncols == 0:
+			err = &Error{Code: CodeEmpty} // pasted text without a single id
+		case rd.summary.Rows == 0:
+			err = &Error{Code: CodeNoRows}
+		case rd.summary.Imported == 0:
+			err = &Error{Code: CodeNoValidRows}
+		}
+	}
+	rd.err = err
+}
+
+func (rd *Reader) parseRow(fields []string) (int64, Reason, string) {
+	if rd.ncols > 0 && len(fields) > rd.ncols {
+		for _, f := range fields[rd.ncols:] {
+			if strings.TrimSpace(f) != "" {
+				return 0, ReasonExtraFields, f
+			}
+		}
+	}
+	raw := ""
+	if rd.idCol < len(fields) {
+		raw = strings.TrimSpace(fields[rd.idCol])
+	}
+	if raw == "" {
+		return 0, ReasonEmptyID, ""
+	}
+	id, reason := ParseChatID(raw)
+	return id, reason, raw
+}
+
+// ParseChatID parses a recipient id as admins type or export it: an optional sign and
+// digits, allowing digit grouping with spaces (Excel in Russian locales writes
+// "123 456 789" with no-break spaces) and a zero fraction ("123.0", "123,00"). Exponent
+// notation ("1.23457E+11") is refused: it is how spreadsheets display a rounded number.
+// Negative ids are group chats and allowed; 0 is not an id.
+func ParseChatID(s string) (int64, Reason) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		var ok bool
+		if id, ok, err = parseLooseInt(s); !ok {
+			return 0, ReasonNotNumeric
+		}
+	}
+	if err != nil {
+		return 0, ReasonOutOfRange
+	}
+	if id == 0 {
+		return 0, ReasonZeroID
+	}
+	return id, ""
+}
+
+// parseLooseInt handles the spellings strconv.ParseInt refuses; ok is false when s is
+// not an integer at all.
+func parseLooseInt(s string) (int64, bool, error) {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case ' ', '\u00A0', '\u202F', '\u2009', '\'': // digit group separators
+		default:
+			b.WriteRune(r)
+		}
+	}
+	t := b.String()
+	if i := strings.IndexAny(t, ".,"); i >= 0 {
+		frac := t[i+1:]
+		if frac == "" || strings.Trim(frac, "0") != "" {
+			return 0, false, nil
+		}
+		t = t[:i]
+	}
+	if t == "" || t == "+" || t == "-" {
+		return 0, false, nil
+	}
+	for i, r := range t {
+		if (r < '0' || r > '9') && !(i == 0 && (r == '+' || r == '-')) {
+			return 0, false, nil
+		}
+	}
+	id, err := strconv.ParseInt(t, 10, 64)
+	return id, true, err
+}
+
+// ChatID is the current recipient's chat id.
+func (rd *Reader) ChatID() int64 { return rd.chatID }
+
+// Line is the line (CSV) or row (XLSX) the current recipient was read from.
+func (rd *Reader) Line() int { return rd.line }
+
+// Vars is the current recipient's variables as a JSON object, every column present
+// (empty cells as ""). It is valid until the next call to Next.
+func (rd *Reader) Vars() []byte { return rd.vars }
+
+// Rows is the number of non-blank data rows read so far, for progress reports.
+func (rd *Reader) Rows() int { return rd.summary.Rows }
+
+// Duplicates is the number of rows merged into an earlier row with the same id so far.
+func (rd *Reader) Duplicates() int { return rd.summary.Duplicates }
+
+// Invalid is the number of invalid rows so far.
+func (rd *Reader) Invalid() int { return rd.summary.Invalid }
+
+// Err is the error that stopped Next, if any: an *Error for a problem with the file
+// (including CodeNoRows and CodeNoValidRows), or a wrapped I/O error.
+func (rd *Reader) Err() error { return rd.err }
+
+// Summary describes the import so far; final once Next has returned false.
+func (rd *Reader) Summary() Summary {
+	sum := rd.summary
+	if rd.encoding != nil {
+		sum.Encoding = *rd.encoding
+	}
+	return sum
+}
+
+// Close releases what the reader holds (an XLSX reader may spill a big sheet to a
+// temporary file). Reading to the end closes too; Close is for giving up early.
+func (rd *Reader) Close() error {
+	if rd.done {
+		return nil
+	}
+	rd.done = true
+	return rd.src.close()
+}
+
+func (rd *Reader) encodeVars(dst []byte, fields []string) []byte {
+	dst = append(dst, '{')
+	for i, col := range rd.varCols {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, rd.keys[i]...)
+		dst = append(dst, ':')
+		v := ""
+		if col < len(fields) {
+			v = strings.TrimSpace(fields[col])
+		}
+		dst = appendJSONString(dst, v)
+	}
+	return append(dst, '}')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD and NUL is
+// dropped, because Postgres' jsonb accepts neither.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			case 0:
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, "\uFFFD"...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+func blank(fields []string) bool {
+	for _, f := range fields {
+		if strings.TrimSpace(f) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n]) + "…"
+}
+
+// readErr passes *Error through and wraps anything else once.
+func readErr(err error) error {
+	var ie *Error
+	if errors.As(err, &ie) {
+		return ie
+	}
+	return fmt.Errorf("import: read: %w", err)
+}
+
+// limitReader fails with CodeTooBig once more than left bytes are read.
+type limitReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.left < 0 {
+		return 0, &Error{Code: CodeTooBig}
+	}
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if l.left < 0 {
+		return 0, &Error{Code: CodeTooBig}
+	}
+	return n, err
+}
