@@ -32,7 +32,7 @@ BEGIN
     RETURN NEW;
 END $$;
 -- +goose StatementEnd
-CREATE TRIGGER campaigns_refuse_deleted BEFORE INSERT OR UPDATE OF batch_id, channel_id ON campaigns
+CREATE TRIGGER campaigns_refuse_deleted BEFORE INSERT ON campaigns
     FOR EACH ROW EXECUTE FUNCTION campaigns_refuse_deleted();
 
 -- +goose Down
