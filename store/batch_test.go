@@ -236,6 +236,8 @@ func TestBatchDelete(t *testing.T) {
 	var n int
 	require.NoError(t, tb.pool.QueryRow(ctx, `SELECT count(*) FROM batches WHERE id = $1`, unused.ID).Scan(&n))
 	require.Zero(t, n, "a batch no campaign used is removed for good")
+	require.NoError(t, tb.pool.QueryRow(ctx, `SELECT count(*) FROM recipients WHERE batch_id = $1`, unused.ID).Scan(&n))
+	require.Zero(t, n, "its recipients go with it")
 	require.ErrorIs(t, tb.store.BatchDelete(ctx, unused.ID), store.ErrNotFound)
 
 	busy := importCSV(t, tb.store, "busy", "id\n1\n2\n")
@@ -268,4 +270,34 @@ func TestBatchDelete(t *testing.T) {
 	_, err = tb.pool.Exec(ctx, `INSERT INTO campaigns (template_id, batch_id, channel_id, control_chat_id, created_by)
 		VALUES ($1, $2, $3, 1, 1)`, templateID, busy.ID, channelID)
 	require.ErrorContains(t, err, "is deleted")
+}
+
+// recipients has a statement-level check instead of a per-row foreign key (see
+// migration 00004); it must still refuse orphans and cascade deletes.
+func TestRecipientsBatchIntegrity(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tb := setup(t)
+	b := importCSV(t, tb.store, "kept", "id\n1\n2\n")
+	gone := importCSV(t, tb.store, "gone", "id\n1\n2\n3\n")
+
+	_, err := tb.pool.Exec(ctx, `INSERT INTO recipients (batch_id, chat_id) VALUES ($1, 5), ($2, 6)`, b.ID, b.ID+1000)
+	require.ErrorContains(t, err, "batch does not exist")
+	_, err = tb.pool.Exec(ctx, `INSERT INTO recipients (batch_id, chat_id) VALUES ($1, 5)`, b.ID)
+	require.NoError(t, err)
+
+	_, err = tb.pool.Exec(ctx, `DELETE FROM batches WHERE id = $1`, gone.ID)
+	require.NoError(t, err)
+	var perBatch map[int64]int
+	rows, err := tb.pool.Query(ctx, `SELECT batch_id, count(*)::int FROM recipients GROUP BY batch_id`)
+	require.NoError(t, err)
+	perBatch = map[int64]int{}
+	for rows.Next() {
+		var id int64
+		var n int
+		require.NoError(t, rows.Scan(&id, &n))
+		perBatch[id] = n
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, map[int64]int{b.ID: 3}, perBatch)
 }

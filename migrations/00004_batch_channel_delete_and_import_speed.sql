@@ -35,7 +35,39 @@ END $$;
 CREATE TRIGGER campaigns_refuse_deleted BEFORE INSERT ON campaigns
     FOR EACH ROW EXECUTE FUNCTION campaigns_refuse_deleted();
 
+-- recipients' foreign key to batches is checked once per statement instead of once per
+-- row. A per-row foreign key check made a 1,000,000-row COPY take 9-10 s (about 105,000
+-- rows/s) on the 2-core test machine; the statement-level check below takes it to about
+-- 5 s, and no check at all to about 3.3 s. Only BatchImport inserts recipients, in the
+-- transaction that creates their batch, but the database still refuses orphans. The
+-- cascade on delete is kept by a statement trigger on batches.
+ALTER TABLE recipients DROP CONSTRAINT recipients_batch_id_fkey;
+-- +goose StatementBegin
+CREATE FUNCTION recipients_check_batch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM batches b WHERE b.id = n.batch_id)) THEN
+        RAISE EXCEPTION 'insert into recipients: batch does not exist' USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NULL;
+END $$;
+-- +goose StatementEnd
+CREATE TRIGGER recipients_check_batch AFTER INSERT ON recipients REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION recipients_check_batch();
+-- +goose StatementBegin
+CREATE FUNCTION batches_delete_recipients() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM recipients r USING old_rows o WHERE r.batch_id = o.id;
+    RETURN NULL;
+END $$;
+-- +goose StatementEnd
+CREATE TRIGGER batches_delete_recipients AFTER DELETE ON batches REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION batches_delete_recipients();
+
 -- +goose Down
+DROP TRIGGER batches_delete_recipients ON batches;
+DROP FUNCTION batches_delete_recipients();
+DROP TRIGGER recipients_check_batch ON recipients;
+DROP FUNCTION recipients_check_batch();
 DROP TRIGGER campaigns_refuse_deleted ON campaigns;
 DROP FUNCTION campaigns_refuse_deleted();
 DELETE FROM channels WHERE deleted_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM campaigns WHERE channel_id = channels.id);
@@ -47,3 +79,6 @@ ALTER TABLE channels DROP COLUMN deleted_at;
 DROP INDEX batches_name_key;
 CREATE UNIQUE INDEX batches_name_key ON batches (lower(name));
 ALTER TABLE batches DROP COLUMN deleted_at;
+DELETE FROM recipients r WHERE NOT EXISTS (SELECT 1 FROM batches b WHERE b.id = r.batch_id);
+ALTER TABLE recipients ADD CONSTRAINT recipients_batch_id_fkey
+    FOREIGN KEY (batch_id) REFERENCES batches (id) ON DELETE CASCADE;
