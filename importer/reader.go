@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -192,7 +193,7 @@ func (rd *Reader) useHeader(cells []string, line int) error {
 		for i, c := range cells {
 			found[i] = strings.TrimSpace(c)
 		}
-		return &Error{Code: CodeNoIDColumn, Line: line, Found: found, Accepted: IDColumnNames}
+		return &Error{Code: CodeNoIDColumn, Line: line, Found: found, Accepted: slices.Clone(IDColumnNames)}
 	}
 	rd.summary.IDColumn = strings.TrimSpace(cells[rd.idCol])
 	rd.summary.Columns = make([]string, 0, len(names)-1)

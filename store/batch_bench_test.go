@@ -82,7 +82,10 @@ func BenchmarkBatchImport(b *testing.B) {
 // test machine's speed varies, while the memory bound is checked.
 func TestBatchImportMillionRows(t *testing.T) {
 	if testing.Short() {
-		t.Skip("imports a million rows (about 10 s)")
+		t.Skip("imports a million rows (about 5 s)")
+	}
+	if raceEnabled {
+		t.Skip("measures speed and memory, which the race detector distorts")
 	}
 	// Not parallel: VmHWM is the whole process's peak.
 	const rows = 1_000_000
