@@ -136,10 +136,10 @@
 // Benchmark (sendMessage through telego on loopback, flood control off,
 // 1000 chats, client and server in one process on the 2-core machine):
 //
-//	go test -run XXX -bench SendMessage -benchtime 3s -count 3 ./tgemu/
-//	BenchmarkSendMessage-2   88118   42388 ns/op   23592 msgs/s   10409 B/op   68 allocs/op
+//	go test -run XXX -bench SendMessage -benchtime 3s -count 2 ./tgemu/
+//	BenchmarkSendMessage-2   101889   33118 ns/op   30195 msgs/s   10284 B/op   67 allocs/op
 //
-// Measured 23,600 msgs/s (12,900–23,600 across runs while other jobs shared
-// the two cores), above the 10,000/s Herald's benchmarks need; most of the
-// time is telego's and net/http's, not the emulator's.
+// Measured 27,500–30,200 msgs/s (and 12,900–23,600 in earlier runs while
+// other jobs loaded the two cores), above the 10,000/s Herald's benchmarks
+// need; most of the time is telego's and net/http's, not the emulator's.
 package tgemu
