@@ -334,3 +334,11 @@ func (b *bot) post(ctx context.Context, h *webhook, body []byte) string {
 	}
 	return ""
 }
+
+// Polling reports whether a getUpdates request is waiting for the bot.
+func (s *Server) Polling(token string) bool {
+	b := s.mustBot(token)
+	b.upd.mu.Lock()
+	defer b.upd.mu.Unlock()
+	return b.upd.poll != nil
+}
