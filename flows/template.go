@@ -32,12 +32,12 @@ const (
 
 // templateDraft is what the template builder has collected so far.
 type templateDraft struct {
-	ID       int64                             `json:"id,omitempty"` // rename: the template
-	Name     string                            `json:"name,omitempty"`
-	Body     string                            `json:"body,omitempty"`
-	Entities []telego.MessageEntity            `json:"entities,omitempty"`
-	Media    *Media                            `json:"media,omitempty"`
-	Buttons  [][]telego.InlineKeyboardButton   `json:"buttons,omitempty"`
+	ID       int64                           `json:"id,omitempty"` // rename: the template
+	Name     string                          `json:"name,omitempty"`
+	Body     string                          `json:"body,omitempty"`
+	Entities []telego.MessageEntity          `json:"entities,omitempty"`
+	Media    *Media                          `json:"media,omitempty"`
+	Buttons  [][]telego.InlineKeyboardButton `json:"buttons,omitempty"`
 }
 
 // TemplateNew is the template builder: name → content → buttons → preview → save.
