@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/mymmrac/telego"
-	"github.com/rs/zerolog"
 
 	"herald/flows"
 	"herald/i18n"
@@ -295,5 +294,3 @@ func (b *Bot) DialogExpired(ctx context.Context, d store.ExpiredDialog) error {
 	text := l.T("dialog.expired", i18n.Data{"Flow": l.T(flows.FlowTitleKey(d.Flow))})
 	return b.sendTo(ctx, d.ChatID, flows.Reply{Text: text, HTML: true})
 }
-
-var _ = zerolog.Nop

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"time"
@@ -181,5 +180,3 @@ func (b *Bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // WebhookSecret is the secret Telegram must send (exposed for tests).
 func (b *Bot) WebhookSecret() string { return b.secret }
-
-var errNotAdmin = errors.New("not an admin")
