@@ -63,6 +63,9 @@ type Cluster struct {
 
 const port = 5432 // only names the socket file; there is no TCP listener
 
+// libRoot is where Debian and Ubuntu install PostgreSQL's versioned binaries.
+var libRoot = "/usr/lib/postgresql"
+
 // FindBinaries returns the directory that holds initdb and postgres: first the PATH,
 // then the newest /usr/lib/postgresql/*/bin.
 func FindBinaries(path string) (string, error) {
@@ -81,7 +84,7 @@ func FindBinaries(path string) (string, error) {
 			return dir, nil
 		}
 	}
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	dirs, _ := filepath.Glob(filepath.Join(libRoot, "*", "bin"))
 	sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
 	for _, dir := range dirs {
 		if isExecutable(filepath.Join(dir, "initdb")) && isExecutable(filepath.Join(dir, "postgres")) {
