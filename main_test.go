@@ -288,3 +288,31 @@ func TestServeRefusesBusyPort(t *testing.T) {
 	err = run(context.Background(), []string{"herald"}, envOf(map[string]string{"HERALD_HTTP_ADDR": l.Addr().String()}), &bytesBuffer{}, &bytesBuffer{})
 	require.ErrorContains(t, err, "HERALD_HTTP_ADDR")
 }
+
+func TestEmulatorCommand(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &bytesBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"herald", "emulator", "--addr", addr, "--bot-token", "123456:AAEmulatedTokenAbcdefghijklmnopqrst"}, envOf(nil), out, out)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "listening") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	resp, err := http.Get("http://" + addr + "/bot123456:AAEmulatedTokenAbcdefghijklmnopqrst/getMe")
+	require.NoError(t, err)
+	var body struct {
+		OK     bool `json:"ok"`
+		Result struct {
+			IsBot bool `json:"is_bot"`
+		} `json:"result"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+	resp.Body.Close()
+	require.True(t, body.OK && body.Result.IsBot)
+	cancel()
+	require.NoError(t, <-done)
+}
