@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,6 +76,23 @@ func freeAddr(t *testing.T) string {
 	require.NoError(t, err)
 	defer l.Close()
 	return l.Addr().String()
+}
+
+var listeningRe = regexp.MustCompile(`"addr":"([0-9.:]+)"[^\n]*"message":"http listening"`)
+
+// listeningAddr waits for Herald's "http listening" log line (HERALD_HTTP_ADDR may use
+// port 0, so tests never race each other for a port) and returns the address.
+func listeningAddr(t *testing.T, out *bytesBuffer, within time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if m := listeningRe.FindAllStringSubmatch(out.String(), -1); m != nil {
+			return m[len(m)-1][1]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("herald did not log its HTTP address; output:\n%s", out.String())
+	return ""
 }
 
 type readyBody struct {
@@ -201,10 +219,10 @@ func (p *process) stop(t *testing.T, within time.Duration) {
 func TestEmbeddedDatabaseLifecycle(t *testing.T) {
 	t.Parallel()
 	dataDir := reachableDir(t)
-	addr := freeAddr(t)
-	env := []string{"HERALD_DATA_DIR=" + dataDir, "HERALD_HTTP_ADDR=" + addr}
+	env := []string{"HERALD_DATA_DIR=" + dataDir, "HERALD_HTTP_ADDR=127.0.0.1:0"}
 
 	first := startHerald(t, env...)
+	addr := listeningAddr(t, first.output, 10*time.Second)
 	body := waitReady(t, addr, http.StatusOK, 30*time.Second)
 	require.Equal(t, "ready", body.Status)
 	for _, c := range []string{"database", "migrations", "river"} {
@@ -223,6 +241,7 @@ func TestEmbeddedDatabaseLifecycle(t *testing.T) {
 
 	// Second start: same data, nothing to migrate; then kill the database under it.
 	second := startHerald(t, env...)
+	addr = listeningAddr(t, second.output, 10*time.Second)
 	waitReady(t, addr, http.StatusOK, 30*time.Second)
 	require.Contains(t, second.output.String(), `"herald_applied":0`)
 	pid = postmasterPid(t, dataDir)
@@ -249,15 +268,16 @@ func TestMigrateCommand(t *testing.T) {
 // do, and checks a clean return on cancellation.
 func TestServeInProcess(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var out bytesBuffer
+	dbURL := pgtest.NewDB(t)
 	go func() {
 		done <- run(ctx, []string{"herald"}, envOf(map[string]string{
-			"DATABASE_URL": pgtest.NewDB(t), "HERALD_HTTP_ADDR": addr,
+			"DATABASE_URL": dbURL, "HERALD_HTTP_ADDR": "127.0.0.1:0",
 		}), &out, &out)
 	}()
+	addr := listeningAddr(t, &out, 10*time.Second)
 	waitReady(t, addr, http.StatusOK, 30*time.Second)
 	resp, err := http.Get("http://" + addr + "/healthz")
 	require.NoError(t, err)
@@ -291,18 +311,28 @@ func TestServeRefusesBusyPort(t *testing.T) {
 
 func TestEmulatorCommand(t *testing.T) {
 	t.Parallel()
-	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &bytesBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"herald", "emulator", "--addr", addr, "--bot-token", "123456:AAEmulatedTokenAbcdefghijklmnopqrst"}, envOf(nil), out, out)
+		done <- run(ctx, []string{"herald", "emulator", "--addr", "127.0.0.1:0", "--bot-token", "123456:AAEmulatedTokenAbcdefghijklmnopqrst"}, envOf(nil), out, out)
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), "listening") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	var url string
+	deadline := time.After(10 * time.Second)
+	for url == "" {
+		if _, rest, ok := strings.Cut(out.String(), "listening on "); ok {
+			url, _, _ = strings.Cut(rest, "\n")
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("emulator stopped: %v; output: %s", err, out.String())
+		case <-deadline:
+			t.Fatalf("emulator did not start; output: %s", out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
-	resp, err := http.Get("http://" + addr + "/bot123456:AAEmulatedTokenAbcdefghijklmnopqrst/getMe")
+	resp, err := http.Get(url + "/bot123456:AAEmulatedTokenAbcdefghijklmnopqrst/getMe")
 	require.NoError(t, err)
 	var body struct {
 		OK     bool `json:"ok"`
