@@ -245,12 +245,20 @@ func TestEmbeddedDatabaseLifecycle(t *testing.T) {
 	waitReady(t, addr, http.StatusOK, 30*time.Second)
 	require.Contains(t, second.output.String(), `"herald_applied":0`)
 	pid = postmasterPid(t, dataDir)
+	kids = childrenOf(pid)
 	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
 	killedAt := time.Now()
 	body = waitReady(t, addr, http.StatusServiceUnavailable, 5*time.Second)
 	require.Equal(t, "down", body.Components["database"]["state"])
 	t.Logf("/readyz went 503 %s after the kill", time.Since(killedAt).Round(time.Millisecond))
 	second.stop(t, 10*time.Second)
+	deadline := time.Now().Add(5 * time.Second) // orphaned backends notice the postmaster's death
+	for _, k := range kids {
+		for alive(k) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		require.False(t, alive(k), "postgres child %d outlived its killed postmaster", k)
+	}
 }
 
 func TestMigrateCommand(t *testing.T) {

@@ -93,3 +93,32 @@ func TestFindBinariesPrefersPath(t *testing.T) {
 	require.FileExists(t, filepath.Join(dir, "postgres"))
 	require.FileExists(t, filepath.Join(dir, "initdb"))
 }
+
+// TestUnreachableDataDirAsRoot covers root running Herald from a directory the postgres
+// user cannot enter (a checkout under /root): the cluster lives in a reachable place,
+// linked from the data directory, and is found again on the next start.
+func TestUnreachableDataDirAsRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only root runs the server as another user")
+	}
+	// Not parallel: it swaps fallbackRoot.
+	ctx := context.Background()
+	private := t.TempDir() // 0700, owned by root
+	require.NoError(t, os.Chmod(private, 0o700))
+	dataDir := filepath.Join(private, "data")
+	old := fallbackRoot
+	fallbackRoot = reachableTempDir(t)
+	defer func() { fallbackRoot = old }()
+
+	c, err := Start(ctx, Options{DataDir: dataDir, Ephemeral: true})
+	require.NoError(t, err)
+	target, err := filepath.EvalSymlinks(filepath.Join(dataDir, "cluster"))
+	require.NoError(t, err)
+	require.FileExists(t, filepath.Join(target, "pg", "PG_VERSION"))
+	require.NoError(t, c.Stop(ctx))
+
+	again, err := Start(ctx, Options{DataDir: dataDir, Ephemeral: true})
+	require.NoError(t, err)
+	defer again.Stop(ctx)
+	require.Equal(t, again.socketDir, filepath.Join(target, "run"), "second start reuses the linked cluster")
+}
