@@ -112,7 +112,6 @@ type openTag struct {
 	start  int // UTF-16 offset in the output
 	attr   string
 	lang   string // pre: language taken from a nested <code class="language-…">
-	parent int
 }
 
 var htmlTags = map[string]string{
