@@ -51,7 +51,7 @@ func (q *updateQueue) init() {
 }
 
 func (q *updateQueue) wants(typ string) bool {
-	if q.allowed == nil || len(q.allowed) == 0 {
+	if len(q.allowed) == 0 {
 		return !slices.Contains(optInUpdates, typ)
 	}
 	return slices.Contains(q.allowed, typ)
