@@ -14,6 +14,7 @@ import (
 
 // Store is what flows need from the database; *store.Store implements it.
 type Store interface {
+	DialogLockChat(ctx context.Context, chatID int64) error
 	DialogGetForUpdate(ctx context.Context, chatID int64) (store.DialogSession, error)
 	DialogPut(ctx context.Context, d store.DialogSession) error
 	DialogDelete(ctx context.Context, chatID int64) error
@@ -198,6 +199,9 @@ func (e *Engine) run(ctx context.Context, t *Turn, fn func() error) error {
 	return e.tx(ctx, func(st Store) error {
 		t.st = st
 		t.replies, t.notice, t.start = nil, "", nil
+		if err := st.DialogLockChat(ctx, t.ChatID); err != nil {
+			return err
+		}
 		if err := fn(); err != nil {
 			return err
 		}

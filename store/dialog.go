@@ -104,3 +104,17 @@ func (s *Store) DialogDelete(ctx context.Context, chatID int64) error {
 	}
 	return nil
 }
+
+// dialogLockSpace is the first key of the two-key advisory locks that serialise one
+// chat's updates; the two-key space never overlaps with single-key locks.
+const dialogLockSpace = 0x48524c44 // "HRLD"
+
+// DialogLockChat serialises the handling of one chat's updates across processes
+// until the transaction ends, also while the chat has no session row to lock yet
+// (two webhook replicas may receive updates of one chat at once). Call it inside InTx.
+func (s *Store) DialogLockChat(ctx context.Context, chatID int64) error {
+	if _, err := s.db.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashint8($2))`, dialogLockSpace, chatID); err != nil {
+		return fmt.Errorf("lock chat: %w", err)
+	}
+	return nil
+}
