@@ -99,7 +99,9 @@ func TestViewerCannotStartDialogs(t *testing.T) {
 func TestNewEngineRejectsBrokenDefinitions(t *testing.T) {
 	t.Parallel()
 	step := &flows.Step{Prompt: func(context.Context, *flows.Turn, *flows.Session) error { return nil },
-		Handle: func(context.Context, *flows.Turn, *flows.Session, flows.Input) (string, error) { return flows.Stay, nil }}
+		Handle: func(context.Context, *flows.Turn, *flows.Session, flows.Input) (string, error) {
+			return flows.Stay, nil
+		}}
 	for name, def := range map[string]*flows.Definition{
 		"no initial step": {Name: "a", Initial: "x", Steps: map[string]*flows.Step{"y": step}},
 		"dangling event":  {Name: "a", Initial: "x", Steps: map[string]*flows.Step{"x": step}, Events: []fsm.EventDesc{{Name: "go", Src: []string{"x"}, Dst: "z"}}},

@@ -126,7 +126,6 @@ type Session struct {
 	State   string
 	Version int // the version the current prompt's buttons carry
 	draft   json.RawMessage
-	created time.Time
 }
 
 // Load decodes the draft into v (a pointer to the flow's draft struct).
