@@ -70,12 +70,25 @@ func TestPaginationAndTemplateCard(t *testing.T) {
 	card := b.waitEdited(t, b.owner, list.MessageID, "Type: text")
 	b.press(t, b.owner, card, "Duplicate")
 	copyCard := b.waitEdited(t, b.owner, list.MessageID, "Template K (2)")
+	// Preview sends the template rendered; Rename asks for the new name.
+	b.press(t, b.owner, copyCard, "Preview")
+	require.Equal(t, "Hi", b.next(t, b.owner).Text)
+	require.Contains(t, b.next(t, b.owner).Text, "Preview of Template K (2)")
+	b.press(t, b.owner, copyCard, "Rename")
+	require.Contains(t, b.next(t, b.owner).Text, "New name for Template K (2)")
+	b.send(t, b.owner, "Template A")
+	require.Contains(t, b.next(t, b.owner).Text, "already exists")
+	b.next(t, b.owner)
+	b.send(t, b.owner, "Kopie")
+	require.Contains(t, b.next(t, b.owner).Text, "Renamed to Kopie")
+	copyCard = b.current(t, b.owner, list.MessageID)
 	b.press(t, b.owner, copyCard, "Delete")
 	confirm := b.waitEdited(t, b.owner, list.MessageID, "cannot be undone")
 	b.press(t, b.owner, confirm, "Yes, delete")
 	b.waitEdited(t, b.owner, list.MessageID, "19 templates")
 	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM audit_log WHERE action = 'template.duplicated'`))
-	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM audit_log WHERE action = 'template.deleted'`))
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM audit_log WHERE action = 'template.deleted' AND details->>'name' = 'Kopie'`))
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM audit_log WHERE action = 'template.renamed'`))
 }
 
 func TestWebhook(t *testing.T) {

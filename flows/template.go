@@ -77,6 +77,10 @@ func promptTemplateName(_ context.Context, t *Turn, s *Session) error {
 	if err := s.Load(&d); err != nil {
 		return err
 	}
+	if s.Flow == FlowTemplateRename {
+		t.Reply(Reply{Text: t.L.T("tpl.ask_new_name", i18n.Data{"Name": esc(d.Name)}), HTML: true})
+		return nil
+	}
 	text := t.L.T("tpl.ask_name")
 	if d.Name != "" {
 		text += "\n\n" + t.L.T("tpl.current_value", i18n.Data{"Value": esc(d.Name)})
