@@ -304,11 +304,24 @@ func ShowAudit(ctx context.Context, t *Turn, _ string) error {
 		details := ""
 		if len(e.Details) > 0 {
 			raw, _ := json.Marshal(e.Details)
-			details = " " + esc(string(raw))
+			details = " " + esc(clipRunes(string(raw), 120))
 		}
-		fmt.Fprintf(&b, "\n<code>%s</code> · <code>%d</code> · <b>%s</b> %s%s",
+		line := fmt.Sprintf("\n<code>%s</code> · <code>%d</code> · <b>%s</b> %s%s",
 			e.At.UTC().Format("01-02 15:04:05"), e.ActorID, esc(e.Action), esc(e.Target), details)
+		if render.UTF16Len(b.String()+line) > MaxTextLength-96 { // room for the markup
+			break
+		}
+		b.WriteString(line)
 	}
 	t.Reply(Reply{Text: b.String(), HTML: true})
 	return nil
+}
+
+// clipRunes shortens s to at most n characters, marking the cut.
+func clipRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
