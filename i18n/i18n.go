@@ -100,6 +100,6 @@ func (l *Localizer) N(id string, count int, data ...Data) string {
 
 // Has reports whether id exists in this language (for catalog tests).
 func (l *Localizer) Has(id string) bool {
-	_, tag, err := l.l.LocalizeWithTag(&goi18n.LocalizeConfig{MessageID: id, PluralCount: 1})
+	_, tag, err := l.l.LocalizeWithTag(&goi18n.LocalizeConfig{MessageID: id})
 	return err == nil && tag.String() == l.Lang
 }
