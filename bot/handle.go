@@ -176,6 +176,10 @@ func (b *Bot) route(ctx context.Context, u *update) {
 		b.replyError(ctx, u, err)
 		return
 	}
+	if err := checkCallbackData(turn.Replies()); err != nil {
+		b.replyError(ctx, u, err)
+		return
+	}
 	u.notice = turn.NoticeText()
 	for i, r := range turn.Replies() {
 		if i == 0 && r.Edit && b.edit(ctx, u, r) {
@@ -293,4 +297,19 @@ func (b *Bot) DialogExpired(ctx context.Context, d store.ExpiredDialog) error {
 	l := b.cfg.Catalog.For(d.Language)
 	text := l.T("dialog.expired", i18n.Data{"Flow": l.T(flows.FlowTitleKey(d.Flow))})
 	return b.sendTo(ctx, d.ChatID, flows.Reply{Text: text, HTML: true})
+}
+
+// checkCallbackData catches a button whose data Telegram would refuse (over 64
+// bytes): a bug in a flow, better reported with a reference than silently unsent.
+func checkCallbackData(replies []flows.Reply) error {
+	for _, r := range replies {
+		for _, row := range r.Keyboard {
+			for _, btn := range row {
+				if len(btn.Data) > 64 {
+					return fmt.Errorf("callback data of button %q is %d bytes (limit 64)", btn.Text, len(btn.Data))
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mymmrac/telego"
 	"github.com/stretchr/testify/require"
 
 	"herald/bot"
@@ -47,6 +48,11 @@ func TestLanguages(t *testing.T) {
 
 	// Commands are registered in both languages.
 	require.Contains(t, b.srv.Commands(b.token), telegoCommand("newtemplate", "Build a new template"))
+	tg, err := telego.NewBot(b.token, telego.WithAPIServer(b.srv.URL()), telego.WithDiscardLogger())
+	require.NoError(t, err)
+	ruCommands, err := tg.GetMyCommands(b.ctx, &telego.GetMyCommandsParams{LanguageCode: "ru"})
+	require.NoError(t, err)
+	require.Contains(t, ruCommands, telegoCommand("newtemplate", "Создать шаблон"))
 }
 
 func TestPaginationAndTemplateCard(t *testing.T) {

@@ -90,13 +90,26 @@ func TestTemplatePhotoAndLimits(t *testing.T) {
 	require.Contains(t, b.next(t, owner).Text, "is saved")
 	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM templates WHERE media_kind = 'photo' AND media_file_id <> '' AND body = 'Hi {{first_name}}, look!'`))
 
+	// A caption is limited to 1024, counted with the longest value of each variable.
+	b.command(t, owner, "/newtemplate")
+	b.next(t, owner)
+	b.send(t, owner, "Long caption")
+	b.next(t, owner)
+	_, err = owner.SendPhoto(b.token, []byte("\x89PNG fake"), strings.Repeat("п", 1000)+"{{first_name}}")
+	require.NoError(t, err)
+	refusal := b.next(t, owner)
+	require.Contains(t, refusal.Text, "The caption is 1064 characters long")
+	require.Contains(t, refusal.Text, "shorten it by 40")
+	b.command(t, owner, "/cancel")
+	b.nextContaining(t, owner, "Cancelled")
+
 	// A 5000-character text is refused with its length; the dialog stays at step 2.
 	b.command(t, owner, "/newtemplate")
 	b.next(t, owner)
 	b.send(t, owner, "Long one")
 	b.next(t, owner)
 	b.send(t, owner, strings.Repeat("ж", 5000))
-	refusal := b.next(t, owner)
+	refusal = b.next(t, owner)
 	require.Contains(t, refusal.Text, "The text is 5000 characters long")
 	require.Contains(t, refusal.Text, "4096")
 	require.Contains(t, refusal.Text, "shorten it by 904")
