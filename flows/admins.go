@@ -58,7 +58,7 @@ func handleAdminWho(ctx context.Context, t *Turn, s *Session, in Input) (string,
 		}
 		d.UserID = id
 	}
-	existing, err := t.st.AdminGet(ctx, d.UserID)
+	existing, err := admins(t).AdminGet(ctx, d.UserID)
 	switch {
 	case err == nil && existing.Role == store.RoleOwner:
 		return "", Invalid("adm.is_owner", nil)
@@ -92,7 +92,7 @@ func handleAdminRole(ctx context.Context, t *Turn, s *Session, in Input) (string
 	if err := s.Load(&d); err != nil {
 		return "", err
 	}
-	created, err := t.st.AdminPut(ctx, store.Admin{UserID: d.UserID, Role: in.Action, DisplayName: d.Name, AddedBy: t.Actor.UserID})
+	created, err := admins(t).AdminPut(ctx, store.Admin{UserID: d.UserID, Role: in.Action, DisplayName: d.Name, AddedBy: t.Actor.UserID})
 	if errors.Is(err, store.ErrOwner) {
 		return "", Invalid("adm.is_owner", nil)
 	}
@@ -122,15 +122,15 @@ func userTarget(id int64) string { return "user:" + itoa(id) }
 
 // ShowAdmins lists admins; owners also get Add and Remove buttons.
 func ShowAdmins(ctx context.Context, t *Turn, _ string) error {
-	admins, err := t.st.AdminList(ctx)
+	list, err := admins(t).AdminList(ctx)
 	if err != nil {
 		return err
 	}
 	var b strings.Builder
-	b.WriteString(t.L.N("adm.list_header", len(admins)))
+	b.WriteString(t.L.N("adm.list_header", len(list)))
 	var rows [][]Button
 	owner := t.Actor.Role == store.RoleOwner
-	for _, a := range admins {
+	for _, a := range list {
 		b.WriteString("\n• " + esc(adminLabel(a.UserID, a.DisplayName)) + " — " + t.L.T("role."+a.Role))
 		if owner && a.Role != store.RoleOwner {
 			rows = append(rows, []Button{{Text: t.L.T("button.remove_admin", i18n.Data{"Who": adminLabel(a.UserID, a.DisplayName)}),
@@ -156,7 +156,7 @@ func adminArg(ctx context.Context, t *Turn, arg string) (store.Admin, error) {
 	if err != nil {
 		return store.Admin{}, NotFound("adm.gone")
 	}
-	a, err := t.st.AdminGet(ctx, id)
+	a, err := admins(t).AdminGet(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Admin{}, NotFound("adm.gone")
 	}
@@ -186,7 +186,7 @@ func RemoveAdmin(ctx context.Context, t *Turn, arg string) error {
 	if err != nil {
 		return err
 	}
-	switch _, err := t.st.AdminDelete(ctx, a.UserID); {
+	switch _, err := admins(t).AdminDelete(ctx, a.UserID); {
 	case errors.Is(err, store.ErrOwner):
 		return Conflict("adm.is_owner", nil)
 	case errors.Is(err, store.ErrNotFound):

@@ -36,13 +36,15 @@
 // Handle validates the Input and returns an event of Events, Stay or Done. On wrong
 // input it returns Invalid("key", data): the engine shows the text and prompts again.
 // For a button it does not know it returns Outdated(). Keep the draft in a struct of
-// your own (s.Load(&d), change it, s.Save(d)), and write the result and t.Audit(...)
-// through t.Store(): they commit together with the session.
+// your own (s.Load(&d), change it, s.Save(d)), and write the result (through
+// your store interface) and t.Audit(...): they commit together with the session.
 //
 // Then add every text to i18n/locales/en.json and ru.json (plural forms one/other in
 // English, one/few/many/other in Russian) plus "flow.<name>" naming the dialog; list
 // the constructor in bot/routes.go with a command or an action that starts it
-// (t.Start(name, draft)); and add any store method it needs to Store in engine.go.
+// (t.Start(name, draft)). Declare the store methods it uses as a small interface
+// (see stores.go), get it with StoreAs[yourStore](t), and add it to the compile-time
+// check in stores.go.
 // NewEngine checks the definition at start-up (every state has a step, every event
 // and Back target exists).
 //

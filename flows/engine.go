@@ -12,24 +12,16 @@ import (
 	"herald/store"
 )
 
-// Store is what flows need from the database; *store.Store implements it.
+// Store is what the engine itself needs from the database. Each flow declares the
+// further methods it uses as a small interface of its own (templateStore, adminStore…)
+// and gets it with StoreAs; stores.go checks at compile time that *store.Store has
+// them all.
 type Store interface {
 	DialogLockChat(ctx context.Context, chatID int64) error
 	DialogGetForUpdate(ctx context.Context, chatID int64) (store.DialogSession, error)
 	DialogPut(ctx context.Context, d store.DialogSession) error
 	DialogDelete(ctx context.Context, chatID int64) error
 	AuditAppend(ctx context.Context, e store.AuditEntry) error
-	AuditLatest(ctx context.Context, limit int) ([]store.AuditEntry, error)
-	AdminGet(ctx context.Context, userID int64) (store.Admin, error)
-	AdminList(ctx context.Context) ([]store.Admin, error)
-	AdminPut(ctx context.Context, a store.Admin) (bool, error)
-	AdminDelete(ctx context.Context, userID int64) (store.Admin, error)
-	TemplateCreate(ctx context.Context, t store.Template) (int64, error)
-	TemplateGet(ctx context.Context, id int64) (store.Template, error)
-	TemplateList(ctx context.Context, limit, offset int) ([]store.Template, int, error)
-	TemplateNameTaken(ctx context.Context, name string, exceptID int64) (bool, error)
-	TemplateRename(ctx context.Context, id int64, name string) error
-	TemplateDelete(ctx context.Context, id int64) error
 }
 
 // Tx runs fn in one database transaction (see store.Store.InTx).

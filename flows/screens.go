@@ -76,13 +76,13 @@ func backToMenu(t *Turn) [][]Button {
 func ShowTemplates(ctx context.Context, t *Turn, arg string) error {
 	page, _ := strconv.Atoi(arg)
 	page = max(page, 0)
-	list, total, err := t.st.TemplateList(ctx, PageSize, page*PageSize)
+	list, total, err := templates(t).TemplateList(ctx, PageSize, page*PageSize)
 	if err != nil {
 		return err
 	}
 	if len(list) == 0 && page > 0 { // the list shrank under an old page button
 		page = (total - 1) / PageSize
-		if list, total, err = t.st.TemplateList(ctx, PageSize, max(page, 0)*PageSize); err != nil {
+		if list, total, err = templates(t).TemplateList(ctx, PageSize, max(page, 0)*PageSize); err != nil {
 			return err
 		}
 	}
@@ -135,7 +135,7 @@ func templateArg(ctx context.Context, t *Turn, arg string) (store.Template, erro
 	if err != nil {
 		return store.Template{}, NotFound("tpl.gone")
 	}
-	tp, err := t.st.TemplateGet(ctx, id)
+	tp, err := templates(t).TemplateGet(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Template{}, NotFound("tpl.gone")
 	}
@@ -237,7 +237,7 @@ func DuplicateTemplate(ctx context.Context, t *Turn, arg string) error {
 			base = base[:maxNameLength-len([]rune(suffix))]
 		}
 		copyRow.Name = string(base) + suffix
-		id, err = t.st.TemplateCreate(ctx, copyRow)
+		id, err = templates(t).TemplateCreate(ctx, copyRow)
 		if !errors.Is(err, store.ErrNameTaken) || n > 100 {
 			break
 		}
@@ -273,7 +273,7 @@ func DeleteTemplate(ctx context.Context, t *Turn, arg string) error {
 	if err != nil {
 		return err
 	}
-	switch err := t.st.TemplateDelete(ctx, tp.ID); {
+	switch err := templates(t).TemplateDelete(ctx, tp.ID); {
 	case errors.Is(err, store.ErrInUse):
 		return Conflict("tpl.in_use", i18n.Data{"Name": esc(tp.Name)})
 	case errors.Is(err, store.ErrNotFound):
@@ -290,7 +290,7 @@ func DeleteTemplate(ctx context.Context, t *Turn, arg string) error {
 
 // ShowAudit lists the latest audit entries (owners).
 func ShowAudit(ctx context.Context, t *Turn, _ string) error {
-	entries, err := t.st.AuditLatest(ctx, 20)
+	entries, err := StoreAs[auditReader](t).AuditLatest(ctx, 20)
 	if err != nil {
 		return err
 	}

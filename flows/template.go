@@ -103,7 +103,7 @@ func handleTemplateName(next string) func(context.Context, *Turn, *Session, Inpu
 		if err != nil {
 			return "", err
 		}
-		taken, err := t.st.TemplateNameTaken(ctx, name, d.ID)
+		taken, err := templates(t).TemplateNameTaken(ctx, name, d.ID)
 		if err != nil {
 			return "", err
 		}
@@ -114,7 +114,7 @@ func handleTemplateName(next string) func(context.Context, *Turn, *Session, Inpu
 			d.Name = name
 			return next, s.Save(d)
 		}
-		old, err := t.st.TemplateGet(ctx, d.ID)
+		old, err := templates(t).TemplateGet(ctx, d.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			t.Say("tpl.gone")
 			return Done, nil
@@ -122,7 +122,7 @@ func handleTemplateName(next string) func(context.Context, *Turn, *Session, Inpu
 		if err != nil {
 			return "", err
 		}
-		switch err := t.st.TemplateRename(ctx, d.ID, name); {
+		switch err := templates(t).TemplateRename(ctx, d.ID, name); {
 		case errors.Is(err, store.ErrNameTaken):
 			return "", Invalid("tpl.name_taken", i18n.Data{"Name": esc(name)})
 		case err != nil:
@@ -262,7 +262,7 @@ func handleTemplatePreview(ctx context.Context, t *Turn, s *Session, in Input) (
 	if d.Media != nil {
 		row.MediaKind, row.MediaFileID, row.MediaUniqueID = d.Media.Kind, d.Media.FileID, d.Media.UniqueID
 	}
-	id, err := t.st.TemplateCreate(ctx, row)
+	id, err := templates(t).TemplateCreate(ctx, row)
 	if errors.Is(err, store.ErrNameTaken) {
 		return "", Invalid("tpl.name_taken_back", i18n.Data{"Name": esc(d.Name)})
 	}

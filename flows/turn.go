@@ -95,6 +95,18 @@ func NewTurn(actor Actor, chatID int64, l *i18n.Localizer, now time.Time) *Turn 
 // Store is the transaction-bound store of this turn.
 func (t *Turn) Store() Store { return t.st }
 
+// StoreAs returns the turn's transaction-bound store as the interface a flow declares.
+// *store.Store implements every such interface (stores.go checks it when compiling),
+// so a failed assertion is a wiring bug: it panics, and the bot reports an internal
+// error with a reference id.
+func StoreAs[T any](t *Turn) T {
+	st, ok := t.st.(T)
+	if !ok {
+		panic(fmt.Sprintf("flows: the store does not implement %T", (*T)(nil)))
+	}
+	return st
+}
+
 // Reply queues a message.
 func (t *Turn) Reply(r Reply) { t.replies = append(t.replies, r) }
 
