@@ -40,6 +40,8 @@ type Config struct {
 	// RefusalWindow: a non-admin gets one refusal per window (default 10 min).
 	RefusalWindow time.Duration
 	Now           func() time.Time
+	// Services are handed to the dialogs (see flows.Services).
+	Services flows.Services
 }
 
 // Intake states, reported by Status.
@@ -107,6 +109,7 @@ func New(cfg Config) (*Bot, error) {
 	b.engine, err = flows.NewEngine(flows.Config{
 		Tx: flows.StoreTx(cfg.Store), TTL: cfg.DialogTTL,
 		Flows: b.routes.flows, Actions: b.routes.actions, Commands: b.routes.commandTargets(),
+		Services: cfg.Services,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bot routes: %w", err)

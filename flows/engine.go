@@ -87,12 +87,14 @@ type Config struct {
 	Flows    []*Definition
 	Actions  map[string]Action
 	Commands map[string]Target // command name (without "/") → target
+	Services Services
 }
 
 // Engine runs dialogs and screens. Every entry point handles one update inside one
 // transaction: the session row is locked, the step runs, the new state is saved,
 // and only then are the collected replies sent by the caller.
 type Engine struct {
+	services *Services
 	tx       Tx
 	ttl      time.Duration
 	flows    map[string]*Definition
@@ -104,7 +106,8 @@ type Engine struct {
 // NewEngine checks every definition (all states have steps, every event and Back
 // target exists) so that a broken flow fails at start-up, not in a chat.
 func NewEngine(cfg Config) (*Engine, error) {
-	e := &Engine{tx: cfg.Tx, ttl: cfg.TTL, flows: map[string]*Definition{}, events: map[string][]fsm.EventDesc{},
+	services := cfg.Services
+	e := &Engine{services: &services, tx: cfg.Tx, ttl: cfg.TTL, flows: map[string]*Definition{}, events: map[string][]fsm.EventDesc{},
 		actions: cfg.Actions, commands: cfg.Commands}
 	if e.ttl <= 0 {
 		e.ttl = 30 * time.Minute
@@ -189,7 +192,7 @@ func (e *Engine) load(ctx context.Context, t *Turn) (*live, error) {
 
 func (e *Engine) run(ctx context.Context, t *Turn, fn func() error) error {
 	return e.tx(ctx, func(st Store) error {
-		t.st = st
+		t.st, t.services = st, e.services
 		t.replies, t.notice, t.start = nil, "", nil
 		if err := st.DialogLockChat(ctx, t.ChatID); err != nil {
 			return err

@@ -76,10 +76,11 @@ type Turn struct {
 	L      *i18n.Localizer
 	Now    time.Time
 
-	st      Store
-	replies []Reply
-	notice  string
-	start   *startRequest
+	st       Store
+	services *Services
+	replies  []Reply
+	notice   string
+	start    *startRequest
 }
 
 type startRequest struct {
@@ -91,6 +92,9 @@ type startRequest struct {
 func NewTurn(actor Actor, chatID int64, l *i18n.Localizer, now time.Time) *Turn {
 	return &Turn{Actor: actor, ChatID: chatID, L: l, Now: now}
 }
+
+// Services are the engine's non-database dependencies.
+func (t *Turn) Services() *Services { return t.services }
 
 // Store is the transaction-bound store of this turn.
 func (t *Turn) Store() Store { return t.st }

@@ -27,3 +27,11 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 	}
 	return nil
 }
+
+// Tx is the transaction this Store runs in (ok false outside InTx), for a caller that
+// must join it with another library, e.g. River's InsertTx enqueuing a job atomically
+// with a dialog step.
+func (s *Store) Tx() (tx pgx.Tx, ok bool) {
+	tx, ok = s.db.(pgx.Tx)
+	return tx, ok
+}
