@@ -86,7 +86,7 @@ func TestDialogExpires(t *testing.T) {
 	b.next(t, owner)
 	b.clock.advance(31 * time.Minute)
 	b.send(t, owner, "Too late")
-	require.Contains(t, b.next(t, owner).Text, "new template expired")
+	require.Contains(t, b.next(t, owner).Text, "The dialog «new template» expired")
 	require.Contains(t, b.next(t, owner).Text, "/menu")
 	require.Equal(t, 0, b.count(t, `SELECT count(*) FROM dialog_sessions`))
 }

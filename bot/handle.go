@@ -86,7 +86,7 @@ func (b *Bot) privateOnly(next handler) handler {
 	return func(ctx context.Context, u *update) {
 		if u.chatID != u.from.ID {
 			if u.CallbackQuery != nil {
-				u.notice = u.l.T("error.not_admin")
+				u.notice = u.l.T("callback.outdated")
 			}
 			return
 		}

@@ -172,5 +172,5 @@ func TestDialogExpiredNotice(t *testing.T) {
 	rt, err := bot.New(b.cfg)
 	require.NoError(t, err)
 	require.NoError(t, rt.DialogExpired(b.ctx, store.ExpiredDialog{ChatID: b.owner.ID, UserID: b.owner.ID, Flow: "tpl_new", Language: "ru"}))
-	require.Equal(t, "⌛ создание шаблона: время вышло, черновик не сохранён. Начните заново из /menu.", b.next(t, b.owner).Text)
+	require.Equal(t, "⌛ Диалог «создание шаблона» закрыт: долго не было ответа, черновик удалён. Начните заново из /menu.", b.next(t, b.owner).Text)
 }
