@@ -84,7 +84,6 @@ func TestPaginationAndTemplateCard(t *testing.T) {
 	require.Contains(t, b.next(t, b.owner).Text, "New name for Template K (2)")
 	b.send(t, b.owner, "Template A")
 	require.Contains(t, b.next(t, b.owner).Text, "already exists")
-	b.next(t, b.owner)
 	b.send(t, b.owner, "Kopie")
 	require.Contains(t, b.next(t, b.owner).Text, "Renamed to Kopie")
 	copyCard = b.current(t, b.owner, list.MessageID)

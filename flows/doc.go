@@ -34,7 +34,8 @@
 //
 // Prompt queues the question (t.Reply, t.Say) with buttons from s.Button(text, action).
 // Handle validates the Input and returns an event of Events, Stay or Done. On wrong
-// input it returns Invalid("key", data): the engine shows the text and prompts again.
+// input it returns Invalid("key", data): the engine shows the text with the step's buttons
+// and waits for corrected input.
 // For a button it does not know it returns Outdated(). Keep the draft in a struct of
 // your own (s.Load(&d), change it, s.Save(d)), and write the result (through
 // your store interface) and t.Audit(...): they commit together with the session.

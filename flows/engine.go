@@ -54,8 +54,10 @@ type Step struct {
 	Prompt func(ctx context.Context, t *Turn, s *Session) error
 	// Handle takes a message or a button press and returns the event to fire: an
 	// event of Events, Stay (remain and prompt again) or Done (the dialog ends; Handle
-	// has queued the closing reply). An *Error with CodeInvalid is shown to the admin
-	// followed by the prompt again; Outdated() answers a press of an unknown button.
+	// has queued the closing reply). An *Error (Invalid, Conflict…) is shown to the
+	// admin with the step's buttons, and the step waits for corrected input; Handle
+	// must not have saved the draft then. Outdated() answers a press of an unknown
+	// button.
 	Handle func(ctx context.Context, t *Turn, s *Session, in Input) (string, error)
 	// Back is the state the Back button returns to, keeping the draft; "" for none.
 	Back string
@@ -351,9 +353,9 @@ func (e *Engine) handle(ctx context.Context, t *Turn, lv *live, in Input) error 
 		t.Notice(t.L.T(outdatedKey))
 		return nil
 	case errors.As(err, &fe) && fe.Code != CodeInternal:
-		// Wrong input: say what is wrong and ask again; the draft is kept as it was.
-		t.Reply(Reply{Text: "⚠️ " + t.L.T(fe.Key, fe.Data), HTML: true})
-		return e.advance(ctx, t, lv, Stay)
+		// Wrong input: say what is wrong and how to fix it, under the step's buttons
+		// (the prompt itself is still on screen above); the draft stays as it was.
+		return e.advanceWith(ctx, t, lv, Stay, &Reply{Text: "⚠️ " + t.L.T(fe.Key, fe.Data), HTML: true})
 	default:
 		return err
 	}
@@ -362,6 +364,12 @@ func (e *Engine) handle(ctx context.Context, t *Turn, lv *live, in Input) error 
 
 // advance fires event, prompts the new step and saves the session (or ends it).
 func (e *Engine) advance(ctx context.Context, t *Turn, lv *live, event string) error {
+	return e.advanceWith(ctx, t, lv, event, nil)
+}
+
+// advanceWith is advance; with instead non-nil, the prompt's texts are replaced by
+// instead, which takes the prompt's (fresh-versioned) buttons.
+func (e *Engine) advanceWith(ctx context.Context, t *Turn, lv *live, event string, instead *Reply) error {
 	if event == Done {
 		return t.st.DialogDelete(ctx, t.ChatID)
 	}
@@ -373,8 +381,13 @@ func (e *Engine) advance(ctx context.Context, t *Turn, lv *live, event string) e
 		lv.sess.State = machine.Current()
 	}
 	lv.sess.Version = lv.row.Version + 1
+	first := len(t.replies)
 	if err := e.prompt(ctx, t, lv.def, lv.sess); err != nil {
 		return err
+	}
+	if instead != nil {
+		instead.Keyboard = t.replies[len(t.replies)-1].Keyboard
+		t.replies = append(t.replies[:first], *instead)
 	}
 	lv.row.State, lv.row.Version, lv.row.Draft = lv.sess.State, lv.sess.Version, lv.sess.draft
 	lv.row.ExpiresAt = t.Now.Add(e.ttl)
