@@ -238,7 +238,7 @@ func DuplicateTemplate(ctx context.Context, t *Turn, arg string) error {
 		}
 		copyRow.Name = string(base) + suffix
 		id, err = templates(t).TemplateCreate(ctx, copyRow)
-		if !errors.Is(err, store.ErrNameTaken) || n > 100 {
+		if !errors.Is(err, store.ErrTemplateNameTaken) || n > 100 {
 			break
 		}
 	}
@@ -274,7 +274,7 @@ func DeleteTemplate(ctx context.Context, t *Turn, arg string) error {
 		return err
 	}
 	switch err := templates(t).TemplateDelete(ctx, tp.ID); {
-	case errors.Is(err, store.ErrInUse):
+	case errors.Is(err, store.ErrTemplateInUse):
 		return Conflict("tpl.in_use", i18n.Data{"Name": esc(tp.Name)})
 	case errors.Is(err, store.ErrNotFound):
 		return NotFound("tpl.gone")

@@ -123,7 +123,7 @@ func handleTemplateName(next string) func(context.Context, *Turn, *Session, Inpu
 			return "", err
 		}
 		switch err := templates(t).TemplateRename(ctx, d.ID, name); {
-		case errors.Is(err, store.ErrNameTaken):
+		case errors.Is(err, store.ErrTemplateNameTaken):
 			return "", Invalid("tpl.name_taken", i18n.Data{"Name": esc(name)})
 		case err != nil:
 			return "", err
@@ -263,7 +263,7 @@ func handleTemplatePreview(ctx context.Context, t *Turn, s *Session, in Input) (
 		row.MediaKind, row.MediaFileID, row.MediaUniqueID = d.Media.Kind, d.Media.FileID, d.Media.UniqueID
 	}
 	id, err := templates(t).TemplateCreate(ctx, row)
-	if errors.Is(err, store.ErrNameTaken) {
+	if errors.Is(err, store.ErrTemplateNameTaken) {
 		return "", Invalid("tpl.name_taken_back", i18n.Data{"Name": esc(d.Name)})
 	}
 	if err != nil {

@@ -45,7 +45,7 @@ func TestTemplateDeleteRefusedWhileUsed(t *testing.T) {
 	id, err := st.TemplateCreate(ctx, store.Template{Name: "Promo", Body: "Hi", CreatedBy: 1})
 	require.NoError(t, err)
 	_, err = st.TemplateCreate(ctx, store.Template{Name: "PROMO", Body: "Hi", CreatedBy: 1})
-	require.ErrorIs(t, err, store.ErrNameTaken)
+	require.ErrorIs(t, err, store.ErrTemplateNameTaken)
 	pool := st.Pool()
 	var batchID, channelID int64
 	require.NoError(t, pool.QueryRow(ctx, `INSERT INTO batches (name, created_by) VALUES ('b', 1) RETURNING id`).Scan(&batchID))
@@ -54,7 +54,7 @@ func TestTemplateDeleteRefusedWhileUsed(t *testing.T) {
 	_, err = pool.Exec(ctx, `INSERT INTO campaigns (template_id, batch_id, channel_id, status, control_chat_id, created_by)
 		VALUES ($1, $2, $3, 'running', 1, 1)`, id, batchID, channelID)
 	require.NoError(t, err)
-	require.ErrorIs(t, st.TemplateDelete(ctx, id), store.ErrInUse)
+	require.ErrorIs(t, st.TemplateDelete(ctx, id), store.ErrTemplateInUse)
 	require.ErrorIs(t, st.TemplateDelete(ctx, id+100), store.ErrNotFound)
 	require.ErrorIs(t, st.TemplateRename(ctx, id+100, "x"), store.ErrNotFound)
 }

@@ -30,16 +30,16 @@ type Template struct {
 
 // Errors of template changes.
 var (
-	// ErrNameTaken: another template already has this name (case-insensitive).
-	ErrNameTaken = errors.New("name taken")
-	// ErrInUse: a campaign refers to the template.
-	ErrInUse = errors.New("in use")
+	// ErrTemplateNameTaken: another template already has this name (case-insensitive).
+	ErrTemplateNameTaken = errors.New("name taken")
+	// ErrTemplateInUse: a campaign refers to the template.
+	ErrTemplateInUse = errors.New("in use")
 )
 
 const templateColumns = `id, name, body, entities, coalesce(media_kind, ''), coalesce(media_file_id, ''),
 	coalesce(media_unique_id, ''), buttons, created_by, created_at, updated_at`
 
-// TemplateCreate inserts t and returns its id; ErrNameTaken if the name is used.
+// TemplateCreate inserts t and returns its id; ErrTemplateNameTaken if the name is used.
 func (s *Store) TemplateCreate(ctx context.Context, t Template) (int64, error) {
 	if len(t.Entities) == 0 {
 		t.Entities = json.RawMessage(`[]`)
@@ -53,7 +53,7 @@ func (s *Store) TemplateCreate(ctx context.Context, t Template) (int64, error) {
 		VALUES ($1, $2, $3, nullif($4, ''), nullif($5, ''), nullif($6, ''), $7, $8) RETURNING id`,
 		t.Name, t.Body, []byte(t.Entities), t.MediaKind, t.MediaFileID, t.MediaUniqueID, []byte(t.Buttons), t.CreatedBy).Scan(&id)
 	if pgUniqueViolation(err) {
-		return 0, ErrNameTaken
+		return 0, ErrTemplateNameTaken
 	}
 	if err != nil {
 		return 0, fmt.Errorf("create template: %w", err)
@@ -105,11 +105,11 @@ func (s *Store) TemplateNameTaken(ctx context.Context, name string, exceptID int
 	return taken, nil
 }
 
-// TemplateRename renames a template; ErrNotFound, ErrNameTaken.
+// TemplateRename renames a template; ErrNotFound, ErrTemplateNameTaken.
 func (s *Store) TemplateRename(ctx context.Context, id int64, name string) error {
 	tag, err := s.db.Exec(ctx, `UPDATE templates SET name = $2, updated_at = now() WHERE id = $1`, id, name)
 	if pgUniqueViolation(err) {
-		return ErrNameTaken
+		return ErrTemplateNameTaken
 	}
 	if err != nil {
 		return fmt.Errorf("rename template: %w", err)
@@ -120,7 +120,7 @@ func (s *Store) TemplateRename(ctx context.Context, id int64, name string) error
 	return nil
 }
 
-// TemplateDelete deletes a template; ErrNotFound, or ErrInUse while any campaign
+// TemplateDelete deletes a template; ErrNotFound, or ErrTemplateInUse while any campaign
 // (running or finished, whose report still points at it) refers to it.
 func (s *Store) TemplateDelete(ctx context.Context, id int64) error {
 	var used bool
@@ -128,11 +128,11 @@ func (s *Store) TemplateDelete(ctx context.Context, id int64) error {
 		return fmt.Errorf("delete template: %w", err)
 	}
 	if used {
-		return ErrInUse
+		return ErrTemplateInUse
 	}
 	tag, err := s.db.Exec(ctx, `DELETE FROM templates WHERE id = $1`, id)
 	if pgForeignKeyViolation(err) { // a campaign was created meanwhile
-		return ErrInUse
+		return ErrTemplateInUse
 	}
 	if err != nil {
 		return fmt.Errorf("delete template: %w", err)
