@@ -53,6 +53,26 @@ func TestBackKeepsDraftCancelAndDropDraft(t *testing.T) {
 	back := b.next(t, owner)
 	require.Contains(t, back.Text, "step 1 of 4")
 	require.Contains(t, back.Text, "Now: First name") // what was entered is kept
+	b.press(t, owner, back, "Keep it")
+	require.Contains(t, b.next(t, owner).Text, "Step 2 of 4")
+	b.send(t, owner, "Body text")
+	require.Contains(t, b.next(t, owner).Text, "Step 3 of 4")
+	b.send(t, owner, "One - https://example.com/1\nTwo - https://example.com/2")
+	b.next(t, owner) // preview
+	b.press(t, owner, b.next(t, owner), "Back")
+	buttons := b.next(t, owner)
+	require.Contains(t, buttons.Text, "Step 3 of 4")
+	b.press(t, owner, buttons, "Back")
+	kept := b.next(t, owner)
+	require.Contains(t, kept.Text, "is kept")
+	b.press(t, owner, kept, "Keep it")
+	b.press(t, owner, b.next(t, owner), "Keep 2 buttons")
+	require.Equal(t, "Body text", b.next(t, owner).Text) // the preview, nothing lost
+	require.Contains(t, b.next(t, owner).Text, "Step 4 of 4")
+	b.command(t, owner, "/cancel")
+	b.nextContaining(t, owner, "Cancelled")
+	b.command(t, owner, "/newtemplate")
+	b.next(t, owner)
 
 	// A new command in the middle asks whether to drop the draft.
 	b.command(t, owner, "/templates")

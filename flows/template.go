@@ -81,23 +81,31 @@ func promptTemplateName(_ context.Context, t *Turn, s *Session) error {
 		t.Reply(Reply{Text: t.L.T("tpl.ask_new_name", i18n.Data{"Name": esc(d.Name)}), HTML: true})
 		return nil
 	}
-	text := t.L.T("tpl.ask_name")
-	if d.Name != "" {
-		text += "\n\n" + t.L.T("tpl.current_value", i18n.Data{"Value": esc(d.Name)})
+	r := Reply{Text: t.L.T("tpl.ask_name"), HTML: true}
+	if d.Name != "" { // back here: what was entered stays one press away
+		r.Text += "\n\n" + t.L.T("tpl.current_value", i18n.Data{"Value": esc(d.Name)})
+		r.Keyboard = [][]Button{{s.Button(t.L.T("button.keep_value"), keepAction)}}
 	}
-	t.Reply(Reply{Text: text, HTML: true})
+	t.Reply(r)
 	return nil
 }
+
+// keepAction goes forward with what the draft already holds for a step, after Back.
+// ("keep" itself is the engine's answer to the drop-the-draft question.)
+const keepAction = "same"
 
 // handleTemplateName checks the name, then fires next; for Done it renames the template.
 func handleTemplateName(next string) func(context.Context, *Turn, *Session, Input) (string, error) {
 	return func(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
-		if in.Action != "" {
-			return "", Outdated()
-		}
 		var d templateDraft
 		if err := s.Load(&d); err != nil {
 			return "", err
+		}
+		if in.Action == keepAction && d.Name != "" && next != Done {
+			return next, nil
+		}
+		if in.Action != "" {
+			return "", Outdated()
 		}
 		name, err := checkName(in)
 		if err != nil {
@@ -152,18 +160,30 @@ func checkName(in Input) (string, error) {
 	return name, nil
 }
 
-func promptTemplateContent(_ context.Context, t *Turn, _ *Session) error {
-	t.Say("tpl.ask_content")
+func promptTemplateContent(_ context.Context, t *Turn, s *Session) error {
+	var d templateDraft
+	if err := s.Load(&d); err != nil {
+		return err
+	}
+	r := Reply{Text: t.L.T("tpl.ask_content"), HTML: true}
+	if d.Body != "" || d.Media != nil {
+		r.Text += "\n\n" + t.L.T("tpl.content_kept")
+		r.Keyboard = [][]Button{{s.Button(t.L.T("button.keep_value"), keepAction)}}
+	}
+	t.Reply(r)
 	return nil
 }
 
 func handleTemplateContent(_ context.Context, t *Turn, s *Session, in Input) (string, error) {
-	if in.Action != "" {
-		return "", Outdated()
-	}
 	var d templateDraft
 	if err := s.Load(&d); err != nil {
 		return "", err
+	}
+	if in.Action == keepAction && (d.Body != "" || d.Media != nil) {
+		return "composed", nil
+	}
+	if in.Action != "" {
+		return "", Outdated()
 	}
 	if in.Media == nil && strings.TrimSpace(in.Text) == "" {
 		return "", Invalid("tpl.content_empty", nil)
@@ -192,8 +212,16 @@ func syntaxError(err error) error {
 }
 
 func promptTemplateButtons(_ context.Context, t *Turn, s *Session) error {
-	t.Reply(Reply{Text: t.L.T("tpl.ask_buttons"), HTML: true,
-		Keyboard: [][]Button{{s.Button(t.L.T("button.no_buttons"), "skip")}}})
+	var d templateDraft
+	if err := s.Load(&d); err != nil {
+		return err
+	}
+	var keyboard [][]Button
+	if len(d.Buttons) > 0 {
+		keyboard = append(keyboard, []Button{s.Button(t.L.N("button.keep_buttons", len(d.Buttons)), keepAction)})
+	}
+	keyboard = append(keyboard, []Button{s.Button(t.L.T("button.no_buttons"), "skip")})
+	t.Reply(Reply{Text: t.L.T("tpl.ask_buttons"), HTML: true, Keyboard: keyboard})
 	return nil
 }
 
@@ -203,6 +231,11 @@ func handleTemplateButtons(_ context.Context, _ *Turn, s *Session, in Input) (st
 		return "", err
 	}
 	switch in.Action {
+	case keepAction:
+		if len(d.Buttons) == 0 {
+			return "", Outdated()
+		}
+		return "buttoned", nil
 	case "skip":
 		d.Buttons = nil
 		return "buttoned", s.Save(d)
