@@ -161,3 +161,30 @@ func TestOwnerManagesAdmins(t *testing.T) {
 	}
 	require.Equal(t, 2, b.count(t, `SELECT count(*) FROM audit_log WHERE action = 'admin.added'`))
 }
+
+func TestTemplateInUseIsNotDeleted(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.start(t)
+	tplID := b.createTemplate(t, "Running")
+	var batchID, channelID int64
+	pool := b.st.Pool()
+	require.NoError(t, pool.QueryRow(b.ctx, `INSERT INTO batches (name, status, created_by) VALUES ('b', 'ready', 1) RETURNING id`).Scan(&batchID))
+	require.NoError(t, pool.QueryRow(b.ctx, `INSERT INTO channels (bot_user_id, username, name, token_ciphertext, created_by)
+		VALUES (9, 'c', 'c', '\x00', 1) RETURNING id`).Scan(&channelID))
+	_, err := pool.Exec(b.ctx, `INSERT INTO campaigns (template_id, batch_id, channel_id, status, control_chat_id, created_by)
+		VALUES ($1, $2, $3, 'running', 1, 1)`, tplID, batchID, channelID)
+	require.NoError(t, err)
+
+	b.command(t, b.owner, "/templates")
+	list := b.next(t, b.owner)
+	b.press(t, b.owner, list, "Running")
+	card := b.waitEdited(t, b.owner, list.MessageID, "Type: text")
+	b.press(t, b.owner, card, "Delete")
+	confirm := b.waitEdited(t, b.owner, list.MessageID, "cannot be undone")
+	answer := b.press(t, b.owner, confirm, "Yes, delete")
+	require.True(t, answer.ShowAlert)
+	require.Contains(t, answer.Text, "Running is used by a campaign")
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM templates WHERE id = $1`, tplID))
+	require.Equal(t, 0, b.count(t, `SELECT count(*) FROM audit_log WHERE action = 'template.deleted'`))
+}
