@@ -14,7 +14,9 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"herald/bot"
 	"herald/health"
+	"herald/i18n"
 	"herald/migrations"
 	"herald/pgcluster"
 	"herald/queue"
@@ -129,7 +131,25 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 	ready.migrated.Store(true)
 	logger.Info().Int("river_applied", res.RiverApplied).Int("herald_applied", res.HeraldApplied).Int64("version", res.Version).Msg("schema up to date")
 
-	riverClient, err := queue.NewClient(db.pool, queue.Config{Logger: logger, Store: st})
+	if len(cfg.OwnerIDs) > 0 {
+		if err := st.AdminSyncOwners(ctx, cfg.OwnerIDs); err != nil {
+			return fmt.Errorf("sync HERALD_OWNER_IDS: %w", err)
+		}
+	}
+	queueCfg := queue.Config{Logger: logger, Store: st}
+	var managementBot *bot.Bot
+	if cfg.BotToken != "" {
+		if managementBot, err = newManagementBot(cfg, st, logger); err != nil {
+			return err
+		}
+		if path := managementBot.WebhookPath(); path != "" {
+			mux.Handle("POST "+path, managementBot)
+		}
+		queueCfg.DialogNotifier = managementBot
+		ready.bot.Store(managementBot)
+	}
+
+	riverClient, err := queue.NewClient(db.pool, queueCfg)
 	if err != nil {
 		return err
 	}
@@ -139,6 +159,10 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 	}
 	ready.riverRunning.Store(true)
 	riverRunning := &ready.riverRunning
+	if managementBot != nil {
+		// After River, so that what the bot enqueues finds its workers running.
+		managementBot.Start(ctx)
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -178,6 +202,13 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 	logger.Info().Msg("shutting down")
 	deadline := time.Now().Add(cfg.ShutdownTimeout)
 
+	if managementBot != nil {
+		// Stop taking updates first; the ones already taken finish within a third of
+		// the shutdown time, so River still has the rest.
+		botCtx, cancelBot := context.WithDeadline(context.WithoutCancel(ctx), time.Now().Add(cfg.ShutdownTimeout/3))
+		managementBot.Stop(botCtx)
+		cancelBot()
+	}
 	softCtx, cancelSoft := context.WithDeadline(context.WithoutCancel(ctx), deadline.Add(-cfg.ShutdownTimeout/3))
 	if err := riverClient.Stop(softCtx); err != nil {
 		logger.Warn().Err(err).Msg("river did not stop softly in time; cancelling running jobs")
@@ -199,6 +230,7 @@ type readiness struct {
 	store        atomic.Pointer[store.Store]
 	migrated     atomic.Bool
 	riverRunning atomic.Bool
+	bot          atomic.Pointer[bot.Bot]
 }
 
 func (r *readiness) checks(cfg config) []health.Check {
@@ -229,7 +261,33 @@ func (r *readiness) checks(cfg config) []health.Check {
 			if cfg.BotToken == "" {
 				return health.Status{State: health.StateNotConfigured, Detail: "HERALD_BOT_TOKEN is unset"}
 			}
-			return health.Status{State: health.StateNotConfigured, Detail: "management bot not built yet"}
+			b := r.bot.Load()
+			if b == nil {
+				return health.Status{State: health.StateStarting}
+			}
+			switch state, detail := b.Status(); state {
+			case bot.StateOK, bot.StateStandby:
+				return health.Status{State: health.StateOK, Detail: detail}
+			case bot.StateStarting:
+				return health.Status{State: health.StateStarting, Detail: detail}
+			default:
+				return health.Status{State: health.StateDown, Detail: detail}
+			}
 		}},
 	}
+}
+
+func newManagementBot(cfg config, st *store.Store, logger zerolog.Logger) (*bot.Bot, error) {
+	catalog, err := i18n.New(cfg.DefaultLang)
+	if err != nil {
+		return nil, err
+	}
+	b, err := bot.New(bot.Config{
+		Token: cfg.BotToken, APIURL: cfg.TelegramAPIURL, WebhookURL: cfg.WebhookURL,
+		Store: st, Catalog: catalog, Logger: logger, DialogTTL: cfg.DialogTTL,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("management bot: %w", err)
+	}
+	return b, nil
 }

@@ -24,13 +24,15 @@ type DBTX interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// Store wraps the connection pool.
+// Store wraps the connection pool. Inside InTx, db is the transaction and pool is the
+// pool it came from; methods that may join a transaction query through db.
 type Store struct {
 	pool *pgxpool.Pool
+	db   DBTX
 }
 
 // New returns a Store on pool; the caller owns the pool.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool, db: pool} }
 
 // Pool is the underlying pool, for River and transactions spanning store calls.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }

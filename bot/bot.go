@@ -1,0 +1,263 @@
+// Package bot is the management bot's Telegram side: it takes updates (long polling,
+// or a webhook on Herald's HTTP server), serialises them per chat, checks who is
+// talking, hands them to the dialog engine (flows) and sends the replies. Every
+// command and callback prefix it answers is listed in routes.go.
+package bot
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mymmrac/telego"
+	"github.com/rs/zerolog"
+
+	"herald/flows"
+	"herald/i18n"
+	"herald/store"
+)
+
+// Config is what the bot needs; Token, Store and Catalog are required.
+type Config struct {
+	Token      string
+	APIURL     string // Bot API server (default https://api.telegram.org); the emulator in tests
+	WebhookURL string // public URL of the webhook; empty means long polling
+	Store      *store.Store
+	Catalog    *i18n.Catalog
+	Logger     zerolog.Logger
+	DialogTTL  time.Duration
+	// PollTimeout is the long-polling timeout (default 25 s).
+	PollTimeout time.Duration
+	// LockRetry is how often a standby process tries to become the poller (default 2 s).
+	LockRetry time.Duration
+	// RefusalWindow: a non-admin gets one refusal per window (default 10 min).
+	RefusalWindow time.Duration
+	Now           func() time.Time
+	// Services are handed to the dialogs (see flows.Services).
+	Services flows.Services
+}
+
+// Intake states, reported by Status.
+const (
+	StateStarting = "starting"
+	StateOK       = "ok"
+	StateStandby  = "standby" // another process holds the polling lock
+	StateDown     = "down"
+)
+
+// Bot is the management bot runtime. Start it once; Stop it once.
+type Bot struct {
+	cfg      Config
+	log      zerolog.Logger
+	tg       *telego.Bot
+	engine   *flows.Engine
+	routes   routes
+	dispatch *dispatcher
+	secret   string // webhook secret, derived from the token
+	hookPath string
+
+	state   atomic.Value // string
+	detail  atomic.Value // string
+	botID   atomic.Int64
+	webhook atomic.Bool // accepting webhook requests
+
+	refusals refusals
+
+	intakeCancel context.CancelFunc // stops taking updates
+	workCancel   context.CancelFunc // cancels handlers still running at the deadline
+	workCtx      context.Context
+	done         chan struct{} // closed when the intake goroutine has returned
+	startOnce    sync.Once
+}
+
+// New builds the bot; nothing talks to Telegram before Start.
+func New(cfg Config) (*Bot, error) {
+	if cfg.Token == "" || cfg.Store == nil || cfg.Catalog == nil {
+		return nil, errors.New("bot: Token, Store and Catalog are required")
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = "https://api.telegram.org"
+	}
+	if cfg.PollTimeout <= 0 {
+		cfg.PollTimeout = 25 * time.Second
+	}
+	if cfg.LockRetry <= 0 {
+		cfg.LockRetry = 2 * time.Second
+	}
+	if cfg.RefusalWindow <= 0 {
+		cfg.RefusalWindow = 10 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	// net/http, not telego's default fasthttp, because only it cancels a request
+	// (a long poll in particular) when its context ends.
+	tg, err := telego.NewBot(cfg.Token, telego.WithAPIServer(cfg.APIURL), telego.WithDiscardLogger(),
+		telego.WithHTTPClient(&http.Client{Timeout: cfg.PollTimeout + 20*time.Second}))
+	if err != nil {
+		return nil, fmt.Errorf("bot client: %w", err)
+	}
+	b := &Bot{cfg: cfg, log: cfg.Logger.With().Str("component", "bot").Logger(), tg: tg}
+	b.routes = newRoutes()
+	b.engine, err = flows.NewEngine(flows.Config{
+		Tx: flows.StoreTx(cfg.Store), TTL: cfg.DialogTTL,
+		Flows: b.routes.flows, Actions: b.routes.actions, Commands: b.routes.commandTargets(),
+		Services: cfg.Services,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bot routes: %w", err)
+	}
+	sum := sha256.Sum256([]byte("herald-webhook-secret:" + cfg.Token))
+	b.secret = hex.EncodeToString(sum[:])
+	if cfg.WebhookURL != "" {
+		u, err := url.Parse(cfg.WebhookURL)
+		if err != nil {
+			return nil, fmt.Errorf("webhook URL: %w", err)
+		}
+		b.hookPath = u.Path
+		if b.hookPath == "" {
+			b.hookPath = "/"
+		}
+	}
+	b.state.Store(StateStarting)
+	b.detail.Store("")
+	b.dispatch = newDispatcher(b.handleUpdate)
+	b.refusals.seen = map[int64]time.Time{}
+	return b, nil
+}
+
+// WebhookPath is the path of Herald's HTTP server where Telegram posts updates ("" in
+// long-polling mode).
+func (b *Bot) WebhookPath() string { return b.hookPath }
+
+// Status is the intake's state for /readyz, with a short detail without secrets.
+func (b *Bot) Status() (state, detail string) {
+	return b.state.Load().(string), b.detail.Load().(string)
+}
+
+func (b *Bot) setState(state, detail string) {
+	b.state.Store(state)
+	b.detail.Store(detail)
+}
+
+// Start begins taking updates in the background: it identifies the bot (getMe,
+// retried while Telegram is unreachable), registers the commands in English and
+// Russian, and then either sets the webhook or long-polls while holding the polling
+// lock. ctx bounds nothing but start-up calls; Stop ends the intake.
+func (b *Bot) Start(ctx context.Context) {
+	b.startOnce.Do(func() {
+		intakeCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		b.intakeCancel = cancel
+		b.workCtx, b.workCancel = context.WithCancel(context.WithoutCancel(ctx))
+		b.done = make(chan struct{})
+		go func() { // owned by the Bot: Stop cancels intakeCtx and waits on done
+			defer close(b.done)
+			b.runIntake(intakeCtx)
+		}()
+	})
+}
+
+// Stop stops taking updates first, then lets the updates already taken finish until
+// ctx ends, after which their contexts are cancelled. It returns when every goroutine
+// of the bot has ended.
+func (b *Bot) Stop(ctx context.Context) {
+	if b.done == nil {
+		return
+	}
+	b.webhook.Store(false)
+	b.intakeCancel()
+	<-b.done
+	drained := make(chan struct{})
+	go func() { // owned here: we wait on drained below in every case
+		b.dispatch.close()
+		close(drained)
+	}()
+	select {
+	case <-drained:
+	case <-ctx.Done():
+		b.log.Warn().Msg("updates still running at the shutdown deadline; cancelling them")
+		b.workCancel()
+		<-drained
+	}
+	b.workCancel()
+}
+
+func (b *Bot) runIntake(ctx context.Context) {
+	for attempt := 0; ; attempt++ {
+		err := b.identify(ctx)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		b.setState(StateDown, "Telegram does not answer getMe")
+		b.log.Warn().Err(err).Msg("management bot: getMe failed; retrying")
+		if !sleep(ctx, backoff(attempt)) {
+			return
+		}
+	}
+	if b.cfg.WebhookURL != "" {
+		b.runWebhook(ctx)
+		return
+	}
+	b.runPolling(ctx)
+}
+
+func (b *Bot) identify(ctx context.Context) error {
+	callCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	me, err := b.tg.GetMe(callCtx)
+	if err != nil {
+		return fmt.Errorf("getMe: %w", err)
+	}
+	b.botID.Store(me.ID)
+	if err := b.registerCommands(callCtx); err != nil {
+		// Commands are a convenience of the client's menu; the bot works without them.
+		b.log.Warn().Err(err).Msg("setMyCommands failed")
+	}
+	return nil
+}
+
+func (b *Bot) registerCommands(ctx context.Context) error {
+	for _, lang := range []string{"", "en", "ru"} {
+		l := b.cfg.Catalog.For(lang)
+		if lang == "" {
+			l = b.cfg.Catalog.For("en")
+		}
+		var cmds []telego.BotCommand
+		for _, c := range b.routes.commands {
+			if c.Listed {
+				cmds = append(cmds, telego.BotCommand{Command: c.Name, Description: l.T(c.Description)})
+			}
+		}
+		if err := b.tg.SetMyCommands(ctx, &telego.SetMyCommandsParams{Commands: cmds, LanguageCode: lang}); err != nil {
+			return fmt.Errorf("set commands (%q): %w", lang, err)
+		}
+	}
+	return nil
+}
+
+func backoff(attempt int) time.Duration {
+	d := time.Second << min(attempt, 5)
+	return min(d, 30*time.Second)
+}
+
+// sleep waits d or until ctx ends; it reports whether the full time passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,315 @@
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mymmrac/telego"
+
+	"herald/flows"
+	"herald/i18n"
+	"herald/store"
+)
+
+// handler handles one update; middleware wraps it (adapter shape).
+type handler func(ctx context.Context, u *update)
+
+// update is an incoming update plus what the handling learned about it.
+type update struct {
+	telego.Update
+	chatID   int64
+	from     telego.User
+	l        *i18n.Localizer
+	actor    flows.Actor
+	notice   string // callback answer text
+	alert    bool
+	answered bool
+}
+
+// handleUpdate is the whole pipeline of one update, outermost first.
+func (b *Bot) handleUpdate(ctx context.Context, raw telego.Update) {
+	u := &update{Update: raw, chatID: updateChatID(raw)}
+	switch {
+	case raw.Message != nil && raw.Message.From != nil:
+		u.from = *raw.Message.From
+	case raw.CallbackQuery != nil:
+		u.from = raw.CallbackQuery.From
+	default:
+		return // other updates (edits, membership changes) carry nothing to act on
+	}
+	u.l = b.cfg.Catalog.For(u.from.LanguageCode)
+	h := b.answerCallback(b.recoverPanics(b.privateOnly(b.authorize(b.route))))
+	h(ctx, u)
+}
+
+// answerCallback answers every callback query exactly once, also when handling failed
+// or panicked, so the admin's client never spins.
+func (b *Bot) answerCallback(next handler) handler {
+	return func(ctx context.Context, u *update) {
+		next(ctx, u)
+		if u.CallbackQuery == nil || u.answered {
+			return
+		}
+		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		err := b.tg.AnswerCallbackQuery(callCtx, &telego.AnswerCallbackQueryParams{
+			CallbackQueryID: u.CallbackQuery.ID, Text: truncate(u.notice, 190), ShowAlert: u.alert,
+		})
+		if err != nil {
+			b.log.Warn().Err(err).Int64("chat_id", u.chatID).Msg("answer callback query")
+		}
+	}
+}
+
+// recoverPanics turns a panic into a logged internal error and an apology.
+func (b *Bot) recoverPanics(next handler) handler {
+	return func(ctx context.Context, u *update) {
+		defer func() {
+			if p := recover(); p != nil {
+				b.replyError(ctx, u, fmt.Errorf("panic: %v\n%s", p, debug.Stack()))
+			}
+		}()
+		next(ctx, u)
+	}
+}
+
+// privateOnly ignores groups: the management bot is a one-to-one conversation.
+func (b *Bot) privateOnly(next handler) handler {
+	return func(ctx context.Context, u *update) {
+		if u.chatID != u.from.ID {
+			if u.CallbackQuery != nil {
+				u.notice = u.l.T("callback.outdated")
+			}
+			return
+		}
+		next(ctx, u)
+	}
+}
+
+// authorize lets admins through. Anybody else gets one short refusal per window (no
+// answer to a flood) and an audit entry with it; nothing else is written.
+func (b *Bot) authorize(next handler) handler {
+	return func(ctx context.Context, u *update) {
+		admin, err := b.cfg.Store.AdminGet(ctx, u.from.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			b.refuse(ctx, u)
+			return
+		}
+		if err != nil {
+			b.replyError(ctx, u, fmt.Errorf("look up admin: %w", err))
+			return
+		}
+		name := u.from.FirstName
+		u.actor = flows.Actor{UserID: admin.UserID, Role: admin.Role, Name: name}
+		next(ctx, u)
+	}
+}
+
+func (b *Bot) refuse(ctx context.Context, u *update) {
+	if u.CallbackQuery != nil {
+		u.notice = u.l.T("error.not_admin") // every press is answered, briefly
+	}
+	if !b.refusals.first(u.from.ID, b.cfg.Now(), b.cfg.RefusalWindow) {
+		return
+	}
+	kind := "message"
+	if u.CallbackQuery != nil {
+		kind = "callback"
+	}
+	if err := b.cfg.Store.AuditAppend(ctx, store.AuditEntry{ActorID: u.from.ID, Action: "access.refused",
+		Target: fmt.Sprintf("user:%d", u.from.ID), Details: map[string]any{"update": kind}}); err != nil {
+		b.log.Error().Err(err).Int64("user_id", u.from.ID).Msg("audit refused access")
+	}
+	b.log.Info().Int64("user_id", u.from.ID).Msg("refused a non-admin")
+	if u.CallbackQuery == nil {
+		b.send(ctx, u, flows.Reply{Text: u.l.T("error.not_admin"), HTML: true})
+	}
+}
+
+// refusals remembers when each non-admin was last refused.
+type refusals struct {
+	mu   sync.Mutex
+	seen map[int64]time.Time
+}
+
+// first reports whether userID has not been refused within window, and records now.
+func (r *refusals) first(userID int64, now time.Time, window time.Duration) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if last, ok := r.seen[userID]; ok && now.Sub(last) < window {
+		return false
+	}
+	if len(r.seen) > 10000 { // bound the memory a crowd of strangers can take
+		for id, at := range r.seen {
+			if now.Sub(at) >= window {
+				delete(r.seen, id)
+			}
+		}
+	}
+	r.seen[userID] = now
+	return true
+}
+
+// route hands the update to the dialog engine and sends what it produced.
+func (b *Bot) route(ctx context.Context, u *update) {
+	turn := flows.NewTurn(u.actor, u.chatID, u.l, b.cfg.Now())
+	var err error
+	switch {
+	case u.CallbackQuery != nil:
+		err = b.engine.Callback(ctx, turn, u.CallbackQuery.Data)
+	case u.Message != nil:
+		if name, ok := commandName(u.Message); ok {
+			err = b.engine.Command(ctx, turn, name)
+		} else {
+			err = b.engine.Message(ctx, turn, messageInput(u.Message))
+		}
+	}
+	if err != nil {
+		b.replyError(ctx, u, err)
+		return
+	}
+	if err := checkCallbackData(turn.Replies()); err != nil {
+		b.replyError(ctx, u, err)
+		return
+	}
+	u.notice = turn.NoticeText()
+	for i, r := range turn.Replies() {
+		if i == 0 && r.Edit && b.edit(ctx, u, r) {
+			continue
+		}
+		b.send(ctx, u, r)
+	}
+}
+
+var commandRE = regexp.MustCompile(`^/([a-zA-Z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s|$)`)
+
+// commandName recognises "/name" and "/name@bot" at the start of a message.
+func commandName(m *telego.Message) (string, bool) {
+	match := commandRE.FindStringSubmatch(m.Text)
+	if match == nil {
+		return "", false
+	}
+	return strings.ToLower(match[1]), true
+}
+
+// messageInput is what a dialog step sees of a message.
+func messageInput(m *telego.Message) flows.Input {
+	in := flows.Input{Text: m.Text, Entities: m.Entities}
+	media := func(kind, fileID, uniqueID string) {
+		in.Media = &flows.Media{Kind: kind, FileID: fileID, UniqueID: uniqueID}
+		in.Text, in.Entities = m.Caption, m.CaptionEntities
+	}
+	switch {
+	case len(m.Photo) > 0:
+		p := m.Photo[len(m.Photo)-1] // the largest size
+		media("photo", p.FileID, p.FileUniqueID)
+	case m.Animation != nil:
+		media("animation", m.Animation.FileID, m.Animation.FileUniqueID)
+	case m.Video != nil:
+		media("video", m.Video.FileID, m.Video.FileUniqueID)
+	case m.Document != nil:
+		media("document", m.Document.FileID, m.Document.FileUniqueID)
+	}
+	if m.Contact != nil {
+		in.ContactUserID = m.Contact.UserID
+		in.ContactName = strings.TrimSpace(m.Contact.FirstName + " " + m.Contact.LastName)
+	}
+	switch o := m.ForwardOrigin.(type) {
+	case *telego.MessageOriginUser:
+		in.ForwardUserID = o.SenderUser.ID
+		in.ForwardName = strings.TrimSpace(o.SenderUser.FirstName + " " + o.SenderUser.LastName)
+	case *telego.MessageOriginHiddenUser:
+		in.ForwardHidden = true
+	}
+	return in
+}
+
+// replyError is the one place an error becomes a reply. Expected errors (invalid,
+// not found, forbidden, conflict) are shown in the admin's language; anything else is
+// logged with a reference id the admin sees, and never shown in detail.
+func (b *Bot) replyError(ctx context.Context, u *update, err error) {
+	var fe *flows.Error
+	if errors.As(err, &fe) && fe.Code != flows.CodeInternal {
+		text := u.l.T(fe.Key, fe.Data)
+		if fe.Code == flows.CodeForbidden {
+			if aerr := b.cfg.Store.AuditAppend(ctx, store.AuditEntry{ActorID: u.from.ID, Action: "access.refused",
+				Target: fmt.Sprintf("user:%d", u.from.ID), Details: map[string]any{"role": u.actor.Role}}); aerr != nil {
+				b.log.Error().Err(aerr).Int64("user_id", u.from.ID).Msg("audit refused change")
+			}
+		}
+		if u.CallbackQuery != nil {
+			u.notice, u.alert = stripTags(text), true
+			return
+		}
+		b.send(ctx, u, flows.Reply{Text: text, HTML: true})
+		return
+	}
+	ref := newRef()
+	b.log.Error().Err(err).Str("ref", ref).Int64("chat_id", u.chatID).Int64("user_id", u.from.ID).
+		Str("update", updateKind(u)).Msg("handling an update failed")
+	text := u.l.T("error.internal", i18n.Data{"Ref": ref})
+	if u.CallbackQuery != nil {
+		u.notice, u.alert = stripTags(text), true
+		return
+	}
+	b.send(ctx, u, flows.Reply{Text: text, HTML: true})
+}
+
+func updateKind(u *update) string {
+	if u.CallbackQuery != nil {
+		return "callback"
+	}
+	return "message"
+}
+
+func newRef() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+var tagRE = regexp.MustCompile(`<[^>]+>`)
+
+// stripTags turns a catalog text into plain text for callback answers.
+func stripTags(s string) string {
+	s = tagRE.ReplaceAllString(s, "")
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&", "&#34;", `"`, "&#39;", "'", "&quot;", `"`).Replace(s)
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// DialogExpired tells a chat its dialog ended unfinished (queue.DialogNotifier).
+func (b *Bot) DialogExpired(ctx context.Context, d store.ExpiredDialog) error {
+	l := b.cfg.Catalog.For(d.Language)
+	text := l.T("dialog.expired", i18n.Data{"Flow": l.T(flows.FlowTitleKey(d.Flow))})
+	return b.sendTo(ctx, d.ChatID, flows.Reply{Text: text, HTML: true})
+}
+
+// checkCallbackData catches a button whose data Telegram would refuse (over 64
+// bytes): a bug in a flow, better reported with a reference than silently unsent.
+func checkCallbackData(replies []flows.Reply) error {
+	for _, r := range replies {
+		for _, row := range r.Keyboard {
+			for _, btn := range row {
+				if len(btn.Data) > 64 {
+					return fmt.Errorf("callback data of button %q is %d bytes (limit 64)", btn.Text, len(btn.Data))
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,397 @@
+package flows
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/looplab/fsm"
+	"github.com/mymmrac/telego"
+
+	"herald/i18n"
+	"herald/render"
+	"herald/store"
+)
+
+// Telegram's limits on what one message may carry, in UTF-16 code units.
+const (
+	MaxTextLength    = 4096
+	MaxCaptionLength = 1024
+	maxNameLength    = 64
+)
+
+// Flow names.
+const (
+	FlowTemplateNew    = "tpl_new"
+	FlowTemplateRename = "tpl_rename"
+)
+
+// templateDraft is what the template builder has collected so far.
+type templateDraft struct {
+	ID       int64                           `json:"id,omitempty"` // rename: the template
+	Name     string                          `json:"name,omitempty"`
+	Body     string                          `json:"body,omitempty"`
+	Entities []telego.MessageEntity          `json:"entities,omitempty"`
+	Media    *Media                          `json:"media,omitempty"`
+	Buttons  [][]telego.InlineKeyboardButton `json:"buttons,omitempty"`
+}
+
+// TemplateNew is the template builder: name → content → buttons → preview → save.
+func TemplateNew() *Definition {
+	return &Definition{
+		Name:    FlowTemplateNew,
+		Role:    store.RoleAdmin,
+		Initial: "name",
+		Events: []fsm.EventDesc{
+			{Name: "named", Src: []string{"name"}, Dst: "content"},
+			{Name: "composed", Src: []string{"content"}, Dst: "buttons"},
+			{Name: "buttoned", Src: []string{"buttons"}, Dst: "preview"},
+		},
+		Steps: map[string]*Step{
+			"name":    {Prompt: promptTemplateName, Handle: handleTemplateName("named")},
+			"content": {Prompt: promptTemplateContent, Handle: handleTemplateContent, Back: "name"},
+			"buttons": {Prompt: promptTemplateButtons, Handle: handleTemplateButtons, Back: "content"},
+			"preview": {Prompt: promptTemplatePreview, Handle: handleTemplatePreview, Back: "buttons"},
+		},
+	}
+}
+
+// TemplateRename asks for a new name of the template in the draft's ID.
+func TemplateRename() *Definition {
+	return &Definition{
+		Name:    FlowTemplateRename,
+		Role:    store.RoleAdmin,
+		Initial: "name",
+		Steps: map[string]*Step{
+			"name": {Prompt: promptTemplateName, Handle: handleTemplateName(Done)},
+		},
+	}
+}
+
+func promptTemplateName(_ context.Context, t *Turn, s *Session) error {
+	var d templateDraft
+	if err := s.Load(&d); err != nil {
+		return err
+	}
+	if s.Flow == FlowTemplateRename {
+		t.Reply(Reply{Text: t.L.T("tpl.ask_new_name", i18n.Data{"Name": esc(d.Name)}), HTML: true})
+		return nil
+	}
+	r := Reply{Text: t.L.T("tpl.ask_name"), HTML: true}
+	if d.Name != "" { // back here: what was entered stays one press away
+		r.Text += "\n\n" + t.L.T("tpl.current_value", i18n.Data{"Value": esc(d.Name)})
+		r.Keyboard = [][]Button{{s.Button(t.L.T("button.keep_value"), keepAction)}}
+	}
+	t.Reply(r)
+	return nil
+}
+
+// keepAction goes forward with what the draft already holds for a step, after Back.
+// ("keep" itself is the engine's answer to the drop-the-draft question.)
+const keepAction = "same"
+
+// handleTemplateName checks the name, then fires next; for Done it renames the template.
+func handleTemplateName(next string) func(context.Context, *Turn, *Session, Input) (string, error) {
+	return func(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
+		var d templateDraft
+		if err := s.Load(&d); err != nil {
+			return "", err
+		}
+		if in.Action == keepAction && d.Name != "" && next != Done {
+			return next, nil
+		}
+		if in.Action != "" {
+			return "", Outdated()
+		}
+		name, err := checkName(in)
+		if err != nil {
+			return "", err
+		}
+		taken, err := templates(t).TemplateNameTaken(ctx, name, d.ID)
+		if err != nil {
+			return "", err
+		}
+		if taken {
+			return "", Invalid("tpl.name_taken", i18n.Data{"Name": esc(name)})
+		}
+		if next != Done {
+			d.Name = name
+			return next, s.Save(d)
+		}
+		old, err := templates(t).TemplateGet(ctx, d.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			t.Say("tpl.gone")
+			return Done, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		switch err := templates(t).TemplateRename(ctx, d.ID, name); {
+		case errors.Is(err, store.ErrTemplateNameTaken):
+			return "", Invalid("tpl.name_taken", i18n.Data{"Name": esc(name)})
+		case err != nil:
+			return "", err
+		}
+		if err := t.Audit(ctx, "template.renamed", templateTarget(d.ID), map[string]any{"from": old.Name, "to": name}); err != nil {
+			return "", err
+		}
+		t.Reply(Reply{Text: t.L.T("tpl.renamed", i18n.Data{"Name": esc(name)}), HTML: true,
+			Keyboard: [][]Button{{{Text: t.L.T("button.open"), Data: ScreenCallback(ActTemplateView, itoa(d.ID))}}}})
+		return Done, nil
+	}
+}
+
+// checkName accepts 1–64 characters of plain text on one line.
+func checkName(in Input) (string, error) {
+	if in.Media != nil || in.ContactUserID != 0 {
+		return "", Invalid("tpl.name_not_text", nil)
+	}
+	name := strings.Join(strings.Fields(in.Text), " ")
+	if name == "" {
+		return "", Invalid("tpl.name_not_text", nil)
+	}
+	if n := utf8.RuneCountInString(name); n > maxNameLength {
+		return "", Invalid("tpl.name_too_long", i18n.Data{"Count": n, "Max": maxNameLength})
+	}
+	return name, nil
+}
+
+func promptTemplateContent(_ context.Context, t *Turn, s *Session) error {
+	var d templateDraft
+	if err := s.Load(&d); err != nil {
+		return err
+	}
+	r := Reply{Text: t.L.T("tpl.ask_content"), HTML: true}
+	if d.Body != "" || d.Media != nil {
+		r.Text += "\n\n" + t.L.T("tpl.content_kept")
+		r.Keyboard = [][]Button{{s.Button(t.L.T("button.keep_value"), keepAction)}}
+	}
+	t.Reply(r)
+	return nil
+}
+
+func handleTemplateContent(_ context.Context, t *Turn, s *Session, in Input) (string, error) {
+	var d templateDraft
+	if err := s.Load(&d); err != nil {
+		return "", err
+	}
+	if in.Action == keepAction && (d.Body != "" || d.Media != nil) {
+		return "composed", nil
+	}
+	if in.Action != "" {
+		return "", Outdated()
+	}
+	if in.Media == nil && strings.TrimSpace(in.Text) == "" {
+		return "", Invalid("tpl.content_empty", nil)
+	}
+	tpl, err := render.Parse(in.Text, in.Entities)
+	if err != nil {
+		return "", syntaxError(err)
+	}
+	limit, key := MaxTextLength, "tpl.text_too_long"
+	if in.Media != nil {
+		limit, key = MaxCaptionLength, "tpl.caption_too_long"
+	}
+	if n := LongestLength(tpl); n > limit {
+		return "", Invalid(key, i18n.Data{"Count": n, "Max": limit, "Over": n - limit})
+	}
+	d.Body, d.Entities, d.Media = in.Text, in.Entities, in.Media
+	return "composed", s.Save(d)
+}
+
+func syntaxError(err error) error {
+	var se *render.SyntaxError
+	if !errors.As(err, &se) {
+		return fmt.Errorf("parse template: %w", err)
+	}
+	return Invalid("tpl.syntax."+se.Reason, i18n.Data{"Offset": se.Offset, "Detail": esc(se.Detail)})
+}
+
+func promptTemplateButtons(_ context.Context, t *Turn, s *Session) error {
+	var d templateDraft
+	if err := s.Load(&d); err != nil {
+		return err
+	}
+	var keyboard [][]Button
+	if len(d.Buttons) > 0 {
+		keyboard = append(keyboard, []Button{s.Button(t.L.N("button.keep_buttons", len(d.Buttons)), keepAction)})
+	}
+	keyboard = append(keyboard, []Button{s.Button(t.L.T("button.no_buttons"), "skip")})
+	t.Reply(Reply{Text: t.L.T("tpl.ask_buttons"), HTML: true, Keyboard: keyboard})
+	return nil
+}
+
+func handleTemplateButtons(_ context.Context, _ *Turn, s *Session, in Input) (string, error) {
+	var d templateDraft
+	if err := s.Load(&d); err != nil {
+		return "", err
+	}
+	switch in.Action {
+	case keepAction:
+		if len(d.Buttons) == 0 {
+			return "", Outdated()
+		}
+		return "buttoned", nil
+	case "skip":
+		d.Buttons = nil
+		return "buttoned", s.Save(d)
+	case "":
+	default:
+		return "", Outdated()
+	}
+	if in.Media != nil || strings.TrimSpace(in.Text) == "" {
+		return "", Invalid("tpl.buttons_not_text", nil)
+	}
+	rows, err := render.ParseButtons(in.Text)
+	var be *render.ButtonError
+	if errors.As(err, &be) {
+		return "", Invalid("tpl.button."+be.Reason, i18n.Data{"Line": be.Line, "Text": esc(be.Text), "Max": render.MaxButtons})
+	}
+	if err != nil {
+		return "", fmt.Errorf("parse buttons: %w", err)
+	}
+	d.Buttons = rows
+	return "buttoned", s.Save(d)
+}
+
+func promptTemplatePreview(_ context.Context, t *Turn, s *Session) error {
+	var d templateDraft
+	if err := s.Load(&d); err != nil {
+		return err
+	}
+	preview, samples, err := previewReply(t.L, d.Body, d.Entities, d.Media, d.Buttons)
+	if err != nil {
+		return err
+	}
+	t.Reply(preview)
+	t.Reply(Reply{Text: t.L.T("tpl.preview_caption", i18n.Data{"Name": esc(d.Name), "Samples": samples}), HTML: true,
+		Keyboard: [][]Button{{s.Button(t.L.T("button.save"), "save")}}})
+	return nil
+}
+
+func handleTemplatePreview(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
+	if in.Action != "save" {
+		if in.Action == "" {
+			return "", Invalid("tpl.press_save", nil)
+		}
+		return "", Outdated()
+	}
+	var d templateDraft
+	if err := s.Load(&d); err != nil {
+		return "", err
+	}
+	row := store.Template{Name: d.Name, Body: d.Body, CreatedBy: t.Actor.UserID}
+	var err error
+	if row.Entities, err = json.Marshal(nonNil(d.Entities)); err != nil {
+		return "", fmt.Errorf("encode entities: %w", err)
+	}
+	if row.Buttons, err = json.Marshal(nonNil(d.Buttons)); err != nil {
+		return "", fmt.Errorf("encode buttons: %w", err)
+	}
+	if d.Media != nil {
+		row.MediaKind, row.MediaFileID, row.MediaUniqueID = d.Media.Kind, d.Media.FileID, d.Media.UniqueID
+	}
+	id, err := templates(t).TemplateCreate(ctx, row)
+	if errors.Is(err, store.ErrTemplateNameTaken) {
+		return "", Invalid("tpl.name_taken_back", i18n.Data{"Name": esc(d.Name)})
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := t.Audit(ctx, "template.created", templateTarget(id), map[string]any{"name": d.Name, "media": mediaKind(d.Media), "buttons": len(d.Buttons)}); err != nil {
+		return "", err
+	}
+	t.Reply(Reply{Text: t.L.T("tpl.saved", i18n.Data{"Name": esc(d.Name)}), HTML: true,
+		Keyboard: [][]Button{
+			{{Text: t.L.T("button.open"), Data: ScreenCallback(ActTemplateView, itoa(id))}},
+			{{Text: t.L.T("button.menu"), Data: ScreenCallback(ActMenu, "")}},
+		}})
+	return Done, nil
+}
+
+// SampleValues are the values a preview fills in: a realistic sample for well-known
+// variables, the default for others, and the variable's name in brackets otherwise.
+func SampleValues(l *i18n.Localizer, vars []render.Var) map[string]string {
+	values := make(map[string]string, len(vars))
+	for _, v := range vars {
+		key := "sample." + v.Name
+		if s := l.T(key); s != key {
+			values[v.Name] = s
+		} else if v.HasDefault {
+			values[v.Name] = v.Default
+		} else {
+			values[v.Name] = "‹" + v.Name + "›"
+		}
+	}
+	return values
+}
+
+// longestSampleLength is the length assumed for a variable without a longer default:
+// Telegram's limit on first and last names, the usual personalisation.
+const longestSampleLength = 64
+
+// LongestLength is the template's length in UTF-16 code units when every variable
+// takes its longest plausible value (64 characters, or a longer default), the figure
+// checked against Telegram's limits when a template is built.
+func LongestLength(tpl *render.Template) int {
+	values := map[string]string{}
+	for _, v := range tpl.Vars() {
+		long := strings.Repeat("W", longestSampleLength)
+		if render.UTF16Len(v.Default) > longestSampleLength {
+			long = v.Default
+		}
+		values[v.Name] = long
+	}
+	text, _ := tpl.Render(values)
+	return render.UTF16Len(text)
+}
+
+// previewReply renders a template with sample values, as a recipient would see it.
+// It also returns the samples, listed for the admin.
+func previewReply(l *i18n.Localizer, body string, entities []telego.MessageEntity, media *Media, buttons [][]telego.InlineKeyboardButton) (Reply, string, error) {
+	tpl, err := render.Parse(body, entities)
+	if err != nil {
+		return Reply{}, "", fmt.Errorf("parse saved template: %w", err)
+	}
+	values := SampleValues(l, tpl.Vars())
+	text, ents := tpl.Render(values)
+	r := Reply{Text: text, Entities: ents, Media: media}
+	for _, row := range buttons {
+		var out []Button
+		for _, b := range row {
+			out = append(out, Button{Text: b.Text, URL: b.URL})
+		}
+		r.Keyboard = append(r.Keyboard, out)
+	}
+	var lines []string
+	for _, v := range tpl.Vars() {
+		lines = append(lines, "<code>{{"+esc(v.Name)+"}}</code> → "+esc(values[v.Name]))
+	}
+	samples := l.T("tpl.no_variables")
+	if len(lines) > 0 {
+		samples = strings.Join(lines, "\n")
+	}
+	return r, samples, nil
+}
+
+func templateTarget(id int64) string { return "template:" + itoa(id) }
+
+func mediaKind(m *Media) string {
+	if m == nil {
+		return "text"
+	}
+	return m.Kind
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,57 @@
+package i18n_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"herald/i18n"
+	"herald/render"
+)
+
+// keyRE finds catalog keys written as string literals in the bot's code.
+var keyRE = regexp.MustCompile(`"((?:tpl|adm|dialog|button|menu|error|callback|hint|command|cmd|flow|role|audit|help|sample)\.[a-z_.]+[a-z_])"`)
+
+// TestEveryKeyInBothLanguages fails when code uses a text missing from a catalog, or a
+// key built at run time (reasons, kinds, roles, sections, flows) has no text.
+func TestEveryKeyInBothLanguages(t *testing.T) {
+	t.Parallel()
+	catalog, err := i18n.New("en")
+	require.NoError(t, err)
+	keys := map[string]bool{}
+	for _, dir := range []string{"../flows", "../bot"} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		require.NoError(t, err)
+		for _, f := range files {
+			src, err := os.ReadFile(f)
+			require.NoError(t, err)
+			for _, m := range keyRE.FindAllStringSubmatch(string(src), -1) {
+				keys[m[1]] = true
+			}
+		}
+	}
+	require.Greater(t, len(keys), 50)
+	for _, r := range []string{render.ReasonUnclosed, render.ReasonEmptyName, render.ReasonBadName, render.ReasonEntityRange} {
+		keys["tpl.syntax."+r] = true
+	}
+	for _, r := range []string{render.ButtonNoSeparator, render.ButtonEmptyText, render.ButtonTextTooLong, render.ButtonBadURL, render.ButtonTooMany} {
+		keys["tpl.button."+r] = true
+	}
+	for _, k := range []string{"tpl.kind.text", "tpl.kind.photo", "tpl.kind.video", "tpl.kind.document", "tpl.kind.animation",
+		"role.owner", "role.admin", "role.viewer", "menu.batches", "menu.channels", "menu.campaigns",
+		"flow.tpl_new", "flow.tpl_rename", "flow.adm_add"} {
+		keys[k] = true
+	}
+	for _, lang := range i18n.Languages {
+		l := catalog.For(lang)
+		for k := range keys {
+			if k == "sample.first_name" || k == "no.such.key" {
+				continue
+			}
+			require.True(t, l.Has(k), "%s: missing %q", lang, k)
+		}
+	}
+}
