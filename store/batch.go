@@ -79,7 +79,7 @@ func (s *Store) BatchImport(ctx context.Context, p BatchImportParams) (Batch, er
 	if err := checkName(p.Name); err != nil {
 		return Batch{}, err
 	}
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.beginNested(ctx)
 	if err != nil {
 		return Batch{}, fmt.Errorf("import batch: %w", err)
 	}
@@ -116,6 +116,15 @@ func (s *Store) BatchImport(ctx context.Context, p BatchImportParams) (Batch, er
 	return b, nil
 }
 
+// beginNested starts a transaction of the method's own, or a savepoint when the Store
+// already runs in one (InTx), so a failed import or delete undoes only itself.
+func (s *Store) beginNested(ctx context.Context) (pgx.Tx, error) {
+	if tx, ok := s.db.(pgx.Tx); ok {
+		return tx.Begin(ctx)
+	}
+	return s.pool.Begin(ctx)
+}
+
 func everyInterval(d time.Duration) func() bool {
 	if d <= 0 {
 		d = time.Second
@@ -133,10 +142,10 @@ func everyInterval(d time.Duration) func() bool {
 // BatchList returns a page of batches, newest first, and how many there are in all.
 func (s *Store) BatchList(ctx context.Context, offset, limit int) ([]Batch, int, error) {
 	var total int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM batches WHERE deleted_at IS NULL`).Scan(&total); err != nil {
+	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM batches WHERE deleted_at IS NULL`).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("list batches: %w", err)
 	}
-	rows, err := s.pool.Query(ctx, `
+	rows, err := s.db.Query(ctx, `
 		SELECT `+batchColumns+` FROM batches
 		WHERE deleted_at IS NULL
 		ORDER BY id DESC
@@ -154,7 +163,7 @@ func (s *Store) BatchList(ctx context.Context, offset, limit int) ([]Batch, int,
 // BatchGet returns a batch and one of its recipients as a sample (nil if it has none),
 // or ErrNotFound.
 func (s *Store) BatchGet(ctx context.Context, id int64) (Batch, *Recipient, error) {
-	b, err := scanBatch(s.pool.QueryRow(ctx, `
+	b, err := scanBatch(s.db.QueryRow(ctx, `
 		SELECT `+batchColumns+` FROM batches WHERE id = $1 AND deleted_at IS NULL`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Batch{}, nil, ErrNotFound
@@ -162,7 +171,7 @@ func (s *Store) BatchGet(ctx context.Context, id int64) (Batch, *Recipient, erro
 	if err != nil {
 		return Batch{}, nil, fmt.Errorf("get batch %d: %w", id, err)
 	}
-	sample, err := recipientSample(ctx, s.pool, id, 1)
+	sample, err := recipientSample(ctx, s.db, id, 1)
 	if err != nil || len(sample) == 0 {
 		return b, nil, err
 	}
@@ -174,7 +183,7 @@ func (s *Store) BatchRename(ctx context.Context, id int64, name string) error {
 	if err := checkName(name); err != nil {
 		return err
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE batches SET name = $2 WHERE id = $1 AND deleted_at IS NULL`, id, name)
+	tag, err := s.db.Exec(ctx, `UPDATE batches SET name = $2 WHERE id = $1 AND deleted_at IS NULL`, id, name)
 	if err != nil {
 		return batchNameErr(fmt.Sprintf("rename batch %d", id), err)
 	}
@@ -189,7 +198,7 @@ func (s *Store) BatchRename(ctx context.Context, id int64, name string) error {
 // that only finished campaigns used loses its recipients but keeps its row, marked
 // deleted, for those campaigns' history; it no longer appears anywhere else.
 func (s *Store) BatchDelete(ctx context.Context, id int64) error {
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.beginNested(ctx)
 	if err != nil {
 		return fmt.Errorf("delete batch %d: %w", id, err)
 	}

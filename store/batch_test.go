@@ -301,3 +301,35 @@ func TestRecipientsBatchIntegrity(t *testing.T) {
 	require.NoError(t, rows.Err())
 	require.Equal(t, map[int64]int{b.ID: 3}, perBatch)
 }
+
+// Inside InTx the import and the delete join the caller's transaction (as savepoints):
+// the caller's rollback undoes them, and their own failure leaves the caller's work.
+func TestBatchInTx(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tb := setup(t)
+	errStop := errors.New("dialog step failed later")
+	err := tb.store.InTx(ctx, func(tx *store.Store) error {
+		_, err := tx.BatchImport(ctx, store.BatchImportParams{Name: "rolled back", CreatedBy: 1, Source: openCSV(t, "id\n1\n")})
+		require.NoError(t, err)
+		return errStop
+	})
+	require.ErrorIs(t, err, errStop)
+	_, total, err := tb.store.BatchList(ctx, 0, 10)
+	require.NoError(t, err)
+	require.Zero(t, total)
+
+	err = tb.store.InTx(ctx, func(tx *store.Store) error {
+		kept, err := tx.BatchImport(ctx, store.BatchImportParams{Name: "kept", CreatedBy: 1, Source: openCSV(t, "id\n1\n")})
+		require.NoError(t, err)
+		_, err = tx.BatchImport(ctx, store.BatchImportParams{Name: "bad", CreatedBy: 1, Source: openCSV(t, "id\nx\n")})
+		require.Error(t, err)
+		_, _, err = tx.BatchGet(ctx, kept.ID)
+		return err // the transaction is still usable after the failed import
+	})
+	require.NoError(t, err)
+	page, total, err := tb.store.BatchList(ctx, 0, 10)
+	require.NoError(t, err)
+	require.Equal(t, 1, total)
+	require.Equal(t, "kept", page[0].Name)
+}

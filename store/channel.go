@@ -98,7 +98,7 @@ func (s *Store) ChannelCreate(ctx context.Context, sealer TokenSealer, p Channel
 	if !p.VerifiedAt.IsZero() {
 		verifiedAt = &p.VerifiedAt
 	}
-	c, err := scanChannel(s.pool.QueryRow(ctx, `
+	c, err := scanChannel(s.db.QueryRow(ctx, `
 		INSERT INTO channels (bot_user_id, username, name, token_ciphertext, rate_per_second,
 			paid_broadcast, created_by, verified_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -108,7 +108,7 @@ func (s *Store) ChannelCreate(ctx context.Context, sealer TokenSealer, p Channel
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "channels_bot_user_id_key" {
 		exists := &ChannelExistsError{}
-		err := s.pool.QueryRow(ctx, `SELECT id, name FROM channels WHERE bot_user_id = $1 AND deleted_at IS NULL`,
+		err := s.db.QueryRow(ctx, `SELECT id, name FROM channels WHERE bot_user_id = $1 AND deleted_at IS NULL`,
 			p.BotUserID).Scan(&exists.ChannelID, &exists.Name)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) { // deleted meanwhile: still report it
 			return Channel{}, fmt.Errorf("create channel: find existing: %w", err)
@@ -123,7 +123,7 @@ func (s *Store) ChannelCreate(ctx context.Context, sealer TokenSealer, p Channel
 
 // ChannelList returns every channel, oldest first.
 func (s *Store) ChannelList(ctx context.Context) ([]Channel, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+channelColumns+` FROM channels WHERE deleted_at IS NULL ORDER BY id`)
+	rows, err := s.db.Query(ctx, `SELECT `+channelColumns+` FROM channels WHERE deleted_at IS NULL ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list channels: %w", err)
 	}
@@ -138,7 +138,7 @@ func (s *Store) ChannelList(ctx context.Context) ([]Channel, error) {
 // any token needs it.
 func (s *Store) ChannelCount(ctx context.Context) (int, error) {
 	var n int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM channels WHERE deleted_at IS NULL`).Scan(&n); err != nil {
+	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM channels WHERE deleted_at IS NULL`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count channels: %w", err)
 	}
 	return n, nil
@@ -148,7 +148,7 @@ func (s *Store) ChannelCount(ctx context.Context) (int, error) {
 // (wrong key, tampered ciphertext), wrapped.
 func (s *Store) ChannelToken(ctx context.Context, opener TokenOpener, id int64) (string, error) {
 	var sealed []byte
-	err := s.pool.QueryRow(ctx, `SELECT token_ciphertext FROM channels WHERE id = $1 AND deleted_at IS NULL`, id).Scan(&sealed)
+	err := s.db.QueryRow(ctx, `SELECT token_ciphertext FROM channels WHERE id = $1 AND deleted_at IS NULL`, id).Scan(&sealed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", ErrNotFound
 	}
@@ -202,7 +202,7 @@ func (s *Store) ChannelMarkVerified(ctx context.Context, id int64, username stri
 // finished campaigns used keeps its row, marked deleted and with its token ciphertext
 // wiped, for their history; the bot can be registered again.
 func (s *Store) ChannelDelete(ctx context.Context, id int64) error {
-	tx, err := s.pool.Begin(ctx)
+	tx, err := s.beginNested(ctx)
 	if err != nil {
 		return fmt.Errorf("delete channel %d: %w", id, err)
 	}
@@ -240,7 +240,7 @@ func (s *Store) ChannelDelete(ctx context.Context, id int64) error {
 
 // ChannelGet returns a channel (not a deleted one), or ErrNotFound.
 func (s *Store) ChannelGet(ctx context.Context, id int64) (Channel, error) {
-	c, err := scanChannel(s.pool.QueryRow(ctx, `SELECT `+channelColumns+` FROM channels WHERE id = $1 AND deleted_at IS NULL`, id))
+	c, err := scanChannel(s.db.QueryRow(ctx, `SELECT `+channelColumns+` FROM channels WHERE id = $1 AND deleted_at IS NULL`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Channel{}, ErrNotFound
 	}
@@ -252,7 +252,7 @@ func (s *Store) ChannelGet(ctx context.Context, id int64) (Channel, error) {
 
 // channelUpdate sets columns (SQL with $2… for args) on a live channel.
 func (s *Store) channelUpdate(ctx context.Context, op string, id int64, set string, args ...any) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE channels SET `+set+`, updated_at = now() WHERE id = $1 AND deleted_at IS NULL`,
+	tag, err := s.db.Exec(ctx, `UPDATE channels SET `+set+`, updated_at = now() WHERE id = $1 AND deleted_at IS NULL`,
 		append([]any{id}, args...)...)
 	if err != nil {
 		return fmt.Errorf("%s channel %d: %w", op, id, err)

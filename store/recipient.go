@@ -34,7 +34,7 @@ type Recipient struct {
 // RecipientSample returns up to limit recipients of a batch in chat id order, for a
 // preview.
 func (s *Store) RecipientSample(ctx context.Context, batchID int64, limit int) ([]Recipient, error) {
-	return recipientSample(ctx, s.pool, batchID, limit)
+	return recipientSample(ctx, s.db, batchID, limit)
 }
 
 func recipientSample(ctx context.Context, db DBTX, batchID int64, limit int) ([]Recipient, error) {
