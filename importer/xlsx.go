@@ -9,7 +9,7 @@ import (
 
 // xlsxUnzipLimit bounds how much a workbook may inflate to: a 20 MB upload of real
 // data stays far below, a zip bomb does not.
-const xlsxUnzipLimit = 512 << 20
+const xlsxUnzipLimit = 256 << 20
 
 // OpenXLSX reads the first sheet of an .xlsx workbook with the same rules as a CSV file:
 // the first non-empty row is the header. Cells are read as Excel displays them, so an id
