@@ -206,6 +206,11 @@ func TestFixtureBinary(t *testing.T) {
 	require.Equal(t, "png", ie.Detail)
 	_, err = Open(strings.NewReader("chat_id\n1\x00\x00\x002\n"), Options{Format: FormatCSV})
 	requireCode(t, err, CodeBinary)
+	_, err = Open(strings.NewReader("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1 an old .xls"), Options{})
+	ie = requireCode(t, err, CodeBinary)
+	require.Equal(t, "xls", ie.Detail, "an Excel 97 workbook gets its own hint")
+	_, err = Open(strings.NewReader(strings.Repeat("\x01\x02\x03abc", 100)), Options{})
+	requireCode(t, err, CodeBinary)
 }
 
 func TestFixtureNoIDColumn(t *testing.T) {
