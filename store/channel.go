@@ -28,7 +28,7 @@ var (
 
 // ChannelExistsError refuses to register a bot twice.
 type ChannelExistsError struct {
-	ChannelID int64
+	ChannelID int64 // 0 when another admin registered it at the same moment
 	Name      string
 }
 
@@ -98,6 +98,17 @@ func (s *Store) ChannelCreate(ctx context.Context, sealer TokenSealer, p Channel
 	if !p.VerifiedAt.IsZero() {
 		verifiedAt = &p.VerifiedAt
 	}
+	// Look first, so the answer can name the channel (after a failed INSERT a caller's
+	// transaction could not run another query); the unique index still decides a race.
+	exists := &ChannelExistsError{}
+	err := s.db.QueryRow(ctx, `SELECT id, name FROM channels WHERE bot_user_id = $1 AND deleted_at IS NULL`,
+		p.BotUserID).Scan(&exists.ChannelID, &exists.Name)
+	if err == nil {
+		return Channel{}, exists
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return Channel{}, fmt.Errorf("create channel: %w", err)
+	}
 	c, err := scanChannel(s.db.QueryRow(ctx, `
 		INSERT INTO channels (bot_user_id, username, name, token_ciphertext, rate_per_second,
 			paid_broadcast, created_by, verified_at)
@@ -107,13 +118,7 @@ func (s *Store) ChannelCreate(ctx context.Context, sealer TokenSealer, p Channel
 		p.PaidBroadcast, p.CreatedBy, verifiedAt))
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "channels_bot_user_id_key" {
-		exists := &ChannelExistsError{}
-		err := s.db.QueryRow(ctx, `SELECT id, name FROM channels WHERE bot_user_id = $1 AND deleted_at IS NULL`,
-			p.BotUserID).Scan(&exists.ChannelID, &exists.Name)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) { // deleted meanwhile: still report it
-			return Channel{}, fmt.Errorf("create channel: find existing: %w", err)
-		}
-		return Channel{}, exists
+		return Channel{}, &ChannelExistsError{} // registered concurrently; ChannelID unknown
 	}
 	if err != nil {
 		return Channel{}, fmt.Errorf("create channel: %w", err)

@@ -229,3 +229,24 @@ func TestChannelDelete(t *testing.T) {
 		SELECT template_id, batch_id, $1, 1, 1 FROM campaigns LIMIT 1`, c.ID)
 	require.ErrorContains(t, err, "is deleted")
 }
+
+func TestChannelCreateInTx(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tb := setup(t)
+	box := newTestBox(t)
+	first := createChannel(t, tb.store, box, 77, "77:a")
+	err := tb.store.InTx(ctx, func(tx *store.Store) error {
+		_, err := tx.ChannelCreate(ctx, box, store.ChannelCreateParams{BotUserID: 77, Name: "dup", Token: "77:b", CreatedBy: 1})
+		var exists *store.ChannelExistsError
+		require.ErrorAs(t, err, &exists)
+		require.Equal(t, first.ID, exists.ChannelID)
+		// The transaction is still usable: the duplicate was found before inserting.
+		_, err = tx.ChannelCreate(ctx, box, store.ChannelCreateParams{BotUserID: 78, Name: "other", Token: "78:c", CreatedBy: 1})
+		return err
+	})
+	require.NoError(t, err)
+	n, err := tb.store.ChannelCount(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+}
