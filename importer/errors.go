@@ -15,6 +15,7 @@ const (
 	CodeBinary          Code = "binary"           // not text: NUL bytes, a picture renamed .csv, …
 	CodeTooBig          Code = "too_big"          // larger than MaxFileSize (Detail: the size in bytes)
 	CodeBadHeader       Code = "bad_header"       // a header cell that normalises to nothing (Column: its 1-based index)
+	CodeLongHeader      Code = "long_header"      // a header cell longer than MaxNameLength once normalised (Column, Detail: the cell)
 	CodeDuplicateColumn Code = "duplicate_column" // two header cells with the same normalised name (Detail: the name)
 	CodeNoIDColumn      Code = "no_id_column"     // no recipient column; Found lists the header, Accepted the names we know
 	CodeTooManyColumns  Code = "too_many_columns" // more than MaxColumns header cells

@@ -233,6 +233,7 @@ func TestHeaderErrors(t *testing.T) {
 		{"chat_id,№,name\n1,2,a\n", CodeBadHeader, 2},
 		{"chat_id,Name,NAME \n1,a,b\n", CodeDuplicateColumn, 3},
 		{"chat_id,first name,First-Name\n1,a,b\n", CodeDuplicateColumn, 3},
+		{"chat_id,name," + strings.Repeat("я", 65) + "\n1,a,b\n", CodeLongHeader, 3},
 		{"chat_id,name\n", CodeNoRows, 0},
 		{"chat_id,name\n,\n , \n", CodeNoRows, 0},
 		{"chat_id,name\nx,a\n0,b\n", CodeNoValidRows, 0},

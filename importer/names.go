@@ -3,6 +3,7 @@ package importer
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // NormalizeName turns a header cell into a variable name usable in a template as
@@ -29,11 +30,15 @@ func NormalizeName(s string) string {
 	return b.String()
 }
 
+// MaxNameLength is the longest variable name, in characters; render.MaxNameLength
+// refuses longer names in templates.
+const MaxNameLength = 64
+
 // ValidName reports whether s is a variable name as NormalizeName produces them: one or
 // more lower-case letters or digits of any script, single "_" between them. Templates
 // use it to recognise {{name}}.
 func ValidName(s string) bool {
-	return s != "" && NormalizeName(s) == s
+	return s != "" && utf8.RuneCountInString(s) <= MaxNameLength && NormalizeName(s) == s
 }
 
 // IDColumnNames are the normalised header names recognised as the recipient column, in

@@ -179,6 +179,9 @@ func (rd *Reader) useHeader(cells []string, line int) error {
 		if n == "" {
 			return &Error{Code: CodeBadHeader, Line: line, Column: i + 1, Detail: strings.TrimSpace(c)}
 		}
+		if utf8.RuneCountInString(n) > MaxNameLength {
+			return &Error{Code: CodeLongHeader, Line: line, Column: i + 1, Detail: cut(strings.TrimSpace(c), 80)}
+		}
 		if j, dup := where[n]; dup {
 			return &Error{Code: CodeDuplicateColumn, Line: line, Column: i + 1,
 				Detail: n, Found: []string{strings.TrimSpace(cells[j]), strings.TrimSpace(c)}}

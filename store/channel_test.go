@@ -3,8 +3,6 @@ package store_test
 import (
 	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/rand"
 	"errors"
 	"testing"
@@ -12,36 +10,24 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"herald/secrets"
 	"herald/store"
 )
 
-// testBox is AES-GCM with the nonce prepended, the layout channels.token_ciphertext
-// documents.
-type testBox struct{ aead cipher.AEAD }
+// The store stores what secrets.Box seals and opens with it.
+var (
+	_ store.TokenSealer = (*secrets.Box)(nil)
+	_ store.TokenOpener = (*secrets.Box)(nil)
+)
 
-func newTestBox(t *testing.T) *testBox {
+// newTestBox is a secrets.Box under a fresh random key.
+func newTestBox(t *testing.T) *secrets.Box {
 	t.Helper()
-	key := make([]byte, 32)
+	key := make([]byte, secrets.KeySize)
 	_, _ = rand.Read(key)
-	block, err := aes.NewCipher(key)
+	box, err := secrets.NewBox(key)
 	require.NoError(t, err)
-	aead, err := cipher.NewGCM(block)
-	require.NoError(t, err)
-	return &testBox{aead: aead}
-}
-
-func (b *testBox) Seal(plaintext []byte) []byte {
-	nonce := make([]byte, b.aead.NonceSize())
-	_, _ = rand.Read(nonce)
-	return b.aead.Seal(nonce, nonce, plaintext, nil)
-}
-
-func (b *testBox) Open(sealed []byte) ([]byte, error) {
-	n := b.aead.NonceSize()
-	if len(sealed) < n {
-		return nil, errors.New("short ciphertext")
-	}
-	return b.aead.Open(nil, sealed[:n], sealed[n:], nil)
+	return box
 }
 
 const testToken = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -79,7 +65,7 @@ func TestChannelTokenIsOnlyStoredEncrypted(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, testToken, token)
 	_, err = tb.store.ChannelToken(ctx, newTestBox(t), c.ID)
-	require.Error(t, err, "another key does not open it")
+	require.ErrorIs(t, err, secrets.ErrOpen, "another key does not open it")
 	require.NotContains(t, err.Error(), testToken)
 
 	const newToken = "123456789:BBnewTokenAfterRevokeXXXXXXXXXXXXXXXX"
