@@ -31,3 +31,6 @@ lint: ## gofmt, go vet and staticcheck
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 1m)
 	$(GO) test -run XXX -fuzz FuzzRender -fuzztime $${FUZZTIME:-1m} ./render/
+	$(GO) test -run XXX -fuzz FuzzCSV -fuzztime $${FUZZTIME:-1m} ./importer/
+	$(GO) test -run XXX -fuzz FuzzXLSX -fuzztime $${FUZZTIME:-1m} ./importer/
+	$(GO) test -run XXX -fuzz FuzzIDList -fuzztime $${FUZZTIME:-1m} ./importer/
