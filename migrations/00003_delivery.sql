@@ -12,7 +12,7 @@ CREATE TABLE lanes (
     channel_id  bigint PRIMARY KEY REFERENCES channels (id) ON DELETE CASCADE,
     epoch       bigint NOT NULL DEFAULT 1 CHECK (epoch > 0),
     owner       text NOT NULL DEFAULT '',
-    lease_until timestamptz NOT NULL DEFAULT '-infinity',
+    lease_until timestamptz NOT NULL DEFAULT '1970-01-01 00:00:00+00',
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON TABLE lanes IS 'Sender lane ownership per channel bot: owner process, lease and River job epoch.';

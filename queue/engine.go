@@ -45,7 +45,7 @@ type DeliveryConfig struct {
 	MaxAttempts  int
 	RetryBackoff time.Duration
 	// RateMargin is the share of the channel's rate held back for network jitter
-	// [0.03]; see pacer.
+	// [0.05]; see paceFor.
 	RateMargin float64
 	// ControlPoll is how often a lane re-reads which of its campaigns are running, so
 	// Pause and Cancel take effect within it [200ms].
@@ -82,7 +82,7 @@ func (c DeliveryConfig) withDefaults() DeliveryConfig {
 		c.MaxAttempts = 5
 	}
 	if c.RateMargin <= 0 || c.RateMargin >= 0.5 {
-		c.RateMargin = 0.03
+		c.RateMargin = 0.05
 	}
 	return c
 }
@@ -151,10 +151,10 @@ func (e *engine) pacerFor(ch store.Channel) *pacer {
 // no sliding 1-second window sees more than r sends. A token bucket lets at most
 // b + r'·T sends through in any span T, so with T = 1 s we need b + r' ≤ r. b is about
 // 2% of r (at least 1) so that a late timer wake-up does not cost throughput, and a
-// further RateMargin of r is kept free for network jitter, which can squeeze sends
-// that left us more than a second apart into one second on Telegram's side
-// (3% of 1000/s ≈ 30 ms of jitter). Examples: r=30 → 29.1/s burst 1 (at most 30 in a
-// window); r=1000 → 951/s burst 20 (at most 971).
+// further margin (RateMargin, 5%) of r is kept free for network jitter, which can
+// squeeze sends that left us up to ~1.05 s apart into one second on Telegram's side.
+// Examples: r=30 → 28.5/s burst 1 (at most 29 in a window of our sends, 30 with 5%
+// jitter); r=1000 → 931/s burst 20 (at most 951; 998 with 5% jitter).
 func paceFor(r int, margin float64) (rate.Limit, int) {
 	burst := max(1, r/50)
 	limit := float64(r)*(1-margin) - float64(burst-1)
