@@ -17,8 +17,8 @@ CREATE TABLE lanes (
 );
 COMMENT ON TABLE lanes IS 'Sender lane ownership per channel bot: owner process, lease and River job epoch.';
 
--- control_text is the content last put into the campaign's control message, so an edit
--- is skipped when nothing changed (Telegram answers "message is not modified") even
+-- control_text is a digest of the content last put into the campaign's control
+-- message (text and buttons), so an edit is skipped when nothing changed (Telegram answers "message is not modified") even
 -- after the progress reporter moved to another process. reported_at marks the final
 -- report as sent, so it is sent once.
 ALTER TABLE campaigns

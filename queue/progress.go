@@ -3,6 +3,8 @@ package queue
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -246,16 +248,20 @@ func (e *engine) putControl(ctx context.Context, c store.Campaign, text string, 
 	return true, e.store.CampaignSetControlText(ctx, c.ID, key)
 }
 
+// controlKey is a digest of what a control message shows (text and buttons).
 func controlKey(text string, markup *telego.InlineKeyboardMarkup) string {
-	var b strings.Builder
-	b.WriteString(text)
+	h := sha256.New()
+	h.Write([]byte(text))
 	for _, row := range markup.InlineKeyboard {
-		b.WriteString("\x00")
+		h.Write([]byte{0})
 		for _, btn := range row {
-			b.WriteString(btn.Text + "\x01" + btn.CallbackData + "\x02")
+			h.Write([]byte(btn.Text))
+			h.Write([]byte{1})
+			h.Write([]byte(btn.CallbackData))
+			h.Write([]byte{2})
 		}
 	}
-	return b.String()
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // report turns the control message into the final report and sends the CSV of the

@@ -433,7 +433,7 @@ func (s *Store) CampaignSetControlMessage(ctx context.Context, id, messageID int
 	return nil
 }
 
-// CampaignSetControlText records what the control message now shows.
+// CampaignSetControlText records a digest of what the control message now shows.
 func (s *Store) CampaignSetControlText(ctx context.Context, id int64, text string) error {
 	if _, err := s.pool.Exec(ctx, `UPDATE campaigns SET control_text = $2 WHERE id = $1`, id, text); err != nil {
 		return fmt.Errorf("set control text of campaign %d: %w", id, err)
