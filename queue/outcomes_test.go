@@ -100,4 +100,3 @@ func TestMediaUploadedOncePerChannel(t *testing.T) {
 		}
 	}
 }
-
