@@ -202,12 +202,12 @@ func TestRestartAfterCrashFinishesCampaign(t *testing.T) {
 	p1.kill(t, b.pool)
 	b.emu.SetFaults(bot.Token, tgemu.Faults{})
 	killed := time.Now()
-	sentAtKill := b.emu.Stats(bot.Token).Sent
 	_ = b.startProcess(t, "p1-restarted", d)
-	b.waitSent(t, bot, sentAtKill+1, 40*time.Second)
-	t.Logf("restarted process resumed sending %s after the kill", time.Since(killed).Round(100*time.Millisecond))
 
 	b.waitStatus(t, id, store.CampaignCompleted, 60*time.Second)
+	// The dead process was River's leader: the new one waits for that leadership to
+	// expire (about 15 s) before the keeper adopts the lane.
+	t.Logf("campaign completed %s after the kill", time.Since(killed).Round(100*time.Millisecond))
 	uncertain := b.checkAtMostOnce(t, id, bot, users)
 	require.Positive(t, uncertain)
 	require.LessOrEqual(t, uncertain, d.MaxInFlight)

@@ -92,8 +92,15 @@ func (w *laneWorker) Work(ctx context.Context, job *river.Job[LaneArgs]) error {
 		return err
 	}
 	bot, err := e.bots.get(ch)
-	if err != nil {
-		return fmt.Errorf("lane of channel %d: %w", ch.ID, err)
+	if err != nil || !ch.Enabled {
+		// Nothing can be sent through this bot: pause its campaigns and say why,
+		// rather than retrying forever.
+		reason := "channel is disabled"
+		if err != nil {
+			log.Error().Err(err).Msg("channel bot unusable")
+			reason = "channel bot token cannot be used"
+		}
+		return e.haltChannel(ctx, ch.ID, reason)
 	}
 	p := e.pacerFor(ch)
 	if ch.RetryAfterUntil != nil {
@@ -114,6 +121,26 @@ func (w *laneWorker) Work(ctx context.Context, job *river.Job[LaneArgs]) error {
 		return nil
 	}
 	return river.JobSnooze(res.wait)
+}
+
+// haltChannel pauses every running campaign of a channel that cannot send.
+func (e *engine) haltChannel(ctx context.Context, channelID int64, reason string) error {
+	ids, err := e.store.CampaignsRunningOnChannel(ctx, channelID)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		c, err := e.store.CampaignPause(ctx, id, 0, reason)
+		if errors.Is(err, store.ErrInvalidTransition) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		e.logger.Warn().Int64("campaign_id", id).Int64("channel_id", channelID).Str("reason", reason).Msg("campaign paused")
+		e.alertPaused(ctx, c, "delivery.alert.channel", reason)
+	}
+	return nil
 }
 
 // laneResult says how a slice ended: done (nothing left to send for running
@@ -438,7 +465,7 @@ func (l *lane) halt(ctx context.Context, id int64, reason string) {
 		return
 	}
 	log.Warn().Str("reason", reason).Msg("campaign paused: Telegram refuses its message")
-	l.e.alertPaused(ctx, c, reason)
+	l.e.alertPaused(ctx, c, "delivery.alert.paused", reason)
 }
 
 func (l *lane) waitSettled(ctx context.Context, max time.Duration) {

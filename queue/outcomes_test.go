@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"herald/queue"
 	"herald/store"
 )
 
@@ -99,4 +100,19 @@ func TestMediaUploadedOncePerChannel(t *testing.T) {
 			require.Equal(t, "https://example.com", e.Message.ReplyMarkup.InlineKeyboard[0][0].URL)
 		}
 	}
+}
+
+// A channel disabled mid-campaign pauses its campaigns with the reason.
+func TestDisabledChannelPausesCampaigns(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{})
+	client := b.newClient(t, clientOpts{id: "p1", delivery: queue.DeliveryConfig{Slice: 500 * time.Millisecond}})
+	channel, bot := b.channel(t, 30)
+	users := b.users(t, bot, 200)
+	id := b.startCampaign(t, client, b.template(t, "Hi"), b.batch(t, ids(users)), channel)
+	b.waitSent(t, bot, 10, 10*time.Second)
+	_, err := b.pool.Exec(context.Background(), `UPDATE channels SET enabled = false WHERE id = $1`, channel)
+	require.NoError(t, err)
+	c := b.waitStatus(t, id, store.CampaignPaused, 10*time.Second)
+	require.Equal(t, "channel is disabled", *c.PauseReason)
 }

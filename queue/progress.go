@@ -340,15 +340,15 @@ func (e *engine) unsentCSV(ctx context.Context, id int64) ([]byte, error) {
 	return buf.Bytes(), w.Error()
 }
 
-// alertPaused tells the campaign's chat that the engine paused it.
-func (e *engine) alertPaused(ctx context.Context, c store.Campaign, reason string) {
+// alertPaused tells the campaign's chat that the engine paused it (textID says why).
+func (e *engine) alertPaused(ctx context.Context, c store.Campaign, textID, reason string) {
 	if e.mgmt == nil {
 		return
 	}
 	lang, _ := e.store.CampaignLanguage(ctx, c.ID)
 	_, err := e.mgmt.SendMessage(ctx, &telego.SendMessageParams{
 		ChatID: telego.ChatID{ID: c.ControlChatID},
-		Text:   e.texts.t(lang, "delivery.alert.paused", map[string]any{"ID": c.ID, "Reason": reason}),
+		Text:   e.texts.t(lang, textID, map[string]any{"ID": c.ID, "Reason": reason}),
 	})
 	if err != nil {
 		e.logger.Warn().Err(err).Int64("campaign_id", c.ID).Msg("tell admin the campaign paused")

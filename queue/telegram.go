@@ -3,7 +3,6 @@ package queue
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	// telego's own JSON library: decoding answers is on the hot path.
+	json "github.com/grbit/go-json"
 	"github.com/mymmrac/telego"
 	ta "github.com/mymmrac/telego/telegoapi"
 	"github.com/valyala/fasthttp"
