@@ -3,6 +3,8 @@
 //	herald [run]      the service: management bot, delivery workers, health endpoint
 //	herald migrate    apply database migrations and exit
 //	herald version    print the version
+//	herald emulator   a local Telegram Bot API for tests and demos
+//	herald healthcheck  probe a running service's /healthz (container HEALTHCHECK)
 //
 // Configuration comes from the environment; see README.md.
 package main
@@ -37,6 +39,8 @@ Commands:
   run        run the service (default)
   migrate    apply database migrations and exit
   version    print the version and exit
+  emulator   run the Telegram Bot API emulator (--addr 127.0.0.1:8081)
+  healthcheck  exit 0 when the running service's /healthz answers (for containers)
   help       print this help
 
 Configuration is read from the environment; see README.md.
@@ -55,6 +59,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 		return nil
+	case "emulator":
+		return runEmulator(ctx, args[2:], stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, getenv)
 	case "run", "migrate":
 	default:
 		fmt.Fprint(stderr, usage)

@@ -13,6 +13,8 @@ package pgcluster
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -63,6 +65,9 @@ type Cluster struct {
 
 const port = 5432 // only names the socket file; there is no TCP listener
 
+// libRoot is where Debian and Ubuntu install PostgreSQL's versioned binaries.
+var libRoot = "/usr/lib/postgresql"
+
 // FindBinaries returns the directory that holds initdb and postgres: first the PATH,
 // then the newest /usr/lib/postgresql/*/bin.
 func FindBinaries(path string) (string, error) {
@@ -81,7 +86,7 @@ func FindBinaries(path string) (string, error) {
 			return dir, nil
 		}
 	}
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	dirs, _ := filepath.Glob(filepath.Join(libRoot, "*", "bin"))
 	sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
 	for _, dir := range dirs {
 		if isExecutable(filepath.Join(dir, "initdb")) && isExecutable(filepath.Join(dir, "postgres")) {
@@ -125,15 +130,18 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	if dataDir, err = reachableDataDir(dataDir, cred); err != nil {
+		return nil, err
+	}
 	c := &Cluster{dataDir: dataDir, database: opts.Database, exited: make(chan struct{})}
 	c.socketDir = filepath.Join(dataDir, "run")
 	if len(c.socketDir)+len("/.s.PGSQL.5432") > 100 {
 		return nil, fmt.Errorf("data directory %s is too long for a Unix socket path; choose a shorter one", dataDir)
 	}
 	pgData := filepath.Join(dataDir, "pg")
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
-	}
 	if err := ensureOwnedDir(c.socketDir, cred); err != nil {
 		return nil, err
 	}
@@ -326,6 +334,64 @@ func ensureOwnedDir(dir string, cred *syscall.Credential) error {
 		}
 	}
 	return nil
+}
+
+// fallbackRoot holds clusters whose data directory the server's user cannot reach.
+var fallbackRoot = "/var/lib/herald"
+
+// reachableDataDir returns dir when the server's user can enter it. Root often runs
+// Herald from a checkout under /root, which the postgres user cannot enter; rather than
+// loosen /root's permissions, the cluster then lives under /var/lib/herald and dir gets
+// a symlink to it, so the data still appears under HERALD_DATA_DIR and is reused.
+func reachableDataDir(dir string, cred *syscall.Credential) (string, error) {
+	if cred == nil || canEnter(dir, cred) {
+		return dir, nil
+	}
+	if target, err := filepath.EvalSymlinks(filepath.Join(dir, "cluster")); err == nil && canEnter(target, cred) {
+		return target, nil
+	}
+	sum := sha256.Sum256([]byte(dir))
+	target := filepath.Join(fallbackRoot, "cluster-"+hex.EncodeToString(sum[:6]))
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return "", fmt.Errorf("create %s: %w", target, err)
+	}
+	if !canEnter(target, cred) {
+		return "", fmt.Errorf("the PostgreSQL server runs as uid %d, which can reach neither %s nor %s; set HERALD_DATA_DIR to a directory it can enter", cred.Uid, dir, target)
+	}
+	link := filepath.Join(dir, "cluster")
+	_ = os.Remove(link)
+	if err := os.Symlink(target, link); err != nil {
+		return "", fmt.Errorf("link %s to %s: %w", link, target, err)
+	}
+	return target, nil
+}
+
+// canEnter reports whether cred may traverse every directory from / down to dir.
+func canEnter(dir string, cred *syscall.Credential) bool {
+	for d := dir; ; d = filepath.Dir(d) {
+		var st syscall.Stat_t
+		if err := syscall.Stat(d, &st); err != nil {
+			return false
+		}
+		mode := st.Mode
+		switch {
+		case st.Uid == cred.Uid:
+			if mode&0o100 == 0 {
+				return false
+			}
+		case st.Gid == cred.Gid:
+			if mode&0o010 == 0 {
+				return false
+			}
+		default:
+			if mode&0o001 == 0 {
+				return false
+			}
+		}
+		if d == "/" || d == "." {
+			return true
+		}
+	}
 }
 
 // accessHint explains the usual cause of initdb failing as another user: a parent

@@ -45,7 +45,7 @@ type chat struct {
 	groupBots map[int64]*groupBot // groups: per-bot membership and limits
 
 	cursor int           // WaitBotMessage: index of the next unread message
-	notify chan struct{} // closed (and replaced) when the bot adds or edits a message
+	notify chan struct{} // made by a waiter, closed when the bot adds or edits a message
 }
 
 type groupBot struct {
@@ -81,13 +81,24 @@ type version struct {
 }
 
 func newChat(id int64, typ string) *chat {
-	return &chat{id: id, typ: typ, notify: make(chan struct{})}
+	return &chat{id: id, typ: typ}
 }
 
 // wake tells WaitBotMessage callers something changed. Caller holds c.mu.
+// The channel exists only while someone waits, so sends allocate nothing.
 func (c *chat) wake() {
-	close(c.notify)
-	c.notify = make(chan struct{})
+	if c.notify != nil {
+		close(c.notify)
+		c.notify = nil
+	}
+}
+
+// waitChan returns the channel wake will close. Caller holds c.mu.
+func (c *chat) waitChan() chan struct{} {
+	if c.notify == nil {
+		c.notify = make(chan struct{})
+	}
+	return c.notify
 }
 
 func (c *chat) get(id int) *msg {

@@ -108,11 +108,10 @@ func (t *textBuilder) writeFrom(s string, i int) int {
 }
 
 type openTag struct {
-	name   string
-	start  int // UTF-16 offset in the output
-	attr   string
-	lang   string // pre: language taken from a nested <code class="language-…">
-	parent int
+	name  string
+	start int // UTF-16 offset in the output
+	attr  string
+	lang  string // pre: language taken from a nested <code class="language-…">
 }
 
 var htmlTags = map[string]string{

@@ -3,7 +3,6 @@ package tgemu
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -260,5 +259,3 @@ func randomString(n int) string {
 	}
 	return string(buf)
 }
-
-var errClosed = errors.New("tgemu: server closed")

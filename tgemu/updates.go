@@ -51,7 +51,7 @@ func (q *updateQueue) init() {
 }
 
 func (q *updateQueue) wants(typ string) bool {
-	if q.allowed == nil || len(q.allowed) == 0 {
+	if len(q.allowed) == 0 {
 		return !slices.Contains(optInUpdates, typ)
 	}
 	return slices.Contains(q.allowed, typ)
@@ -333,4 +333,12 @@ func (b *bot) post(ctx context.Context, h *webhook, body []byte) string {
 		return fmt.Sprintf("Wrong response from the webhook: %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
 	return ""
+}
+
+// Polling reports whether a getUpdates request is waiting for the bot.
+func (s *Server) Polling(token string) bool {
+	b := s.mustBot(token)
+	b.upd.mu.Lock()
+	defer b.upd.mu.Unlock()
+	return b.upd.poll != nil
 }

@@ -308,7 +308,7 @@ func (u *User) WaitBotMessageCtx(ctx context.Context, token string) (telego.Mess
 				return tm, nil
 			}
 		}
-		wake := c.notify
+		wake := c.waitChan()
 		c.mu.Unlock()
 		select {
 		case <-wake:

@@ -1,0 +1,33 @@
+# Herald — run `make help` for the targets.
+GO        ?= go
+STATICCHECK_VERSION ?= v0.8.2
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build the herald binary
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o herald .
+
+.PHONY: run
+run: ## Run Herald (embedded PostgreSQL unless DATABASE_URL is set)
+	$(GO) run -ldflags "-X main.version=$(VERSION)" . run
+
+.PHONY: test
+test: ## Vet, then run every test with the race detector
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+.PHONY: lint
+lint: ## gofmt, go vet and staticcheck
+	@test -z "$$(gofmt -l .)" || (gofmt -l . && echo "gofmt: files above need formatting" && exit 1)
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 1m)
+	$(GO) test -run XXX -fuzz FuzzRender -fuzztime $${FUZZTIME:-1m} ./render/
