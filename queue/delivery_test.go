@@ -21,8 +21,6 @@ import (
 	"herald/tgemu"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
-
 // testBundle is one database, one emulator and what a test needs to build campaigns.
 type testBundle struct {
 	pool  *pgxpool.Pool
