@@ -18,6 +18,7 @@ import (
 	"herald/migrations"
 	"herald/pgcluster"
 	"herald/queue"
+	"herald/secrets"
 	"herald/store"
 )
 
@@ -129,7 +130,22 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 	ready.migrated.Store(true)
 	logger.Info().Int("river_applied", res.RiverApplied).Int("herald_applied", res.HeraldApplied).Int64("version", res.Version).Msg("schema up to date")
 
-	riverClient, err := queue.NewClient(db.pool, queue.Config{Logger: logger, Store: st})
+	openToken := func([]byte) (string, error) { return "", errors.New("HERALD_SECRET_KEY is not set") }
+	if len(cfg.secretKey) > 0 {
+		box, err := secrets.NewBox(cfg.secretKey)
+		if err != nil {
+			return err
+		}
+		openToken = func(c []byte) (string, error) {
+			token, err := box.Open(c)
+			return string(token), err
+		}
+	}
+	riverClient, err := queue.NewClient(db.pool, queue.Config{
+		Logger: logger, Store: st,
+		TelegramAPIURL: cfg.TelegramAPIURL, DefaultLanguage: cfg.DefaultLang,
+		OpenToken: openToken,
+	})
 	if err != nil {
 		return err
 	}

@@ -246,6 +246,9 @@ func (l *lane) dispatch(ctx context.Context, until time.Time, tasks chan<- sendT
 		if !time.Now().Before(until) {
 			return laneResult{}, nil
 		}
+		if d := time.Until(l.pacer.until()); d > longPause {
+			return laneResult{wait: d}, nil
+		}
 		ids := l.sendable()
 		if len(ids) == 0 {
 			return laneResult{done: true}, nil
@@ -294,6 +297,12 @@ func (l *lane) dispatch(ctx context.Context, until time.Time, tasks chan<- sendT
 				results <- release(d)
 				continue
 			}
+			if d := time.Until(l.pacer.until()); d > longPause {
+				// A long 429 pause: give the rest back instead of holding it in flight
+				// (its leases could run out and make it uncertain though unsent).
+				l.releaseAll(claimed[i:], results)
+				return laneResult{wait: d}, nil
+			}
 			if err := l.pacer.wait(ctx); err != nil || !l.mayStart() || !l.isSendable(d.CampaignID) {
 				// Stopped, lease lost or the campaign paused while we waited: give the
 				// rest back unsent.
@@ -313,6 +322,10 @@ func (l *lane) dispatch(ctx context.Context, until time.Time, tasks chan<- sendT
 		}
 	}
 }
+
+// longPause is the longest 429 pause a lane sits out holding claimed deliveries; a
+// longer one ends the slice and the lane job snoozes through it.
+const longPause = 2 * time.Second
 
 func release(d store.ClaimedDelivery) store.DeliveryOutcome {
 	return store.DeliveryOutcome{CampaignID: d.CampaignID, ChatID: d.ChatID, Status: store.DeliveryPending}
