@@ -202,7 +202,7 @@ func TestRestartAfterCrashFinishesCampaign(t *testing.T) {
 	p1.kill(t, b.pool)
 	b.emu.SetFaults(bot.Token, tgemu.Faults{})
 	killed := time.Now()
-	_ = b.startProcess(t, "p1-restarted", d)
+	restarted := b.startProcess(t, "p1-restarted", d)
 
 	b.waitStatus(t, id, store.CampaignCompleted, 60*time.Second)
 	// The dead process was River's leader: the new one waits for that leadership to
@@ -212,4 +212,17 @@ func TestRestartAfterCrashFinishesCampaign(t *testing.T) {
 	require.Positive(t, uncertain)
 	require.LessOrEqual(t, uncertain, d.MaxInFlight)
 	require.Zero(t, b.emu.Stats(bot.Token).TooManyRequests)
+
+	// The admin chooses to resend the uncertain ones: the campaign runs again and ends
+	// with every recipient served.
+	controls := queue.NewControls(b.store, restarted.client, d)
+	n, err := controls.ResendUncertain(context.Background(), id, b.admin)
+	require.NoError(t, err)
+	require.EqualValues(t, uncertain, n)
+	b.waitStatus(t, id, store.CampaignCompleted, 30*time.Second)
+	require.Equal(t, store.DeliveryCounts{Sent: int64(len(users))}, b.counts(t, id))
+	st := b.emu.Stats(bot.Token)
+	for _, u := range users {
+		require.GreaterOrEqual(t, st.PerChat[u.ID], 1)
+	}
 }

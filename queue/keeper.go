@@ -50,15 +50,10 @@ func (w *maintenanceWorker) Work(ctx context.Context, _ *river.Job[DeliveryMaint
 	if err != nil {
 		return fmt.Errorf("delivery maintenance: %w", err)
 	}
-	orphans, err := e.store.LanesAdoptOrphans(ctx, e.cfg.OrphanGrace)
-	if err != nil {
+	if err := e.adoptOrphanLanes(ctx, client); err != nil {
 		return err
 	}
 	var jobs []river.InsertManyParams
-	for _, o := range orphans {
-		e.logger.Info().Int64("channel_id", o.ChannelID).Int64("epoch", o.Epoch).Msg("lane without owner; enqueueing a new one")
-		jobs = append(jobs, river.InsertManyParams{Args: LaneArgs{ChannelID: o.ChannelID, Epoch: o.Epoch}})
-	}
 	if _, err := e.store.CampaignsCompleteFinished(ctx, nil); err != nil {
 		return err
 	}
@@ -73,6 +68,30 @@ func (w *maintenanceWorker) Work(ctx context.Context, _ *river.Job[DeliveryMaint
 		if _, err := client.InsertMany(ctx, jobs); err != nil {
 			return fmt.Errorf("enqueue lanes and reporters: %w", err)
 		}
+	}
+	return nil
+}
+
+// adoptOrphanLanes enqueues a new lane job for every channel whose lane lost its
+// owner. Besides the periodic maintenance (which runs on River's leader only), every
+// progress reporter of a running campaign calls it, so a survivor usually takes a dead
+// process's lane over within LaneLease + OrphanGrace even when the dead process was
+// the leader.
+func (e *engine) adoptOrphanLanes(ctx context.Context, client *river.Client[pgx.Tx]) error {
+	orphans, err := e.store.LanesAdoptOrphans(ctx, e.cfg.OrphanGrace)
+	if err != nil {
+		return err
+	}
+	if len(orphans) == 0 {
+		return nil
+	}
+	jobs := make([]river.InsertManyParams, 0, len(orphans))
+	for _, o := range orphans {
+		e.logger.Info().Int64("channel_id", o.ChannelID).Int64("epoch", o.Epoch).Msg("lane without owner; enqueueing a new one")
+		jobs = append(jobs, river.InsertManyParams{Args: LaneArgs{ChannelID: o.ChannelID, Epoch: o.Epoch}})
+	}
+	if _, err := client.InsertMany(ctx, jobs); err != nil {
+		return fmt.Errorf("enqueue adopted lanes: %w", err)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/mymmrac/telego"
 	ta "github.com/mymmrac/telego/telegoapi"
 	tu "github.com/mymmrac/telego/telegoutil"
@@ -58,7 +59,7 @@ func (w *progressWorker) Work(ctx context.Context, job *river.Job[ProgressArgs])
 	id := job.Args.CampaignID
 	until := time.Now().Add(e.cfg.Slice)
 	tick := min(e.cfg.ProgressEvery/3, time.Second)
-	var lastEdit time.Time
+	var lastEdit, lastAdopt time.Time
 	for {
 		c, err := e.store.CampaignGet(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
@@ -79,6 +80,14 @@ func (w *progressWorker) Work(ctx context.Context, job *river.Job[ProgressArgs])
 				return nil
 			}
 			return w.report(ctx, c, counts)
+		}
+		if c.Status == store.CampaignRunning && time.Since(lastAdopt) >= e.cfg.MaintenanceEvery {
+			lastAdopt = time.Now()
+			if client, err := river.ClientFromContextSafely[pgx.Tx](ctx); err == nil {
+				if err := e.adoptOrphanLanes(ctx, client); err != nil {
+					return err
+				}
+			}
 		}
 		rate := w.sample(id, counts)
 		if e.mgmt != nil && time.Since(lastEdit) >= e.cfg.ProgressEvery {

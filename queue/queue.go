@@ -89,6 +89,8 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 		pacers:  map[int64]*pacer{},
 		running: map[int64]bool{},
 	}
+	// The longest a delivery job runs (a slice, draining its requests, a margin).
+	jobTimeout := max(40*time.Second, cfg.Delivery.Slice+cfg.Delivery.RequestTimeout+30*time.Second)
 	workers := river.NewWorkers()
 	for _, add := range []func() error{
 		func() error {
@@ -112,8 +114,8 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 		// Lanes and reporters run in slices of Delivery.Slice, so no job legitimately
 		// runs longer than JobTimeout; a job left "running" by a dead process is
 		// rescued after a minute. Lanes do not wait for that (see LaneArgs).
-		JobTimeout:           40 * time.Second,
-		RescueStuckJobsAfter: time.Minute,
+		JobTimeout:           jobTimeout,
+		RescueStuckJobsAfter: max(time.Minute, jobTimeout+20*time.Second),
 		// Sliced lanes are picked up again by polling; keep the gap short.
 		FetchPollInterval: 200 * time.Millisecond,
 		PeriodicJobs: []*river.PeriodicJob{
