@@ -44,8 +44,9 @@ type DeliveryConfig struct {
 	// up to a minute [1s].
 	MaxAttempts  int
 	RetryBackoff time.Duration
-	// RateMargin is the share of the channel's rate held back for network jitter
-	// [0.05]; see paceFor.
+	// RateMargin is the jitter, in seconds, that sends may arrive late at Telegram
+	// and still keep every 1-second window within the channel's rate [0.05]; see
+	// paceFor.
 	RateMargin float64
 	// ControlPoll is how often a lane re-reads which of its campaigns are running, so
 	// Pause and Cancel take effect within it [200ms].
@@ -148,16 +149,16 @@ func (e *engine) pacerFor(ch store.Channel) *pacer {
 }
 
 // paceFor turns a channel's rate r into a token bucket (limit r', burst b) such that
-// no sliding 1-second window sees more than r sends. A token bucket lets at most
-// b + r'·T sends through in any span T, so with T = 1 s we need b + r' ≤ r. b is about
-// 2% of r (at least 1) so that a late timer wake-up does not cost throughput, and a
-// further margin (RateMargin, 5%) of r is kept free for network jitter, which can
-// squeeze sends that left us up to ~1.05 s apart into one second on Telegram's side.
-// Examples: r=30 → 28.5/s burst 1 (at most 29 in a window of our sends, 30 with 5%
-// jitter); r=1000 → 931/s burst 20 (at most 951; 998 with 5% jitter).
-func paceFor(r int, margin float64) (rate.Limit, int) {
+// no sliding 1-second window on Telegram's side sees more than r sends. A token bucket
+// lets at most b + r'·T sends through in any span T. Sends reach Telegram with varying
+// delay (network, scheduling), which can squeeze sends that left us up to 1+J seconds
+// apart into one second; so we need b + r'·(1+J) ≤ r, i.e. r' = (r − b)/(1 + J), with
+// J = RateMargin (0.05: 50 ms of jitter). b is about 2% of r (at least 1) so that a
+// late timer wake-up does not cost throughput. Examples: r=30 → 27.6/s burst 1;
+// r=1000 → 933/s burst 20.
+func paceFor(r int, jitter float64) (rate.Limit, int) {
 	burst := max(1, r/50)
-	limit := float64(r)*(1-margin) - float64(burst-1)
+	limit := float64(r-burst) / (1 + jitter)
 	return rate.Limit(max(limit, 0.1)), burst
 }
 
