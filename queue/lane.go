@@ -445,7 +445,7 @@ func (l *lane) message(ctx context.Context, id int64) (*campaignMessage, error) 
 	if err != nil {
 		return nil, err
 	}
-	m, err = prepareMessage(ctx, l.e.store, l.e.mgmt, l.ch, cm)
+	m, err = prepareMessage(ctx, l.e.store, l.e.mgmt, l.ch, cm, l.log)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mymmrac/telego"
 	tu "github.com/mymmrac/telego/telegoutil"
+	"github.com/rs/zerolog"
 
 	"herald/render"
 	"herald/store"
@@ -39,6 +40,7 @@ type campaignMessage struct {
 	paidBroadcast bool
 	channelID     int64
 	saveFileID    func(ctx context.Context, fileID string) error
+	logger        zerolog.Logger
 }
 
 // errTemplateBroken marks a campaign whose template cannot be rendered at all.
@@ -47,7 +49,7 @@ var errTemplateBroken = errors.New("template cannot be used")
 // prepareMessage builds the campaign's message for channel ch. Media without a cached
 // file_id for this channel bot are downloaded once from the management bot; the first
 // send uploads them and caches the channel bot's file_id.
-func prepareMessage(ctx context.Context, st *store.Store, mgmt *telego.Bot, ch store.Channel, cm store.CampaignMessage) (*campaignMessage, error) {
+func prepareMessage(ctx context.Context, st *store.Store, mgmt *telego.Bot, ch store.Channel, cm store.CampaignMessage, logger zerolog.Logger) (*campaignMessage, error) {
 	var entities []telego.MessageEntity
 	if len(cm.Entities) > 0 {
 		if err := json.Unmarshal(cm.Entities, &entities); err != nil {
@@ -65,6 +67,7 @@ func prepareMessage(ctx context.Context, st *store.Store, mgmt *telego.Bot, ch s
 		tpl:           tpl,
 		paidBroadcast: ch.PaidBroadcast,
 		channelID:     ch.ID,
+		logger:        logger,
 	}
 	if len(tpl.Vars()) == 0 {
 		m.static = true
@@ -196,8 +199,8 @@ func (m *campaignMessage) send(ctx context.Context, bot *telego.Bot, chatID int6
 		m.mediaFileID.Store(&id)
 		m.mediaData = nil
 		if err := m.saveFileID(context.WithoutCancel(ctx), id); err != nil {
-			// The message was sent; caching is an optimisation (the next slice uploads again).
-			return int64(msg.MessageID), nil
+			// The message was sent; the cache only saves the next slice an upload.
+			m.logger.Warn().Err(err).Int64("campaign_id", m.campaignID).Msg("cache channel media file_id")
 		}
 	}
 	return int64(msg.MessageID), nil
