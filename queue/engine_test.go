@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -177,4 +178,44 @@ func cpuTime(t *testing.T) time.Duration {
 	var ru syscall.Rusage
 	require.NoError(t, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// Throughput of four lanes at once (run with HERALD_BENCH=1): each channel bot at the
+// highest rate a channel may have.
+func TestFourLanesThroughput(t *testing.T) {
+	if os.Getenv("HERALD_BENCH") == "" {
+		t.Skip("set HERALD_BENCH=1")
+	}
+	b := setup(t, setupOpts{})
+	client := b.newClient(t, clientOpts{id: "p1", delivery: queue.DeliveryConfig{MaxInFlight: 512}})
+	tpl := b.template(t, "Hi {{first_name}}")
+	const perBot = 10_000
+	var bots []*tgemu.Bot
+	var campaigns []int64
+	cpuBefore := cpuTime(t)
+	start := time.Now()
+	for range 4 {
+		channel, bot := b.channel(t, 1000)
+		bots = append(bots, bot)
+		campaigns = append(campaigns, b.startCampaign(t, client, tpl, b.batch(t, ids(b.users(t, bot, perBot))), channel))
+	}
+	for _, id := range campaigns {
+		b.waitStatus(t, id, store.CampaignCompleted, 2*time.Minute)
+	}
+	elapsed, cpu := time.Since(start), cpuTime(t)-cpuBefore
+	var first, last time.Time
+	for _, bot := range bots {
+		st := b.emu.Stats(bot.Token)
+		require.EqualValues(t, perBot, st.Sent)
+		require.Zero(t, st.TooManyRequests)
+		require.LessOrEqual(t, st.MaxPerSecond, 1000)
+		if first.IsZero() || st.Series[0].Before(first) {
+			first = st.Series[0]
+		}
+		if l := st.Series[len(st.Series)-1]; l.After(last) {
+			last = l
+		}
+	}
+	t.Logf("4 lanes: %.0f msg/s first to last send, %s including set-up, %.3f CPU-s per 1000 (emulator included)",
+		float64(4*perBot)/last.Sub(first).Seconds(), elapsed.Round(time.Millisecond), cpu.Seconds()/(4*perBot/1000))
 }
