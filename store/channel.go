@@ -48,13 +48,14 @@ type TokenOpener interface {
 	Open(ciphertext []byte) ([]byte, error)
 }
 
-// Channel is a bot that delivers campaigns. Its token is not part of it: only
-// ChannelToken reveals it, to the code that sends.
+// Channel is a bot that delivers campaigns. TokenCiphertext is the sealed token (safe
+// to hold, useless without the key); ChannelToken opens it for the code that sends.
 type Channel struct {
 	ID              int64
 	BotUserID       int64 // the bot's own user id (getMe), unique among channels
 	Username        string
 	Name            string // what admins call it, 1–64 characters
+	TokenCiphertext []byte
 	RatePerSecond   int
 	PaidBroadcast   bool
 	Enabled         bool
@@ -65,8 +66,8 @@ type Channel struct {
 	UpdatedAt       time.Time
 }
 
-const channelColumns = `id, bot_user_id, username, name, rate_per_second, paid_broadcast, enabled,
-	verified_at, retry_after_until, created_by, created_at, updated_at`
+const channelColumns = `id, bot_user_id, username, name, token_ciphertext, rate_per_second, paid_broadcast,
+	enabled, verified_at, retry_after_until, created_by, created_at, updated_at`
 
 // ChannelCreateParams register a bot. The caller has checked the token with getMe,
 // which gave BotUserID and Username.
@@ -243,7 +244,9 @@ func (s *Store) ChannelDelete(ctx context.Context, id int64) error {
 	return nil
 }
 
-// ChannelGet returns a channel (not a deleted one), or ErrNotFound.
+// ChannelGet returns a channel (not a deleted one), or ErrNotFound. (The delivery branch
+// has a ChannelGet of the same signature; this one, with the superset Channel above, is
+// meant to replace it when both are merged.)
 func (s *Store) ChannelGet(ctx context.Context, id int64) (Channel, error) {
 	c, err := scanChannel(s.db.QueryRow(ctx, `SELECT `+channelColumns+` FROM channels WHERE id = $1 AND deleted_at IS NULL`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -277,7 +280,7 @@ func checkRate(rate int, paid bool) error {
 
 func scanChannel(row pgx.Row) (Channel, error) {
 	var c Channel
-	err := row.Scan(&c.ID, &c.BotUserID, &c.Username, &c.Name, &c.RatePerSecond, &c.PaidBroadcast,
+	err := row.Scan(&c.ID, &c.BotUserID, &c.Username, &c.Name, &c.TokenCiphertext, &c.RatePerSecond, &c.PaidBroadcast,
 		&c.Enabled, &c.VerifiedAt, &c.RetryAfterUntil, &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt)
 	return c, err
 }
