@@ -33,7 +33,7 @@
 //
 // Measured on the 2-core development machine (AMD EPYC, shared with other builds, load
 // average about 2–3), Go 1.26, PostgreSQL 15, with a generated CSV of 1,000,000 distinct
-// recipients and three variable columns (about 38 MB):
+// recipients and three variable columns (35 MB):
 //
 //	parsing alone (decode, CSV, ids, de-dup, JSON vars):
 //	    go test -run '^$' -bench ParseCSV -benchtime 1000000x ./importer/
