@@ -20,6 +20,7 @@ import (
 	"herald/migrations"
 	"herald/pgcluster"
 	"herald/queue"
+	"herald/secrets"
 	"herald/store"
 )
 
@@ -136,7 +137,22 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 			return fmt.Errorf("sync HERALD_OWNER_IDS: %w", err)
 		}
 	}
-	queueCfg := queue.Config{Logger: logger, Store: st}
+	openToken := func([]byte) (string, error) { return "", errors.New("HERALD_SECRET_KEY is not set") }
+	if len(cfg.secretKey) > 0 {
+		box, err := secrets.NewBox(cfg.secretKey)
+		if err != nil {
+			return err
+		}
+		openToken = func(c []byte) (string, error) {
+			token, err := box.Open(c)
+			return string(token), err
+		}
+	}
+	queueCfg := queue.Config{
+		Logger: logger, Store: st,
+		TelegramAPIURL: cfg.TelegramAPIURL, DefaultLanguage: cfg.DefaultLang,
+		OpenToken: openToken,
+	}
 	var managementBot *bot.Bot
 	if cfg.BotToken != "" {
 		if managementBot, err = newManagementBot(cfg, st, logger); err != nil {

@@ -1,5 +1,11 @@
-// Package queue runs Herald's background work on River: periodic maintenance now, and
-// the campaign delivery engine. Workers talk to the database only through store/.
+// Package queue runs Herald's background work on River: periodic maintenance and the
+// campaign delivery engine. Workers talk to the database only through store/.
+//
+// Delivery: StartCampaignArgs creates a campaign's deliveries and enqueues the sender
+// lane of its channel bot (LaneArgs) and its progress reporter (ProgressArgs). A lane
+// claims deliveries in chunks, sends them at the bot's rate with bounded concurrency
+// and writes the outcomes in batches; DeliveryMaintenanceArgs sweeps what a dead
+// process left behind. Controls pauses, resumes and cancels campaigns.
 package queue
 
 import (
@@ -10,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/mymmrac/telego"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/rs/zerolog"
@@ -34,6 +41,20 @@ type Config struct {
 	MaxWorkers int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+
+	// ManagementBot sends progress messages, reports and alerts, and downloads
+	// template media. nil: campaigns run without progress messages.
+	ManagementBot *telego.Bot
+	// TelegramAPIURL is the Bot API server of the channel bots ("": Telegram's).
+	TelegramAPIURL string
+	// OpenToken decrypts a channel bot's token (secrets.Box.Open).
+	OpenToken func(ciphertext []byte) (string, error)
+	// DefaultLanguage is the language of texts for admins without one ("en").
+	DefaultLanguage string
+	// ProcessID names this process as lane owner (default host/pid/random).
+	ProcessID string
+	// Delivery tunes the delivery engine.
+	Delivery DeliveryConfig
 }
 
 // NewClient builds the River client with every worker and periodic job registered.
@@ -48,17 +69,61 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.ProcessID == "" {
+		cfg.ProcessID = processID()
+	}
+	cfg.Delivery = cfg.Delivery.withDefaults()
+	txts, err := newTexts(cfg.DefaultLanguage)
+	if err != nil {
+		return nil, err
+	}
+	eng := &engine{
+		store:   cfg.Store,
+		logger:  cfg.Logger,
+		cfg:     cfg.Delivery,
+		owner:   cfg.ProcessID,
+		bots:    newChannelBots(cfg.TelegramAPIURL, cfg.OpenToken, 4*cfg.Delivery.Concurrency),
+		mgmt:    cfg.ManagementBot,
+		texts:   txts,
+		now:     cfg.Now,
+		pacers:  map[int64]*pacer{},
+		running: map[int64]bool{},
+	}
+	// The longest a delivery job runs (a slice, draining its requests, a margin).
+	jobTimeout := max(40*time.Second, cfg.Delivery.Slice+cfg.Delivery.RequestTimeout+30*time.Second)
 	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &dialogExpiryWorker{store: cfg.Store, notifier: cfg.DialogNotifier, now: cfg.Now, logger: cfg.Logger}); err != nil {
-		return nil, fmt.Errorf("register dialog expiry worker: %w", err)
+	for _, add := range []func() error{
+		func() error {
+			return river.AddWorkerSafely(workers, &dialogExpiryWorker{store: cfg.Store, notifier: cfg.DialogNotifier, now: cfg.Now, logger: cfg.Logger})
+		},
+		func() error { return river.AddWorkerSafely(workers, &startWorker{e: eng}) },
+		func() error { return river.AddWorkerSafely(workers, &laneWorker{e: eng}) },
+		func() error {
+			return river.AddWorkerSafely(workers, &progressWorker{e: eng, samples: map[int64][]rateSample{}})
+		},
+		func() error { return river.AddWorkerSafely(workers, &maintenanceWorker{e: eng}) },
+	} {
+		if err := add(); err != nil {
+			return nil, fmt.Errorf("register worker: %w", err)
+		}
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Logger:  slog.New(zerolog.NewSlogHandler(cfg.Logger.With().Str("component", "river").Logger())),
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.MaxWorkers}},
 		Workers: workers,
+		// Lanes and reporters run in slices of Delivery.Slice, so no job legitimately
+		// runs longer than JobTimeout; a job left "running" by a dead process is
+		// rescued after a minute. Lanes do not wait for that (see LaneArgs).
+		JobTimeout:           jobTimeout,
+		RescueStuckJobsAfter: max(time.Minute, jobTimeout+20*time.Second),
+		// Sliced lanes are picked up again by polling; keep the gap short.
+		FetchPollInterval: 200 * time.Millisecond,
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.MaintenanceInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return DialogExpiryArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.Delivery.MaintenanceEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return DeliveryMaintenanceArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		},
 	})

@@ -1,0 +1,97 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+)
+
+// DeliveryMaintenanceArgs is the periodic job (every MaintenanceEvery, and at start-up)
+// that keeps delivery moving whatever happened to a process: in-flight deliveries
+// whose lease ran out become uncertain; a channel with due work and no live lane gets
+// a new lane job (see LaneArgs); running campaigns with nothing left open complete;
+// every unfinished campaign has a progress reporter.
+type DeliveryMaintenanceArgs struct{}
+
+// Kind implements river.JobArgs.
+func (DeliveryMaintenanceArgs) Kind() string { return "delivery_maintenance" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (DeliveryMaintenanceArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueWhileOpen}}
+}
+
+type maintenanceWorker struct {
+	river.WorkerDefaults[DeliveryMaintenanceArgs]
+	e *engine
+}
+
+const sweepBatch = 5000
+
+func (w *maintenanceWorker) Work(ctx context.Context, _ *river.Job[DeliveryMaintenanceArgs]) error {
+	e := w.e
+	for range 20 { // bounded; the next run continues
+		expired, err := e.store.DeliveriesExpireLeases(ctx, sweepBatch)
+		if err != nil {
+			return err
+		}
+		var n int64
+		for id, k := range expired {
+			n += k
+			e.logger.Warn().Int64("campaign_id", id).Int64("deliveries", k).Msg("in-flight deliveries without outcome became uncertain")
+		}
+		if n < sweepBatch {
+			break
+		}
+	}
+	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		return fmt.Errorf("delivery maintenance: %w", err)
+	}
+	if err := e.adoptOrphanLanes(ctx, client); err != nil {
+		return err
+	}
+	var jobs []river.InsertManyParams
+	if _, err := e.store.CampaignsCompleteFinished(ctx, nil); err != nil {
+		return err
+	}
+	unreported, err := e.store.CampaignsUnreported(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range unreported {
+		jobs = append(jobs, river.InsertManyParams{Args: ProgressArgs{CampaignID: id}})
+	}
+	if len(jobs) > 0 {
+		if _, err := client.InsertMany(ctx, jobs); err != nil {
+			return fmt.Errorf("enqueue lanes and reporters: %w", err)
+		}
+	}
+	return nil
+}
+
+// adoptOrphanLanes enqueues a new lane job for every channel whose lane lost its
+// owner. Besides the periodic maintenance (which runs on River's leader only), every
+// progress reporter of a running campaign calls it, so a survivor usually takes a dead
+// process's lane over within LaneLease + OrphanGrace even when the dead process was
+// the leader.
+func (e *engine) adoptOrphanLanes(ctx context.Context, client *river.Client[pgx.Tx]) error {
+	orphans, err := e.store.LanesAdoptOrphans(ctx, e.cfg.OrphanGrace)
+	if err != nil {
+		return err
+	}
+	if len(orphans) == 0 {
+		return nil
+	}
+	jobs := make([]river.InsertManyParams, 0, len(orphans))
+	for _, o := range orphans {
+		e.logger.Info().Int64("channel_id", o.ChannelID).Int64("epoch", o.Epoch).Msg("lane without owner; enqueueing a new one")
+		jobs = append(jobs, river.InsertManyParams{Args: LaneArgs{ChannelID: o.ChannelID, Epoch: o.Epoch}})
+	}
+	if _, err := client.InsertMany(ctx, jobs); err != nil {
+		return fmt.Errorf("enqueue adopted lanes: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,365 @@
+package queue
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/mymmrac/telego"
+	ta "github.com/mymmrac/telego/telegoapi"
+	tu "github.com/mymmrac/telego/telegoutil"
+	"github.com/riverqueue/river"
+
+	"herald/store"
+)
+
+// ProgressArgs is the progress reporter of one campaign: it keeps the campaign's
+// control message up to date and, once the campaign is over, turns it into the final
+// report with a CSV of the recipients who did not get the message.
+type ProgressArgs struct {
+	CampaignID int64 `json:"campaign_id"`
+}
+
+// Kind implements river.JobArgs.
+func (ProgressArgs) Kind() string { return "campaign_progress" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (ProgressArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 100, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueWhileOpen}}
+}
+
+type progressWorker struct {
+	river.WorkerDefaults[ProgressArgs]
+	e *engine
+
+	mu      sync.Mutex
+	samples map[int64][]rateSample // recent progress per campaign, for the current rate
+}
+
+type rateSample struct {
+	at   time.Time
+	done int64
+}
+
+func (w *progressWorker) Timeout(*river.Job[ProgressArgs]) time.Duration {
+	return w.e.cfg.Slice + 30*time.Second
+}
+
+func (w *progressWorker) Work(ctx context.Context, job *river.Job[ProgressArgs]) error {
+	e := w.e
+	id := job.Args.CampaignID
+	until := time.Now().Add(e.cfg.Slice)
+	tick := min(e.cfg.ProgressEvery/3, time.Second)
+	var lastEdit, lastAdopt time.Time
+	for {
+		c, err := e.store.CampaignGet(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		counts, err := e.store.DeliveryCounts(ctx, id)
+		if err != nil {
+			return err
+		}
+		finished := c.Status == store.CampaignCompleted || c.Status == store.CampaignFailed ||
+			(c.Status == store.CampaignCancelled && counts.Inflight == 0)
+		if finished {
+			w.forget(id)
+			if c.ReportedAt != nil {
+				return nil
+			}
+			return w.report(ctx, c, counts)
+		}
+		if c.Status == store.CampaignRunning && time.Since(lastAdopt) >= e.cfg.MaintenanceEvery {
+			lastAdopt = time.Now()
+			if client, err := river.ClientFromContextSafely[pgx.Tx](ctx); err == nil {
+				if err := e.adoptOrphanLanes(ctx, client); err != nil {
+					return err
+				}
+			}
+		}
+		rate := w.sample(id, counts)
+		if e.mgmt != nil && time.Since(lastEdit) >= e.cfg.ProgressEvery {
+			edited, err := w.show(ctx, c, counts, rate)
+			if err != nil {
+				return err
+			}
+			if edited {
+				lastEdit = time.Now()
+			}
+		}
+		if time.Now().Add(tick).After(until) {
+			return river.JobSnooze(0)
+		}
+		t := time.NewTimer(tick)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return river.JobSnooze(0)
+		case <-t.C:
+		}
+	}
+}
+
+// sample records progress and returns the rate over the last ten seconds (-1: unknown).
+func (w *progressWorker) sample(id int64, c store.DeliveryCounts) float64 {
+	now := time.Now()
+	done := c.Sent + c.Failed + c.Blocked + c.Uncertain
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := append(w.samples[id], rateSample{at: now, done: done})
+	for len(s) > 2 && now.Sub(s[1].at) >= 10*time.Second {
+		s = s[1:]
+	}
+	w.samples[id] = s
+	if len(s) < 2 || now.Sub(s[0].at) < time.Second {
+		return -1
+	}
+	return float64(done-s[0].done) / now.Sub(s[0].at).Seconds()
+}
+
+func (w *progressWorker) forget(id int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.samples, id)
+}
+
+func (w *progressWorker) lang(ctx context.Context, id int64) string {
+	lang, err := w.e.store.CampaignLanguage(ctx, id)
+	if err != nil {
+		return ""
+	}
+	return lang
+}
+
+// show puts the progress into the control message if it changed; it reports whether
+// it sent or edited anything.
+func (w *progressWorker) show(ctx context.Context, c store.Campaign, counts store.DeliveryCounts, rate float64) (bool, error) {
+	lang := w.lang(ctx, c.ID)
+	text := w.e.progressText(lang, c, counts, rate)
+	markup := w.e.controlKeyboard(lang, c, counts)
+	return w.e.putControl(ctx, c, text, markup)
+}
+
+func (e *engine) progressText(lang string, c store.Campaign, counts store.DeliveryCounts, rate float64) string {
+	total := counts.Total()
+	done := total - counts.Open()
+	percent := 100
+	if total > 0 {
+		percent = int(done * 100 / total)
+	}
+	const width = 20
+	filled := width * percent / 100
+	bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
+	rateText, eta := e.texts.t(lang, "delivery.progress.unknown", nil), e.texts.t(lang, "delivery.progress.unknown", nil)
+	if rate >= 0 {
+		rateText = strconv.FormatFloat(rate, 'f', 1, 64)
+		if rate > 0 && c.Status == store.CampaignRunning {
+			eta = roundDuration(time.Duration(float64(counts.Open()) / rate * float64(time.Second)))
+		}
+	}
+	text := e.texts.t(lang, "delivery.progress", map[string]any{
+		"ID": c.ID, "Status": e.texts.t(lang, "delivery.status."+c.Status, nil),
+		"Bar": bar, "Percent": percent, "Sent": counts.Sent, "Failed": counts.Failed,
+		"Blocked": counts.Blocked, "Uncertain": counts.Uncertain, "Remaining": counts.Open(),
+		"Rate": rateText, "ETA": eta,
+	})
+	if c.Status == store.CampaignPaused && c.PauseReason != nil && *c.PauseReason != "" {
+		text += "\n\n" + e.texts.t(lang, "delivery.progress.reason", map[string]any{"Reason": *c.PauseReason})
+	}
+	return text
+}
+
+func roundDuration(d time.Duration) string {
+	switch {
+	case d >= time.Hour:
+		return d.Round(time.Minute).String()
+	case d >= time.Minute:
+		return d.Round(time.Second).String()
+	default:
+		return d.Round(100 * time.Millisecond).String()
+	}
+}
+
+// controlKeyboard holds the buttons that apply to the campaign's status.
+func (e *engine) controlKeyboard(lang string, c store.Campaign, counts store.DeliveryCounts) *telego.InlineKeyboardMarkup {
+	button := func(a ControlAction, text string) telego.InlineKeyboardButton {
+		return telego.InlineKeyboardButton{Text: text, CallbackData: ControlCallbackData(a, c.ID)}
+	}
+	var row []telego.InlineKeyboardButton
+	switch c.Status {
+	case store.CampaignRunning:
+		row = append(row, button(ActionPause, e.texts.t(lang, "delivery.button.pause", nil)),
+			button(ActionCancel, e.texts.t(lang, "delivery.button.cancel", nil)))
+	case store.CampaignPaused:
+		row = append(row, button(ActionResume, e.texts.t(lang, "delivery.button.resume", nil)),
+			button(ActionCancel, e.texts.t(lang, "delivery.button.cancel", nil)))
+	case store.CampaignScheduled:
+		row = append(row, button(ActionCancel, e.texts.t(lang, "delivery.button.cancel", nil)))
+	}
+	rows := [][]telego.InlineKeyboardButton{}
+	if len(row) > 0 {
+		rows = append(rows, row)
+	}
+	if counts.Uncertain > 0 && counts.Open() == 0 && (c.Status == store.CampaignCompleted || c.Status == store.CampaignPaused) {
+		rows = append(rows, []telego.InlineKeyboardButton{
+			button(ActionResend, e.texts.t(lang, "delivery.button.resend", nil, int(counts.Uncertain))),
+		})
+	}
+	return &telego.InlineKeyboardMarkup{InlineKeyboard: rows}
+}
+
+// putControl shows text and markup in the campaign's control message: edits it, or
+// sends it when there is none yet (or it was deleted). Nothing is sent when the
+// message already shows exactly this, so Telegram never answers "message is not
+// modified".
+func (e *engine) putControl(ctx context.Context, c store.Campaign, text string, markup *telego.InlineKeyboardMarkup) (bool, error) {
+	key := controlKey(text, markup)
+	if c.ControlText != nil && *c.ControlText == key && c.ControlMessageID != nil {
+		return false, nil
+	}
+	chat := telego.ChatID{ID: c.ControlChatID}
+	if c.ControlMessageID != nil {
+		_, err := e.mgmt.EditMessageText(ctx, &telego.EditMessageTextParams{
+			ChatID: chat, MessageID: int(*c.ControlMessageID), Text: text, ReplyMarkup: markup,
+		})
+		var apiErr *ta.Error
+		switch {
+		case err == nil:
+			return true, e.store.CampaignSetControlText(ctx, c.ID, key)
+		case errors.As(err, &apiErr) && strings.Contains(apiErr.Description, "not modified"):
+			// Shown already (the stored key was lost); remember it.
+			return false, e.store.CampaignSetControlText(ctx, c.ID, key)
+		case errors.As(err, &apiErr) && apiErr.ErrorCode == 400:
+			// Deleted or too old to edit: send a new control message below.
+		default:
+			return false, fmt.Errorf("edit control message of campaign %d: %w", c.ID, err)
+		}
+	}
+	msg, err := e.mgmt.SendMessage(ctx, &telego.SendMessageParams{ChatID: chat, Text: text, ReplyMarkup: markup})
+	if err != nil {
+		return false, fmt.Errorf("send control message of campaign %d: %w", c.ID, err)
+	}
+	if err := e.store.CampaignSetControlMessage(ctx, c.ID, int64(msg.MessageID)); err != nil {
+		return true, err
+	}
+	return true, e.store.CampaignSetControlText(ctx, c.ID, key)
+}
+
+// controlKey is a digest of what a control message shows (text and buttons).
+func controlKey(text string, markup *telego.InlineKeyboardMarkup) string {
+	h := sha256.New()
+	h.Write([]byte(text))
+	for _, row := range markup.InlineKeyboard {
+		h.Write([]byte{0})
+		for _, btn := range row {
+			h.Write([]byte(btn.Text))
+			h.Write([]byte{1})
+			h.Write([]byte(btn.CallbackData))
+			h.Write([]byte{2})
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// report turns the control message into the final report and sends the CSV of the
+// recipients who did not get the message. Without a management bot the campaign is
+// only marked reported.
+func (w *progressWorker) report(ctx context.Context, c store.Campaign, counts store.DeliveryCounts) error {
+	e := w.e
+	if e.mgmt != nil {
+		lang := w.lang(ctx, c.ID)
+		text := e.reportText(lang, c, counts)
+		if _, err := e.putControl(ctx, c, text, e.controlKeyboard(lang, c, counts)); err != nil {
+			return err
+		}
+		if unsent := counts.Total() - counts.Sent; unsent > 0 {
+			data, err := e.unsentCSV(ctx, c.ID)
+			if err != nil {
+				return err
+			}
+			_, err = e.mgmt.SendDocument(ctx, &telego.SendDocumentParams{
+				ChatID:   telego.ChatID{ID: c.ControlChatID},
+				Document: tu.FileFromBytes(data, fmt.Sprintf("campaign-%d-not-sent.csv", c.ID)),
+				Caption:  e.texts.t(lang, "delivery.report.csv", nil),
+			})
+			if err != nil {
+				return fmt.Errorf("send report CSV of campaign %d: %w", c.ID, err)
+			}
+		}
+	}
+	if _, err := e.store.CampaignMarkReported(ctx, c.ID); err != nil {
+		return err
+	}
+	e.logger.Info().Int64("campaign_id", c.ID).Str("status", c.Status).Int64("sent", counts.Sent).
+		Int64("failed", counts.Failed).Int64("blocked", counts.Blocked).Int64("uncertain", counts.Uncertain).
+		Int64("cancelled", counts.Cancelled).Msg("campaign finished")
+	return nil
+}
+
+func (e *engine) reportText(lang string, c store.Campaign, counts store.DeliveryCounts) string {
+	var dur time.Duration
+	if c.StartedAt != nil && c.FinishedAt != nil {
+		dur = c.FinishedAt.Sub(*c.StartedAt)
+	}
+	rate := 0.0
+	if dur > 0 {
+		rate = float64(counts.Sent+counts.Failed+counts.Blocked+counts.Uncertain) / dur.Seconds()
+	}
+	text := e.texts.t(lang, "delivery.report", map[string]any{
+		"ID": c.ID, "Status": e.texts.t(lang, "delivery.status."+c.Status, nil), "Total": counts.Total(),
+		"Sent": counts.Sent, "Failed": counts.Failed, "Blocked": counts.Blocked,
+		"Uncertain": counts.Uncertain, "Cancelled": counts.Cancelled,
+		"Duration": roundDuration(dur), "Rate": strconv.FormatFloat(rate, 'f', 1, 64),
+	})
+	if c.Status == store.CampaignFailed && c.PauseReason != nil {
+		text += "\n\n" + *c.PauseReason
+	}
+	if counts.Uncertain > 0 {
+		text += "\n\n" + e.texts.t(lang, "delivery.report.uncertain", nil)
+	}
+	return text
+}
+
+// UnsentCSVHeader is the header row of the report's CSV.
+var UnsentCSVHeader = []string{"chat_id", "status", "reason"}
+
+func (e *engine) unsentCSV(ctx context.Context, id int64) ([]byte, error) {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	_ = w.Write(UnsentCSVHeader)
+	err := e.store.DeliveriesUnsentEach(ctx, id, func(d store.UnsentDelivery) error {
+		return w.Write([]string{strconv.FormatInt(d.ChatID, 10), d.Status, d.Error})
+	})
+	if err != nil {
+		return nil, err
+	}
+	w.Flush()
+	return buf.Bytes(), w.Error()
+}
+
+// alertPaused tells the campaign's chat that the engine paused it (textID says why).
+func (e *engine) alertPaused(ctx context.Context, c store.Campaign, textID, reason string) {
+	if e.mgmt == nil {
+		return
+	}
+	lang, _ := e.store.CampaignLanguage(ctx, c.ID)
+	_, err := e.mgmt.SendMessage(ctx, &telego.SendMessageParams{
+		ChatID: telego.ChatID{ID: c.ControlChatID},
+		Text:   e.texts.t(lang, textID, map[string]any{"ID": c.ID, "Reason": reason}),
+	})
+	if err != nil {
+		e.logger.Warn().Err(err).Int64("campaign_id", c.ID).Msg("tell admin the campaign paused")
+	}
+}

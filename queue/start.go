@@ -1,0 +1,111 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"herald/store"
+)
+
+// StartCampaignArgs starts a scheduled campaign. The wizard inserts it in the same
+// transaction that creates the campaign:
+//
+//	id, err := st.CampaignCreate(ctx, tx, store.NewCampaign{…})
+//	_, err = client.InsertTx(ctx, tx, queue.StartCampaignArgs{CampaignID: id}, queue.StartAt(when))
+//
+// It is unique per campaign for good: a second insert (Confirm pressed twice) is
+// skipped.
+type StartCampaignArgs struct {
+	CampaignID int64 `json:"campaign_id"`
+}
+
+// Kind implements river.JobArgs.
+func (StartCampaignArgs) Kind() string { return "campaign_start" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts.
+func (StartCampaignArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// startLead is how early a scheduled start job is made available. River promotes
+// scheduled jobs every 5 s, so the job is enqueued a little ahead and waits for the
+// exact time itself: the campaign starts within a second or two of its time.
+const startLead = 5 * time.Second
+
+// StartAt returns the insert options for a campaign scheduled at at (zero or past:
+// now).
+func StartAt(at time.Time) *river.InsertOpts {
+	if at.IsZero() || time.Until(at) <= startLead {
+		return &river.InsertOpts{}
+	}
+	return &river.InsertOpts{ScheduledAt: at.Add(-startLead)}
+}
+
+type startWorker struct {
+	river.WorkerDefaults[StartCampaignArgs]
+	e *engine
+}
+
+func (w *startWorker) Work(ctx context.Context, job *river.Job[StartCampaignArgs]) error {
+	id := job.Args.CampaignID
+	c, err := w.e.store.CampaignGet(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if wait := time.Until(c.ScheduledAt); wait > 0 {
+		if wait > 2*startLead {
+			return river.JobSnooze(wait - startLead)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		return fmt.Errorf("start campaign %d: %w", id, err)
+	}
+	var res store.CampaignStartResult
+	err = pgx.BeginFunc(ctx, w.e.store.Pool(), func(tx pgx.Tx) error {
+		if res, err = w.e.store.CampaignStart(ctx, tx, id); err != nil {
+			return err
+		}
+		if !res.Started {
+			return nil
+		}
+		epoch, err := w.e.store.LaneEnsure(ctx, tx, res.ChannelID)
+		if err != nil {
+			return err
+		}
+		_, err = client.InsertManyTx(ctx, tx, []river.InsertManyParams{
+			{Args: LaneArgs{ChannelID: res.ChannelID, Epoch: epoch}},
+			{Args: ProgressArgs{CampaignID: id}},
+		})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("start campaign %d: %w", id, err)
+	}
+	log := w.e.logger.With().Int64("campaign_id", id).Int64("channel_id", res.ChannelID).Logger()
+	switch {
+	case res.Started:
+		log.Info().Int64("deliveries", res.Deliveries).Int64("suppressed", res.Suppressed).Msg("campaign started")
+	case res.Status == store.CampaignFailed:
+		log.Warn().Msg("campaign could not start")
+		if _, err := client.Insert(ctx, ProgressArgs{CampaignID: id}, nil); err != nil {
+			return fmt.Errorf("enqueue report of campaign %d: %w", id, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,221 @@
+package queue
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	// telego's own JSON library: decoding answers is on the hot path.
+	json "github.com/grbit/go-json"
+	"github.com/mymmrac/telego"
+	ta "github.com/mymmrac/telego/telegoapi"
+	"github.com/valyala/fasthttp"
+
+	"herald/store"
+)
+
+// notSentError is a request Telegram certainly did not act on: the connection was never
+// made, or the server answered 5xx (Telegram processes nothing it answers 5xx to).
+// Such a delivery may be retried without risking a second message.
+type notSentError struct{ err error }
+
+func (e *notSentError) Error() string { return "request not delivered: " + e.err.Error() }
+func (e *notSentError) Unwrap() error { return e.err }
+
+// unknownOutcomeError is a request that may or may not have been acted on (a timeout
+// or a connection lost after the request was written). Retrying it could send the
+// message twice, so the delivery becomes uncertain instead.
+type unknownOutcomeError struct{ err error }
+
+func (e *unknownOutcomeError) Error() string { return "outcome unknown: " + e.err.Error() }
+func (e *unknownOutcomeError) Unwrap() error { return e.err }
+
+// classifyingCaller is telego's fasthttp caller with transport errors sorted into
+// notSentError and unknownOutcomeError; telego's own caller reports both as plain
+// strings.
+type classifyingCaller struct {
+	client *fasthttp.Client
+}
+
+func (c classifyingCaller) Call(ctx context.Context, url string, data *ta.RequestData) (*ta.Response, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &notSentError{err}
+	}
+	req := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(req)
+	req.SetRequestURI(url)
+	req.Header.SetContentType(data.ContentType)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	switch {
+	case data.BodyRaw != nil:
+		req.SetBodyRaw(data.BodyRaw)
+	case data.BodyStream != nil:
+		req.SetBodyStream(data.BodyStream, -1)
+	default:
+		return nil, &notSentError{errors.New("empty request body")}
+	}
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseResponse(resp)
+	var err error
+	if deadline, ok := ctx.Deadline(); ok {
+		err = c.client.DoDeadline(req, resp, deadline)
+	} else {
+		err = c.client.Do(req, resp)
+	}
+	if err != nil {
+		if requestNeverLeft(err) {
+			return nil, &notSentError{err}
+		}
+		return nil, &unknownOutcomeError{err}
+	}
+	if code := resp.StatusCode(); code >= 500 {
+		return nil, &notSentError{fmt.Errorf("telegram answered HTTP %d", code)}
+	}
+	out := &ta.Response{}
+	if err := json.Unmarshal(resp.Body(), out); err != nil {
+		return nil, &unknownOutcomeError{fmt.Errorf("decode answer: %w", err)}
+	}
+	return out, nil
+}
+
+// requestNeverLeft reports transport errors raised before any byte of the request
+// reached the server.
+func requestNeverLeft(err error) bool {
+	if errors.Is(err, fasthttp.ErrNoFreeConns) || errors.Is(err, fasthttp.ErrDialTimeout) {
+		return true
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// channelBots caches one telego client per channel bot. A client is rebuilt when the
+// channel's token changes (its ciphertext differs).
+type channelBots struct {
+	apiURL    string
+	openToken func([]byte) (string, error)
+	caller    classifyingCaller
+
+	mu   sync.Mutex
+	bots map[int64]cachedBot
+}
+
+type cachedBot struct {
+	sum [32]byte
+	bot *telego.Bot
+}
+
+func newChannelBots(apiURL string, openToken func([]byte) (string, error), maxConns int) *channelBots {
+	return &channelBots{
+		apiURL:    apiURL,
+		openToken: openToken,
+		caller: classifyingCaller{client: &fasthttp.Client{
+			Name:                "herald",
+			MaxConnsPerHost:     maxConns,
+			MaxIdleConnDuration: time.Minute,
+			ReadTimeout:         time.Minute,
+			WriteTimeout:        time.Minute,
+		}},
+		bots: map[int64]cachedBot{},
+	}
+}
+
+func (c *channelBots) get(ch store.Channel) (*telego.Bot, error) {
+	sum := sha256.Sum256(ch.TokenCiphertext)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cb, ok := c.bots[ch.ID]; ok && cb.sum == sum {
+		return cb.bot, nil
+	}
+	if c.openToken == nil {
+		return nil, errors.New("no token opener configured")
+	}
+	token, err := c.openToken(ch.TokenCiphertext)
+	if err != nil {
+		return nil, fmt.Errorf("open token of channel %d: %w", ch.ID, err)
+	}
+	opts := []telego.BotOption{telego.WithAPICaller(c.caller), telego.WithDiscardLogger()}
+	if c.apiURL != "" {
+		opts = append(opts, telego.WithAPIServer(strings.TrimRight(c.apiURL, "/")))
+	}
+	bot, err := telego.NewBot(token, opts...)
+	if err != nil {
+		// telego's error does not contain the token.
+		return nil, fmt.Errorf("client for channel %d: %w", ch.ID, err)
+	}
+	c.bots[ch.ID] = cachedBot{sum: sum, bot: bot}
+	return bot, nil
+}
+
+// sendClass is what an answer to a send means for the delivery.
+type sendClass int
+
+const (
+	classSent        sendClass = iota
+	classRateLimited           // 429: the lane waits retry_after; no attempt used
+	classBlocked               // 403 blocked or deactivated: suppressed for the channel
+	classUnreachable           // chat not found, can't initiate, kicked: failed
+	classTemplate              // the message itself is refused: the campaign pauses
+	classRetry                 // not delivered (5xx, no connection): retry with backoff
+	classUncertain             // may have been delivered: never resent automatically
+)
+
+// classification of one failed send.
+type sendFailure struct {
+	class      sendClass
+	reason     string // short, stored as the delivery's error
+	suppress   string // for classBlocked: store.SuppressBlocked or SuppressDeactivated
+	retryAfter time.Duration
+}
+
+// classifySendError sorts an error of a send by error code first; descriptions are only
+// consulted where the code alone does not tell (403 blocked vs deactivated vs can't
+// initiate; 400 chat-specific vs template-wide).
+func classifySendError(err error) sendFailure {
+	var apiErr *ta.Error
+	if errors.As(err, &apiErr) {
+		desc := apiErr.Description
+		lower := strings.ToLower(desc)
+		switch {
+		case apiErr.ErrorCode == 429:
+			wait := time.Second
+			if apiErr.Parameters != nil && apiErr.Parameters.RetryAfter > 0 {
+				wait = time.Duration(apiErr.Parameters.RetryAfter) * time.Second
+			}
+			return sendFailure{class: classRateLimited, reason: desc, retryAfter: wait}
+		case apiErr.ErrorCode == 403:
+			switch {
+			case strings.Contains(lower, "deactivated"):
+				return sendFailure{class: classBlocked, reason: desc, suppress: store.SuppressDeactivated}
+			case strings.Contains(lower, "blocked"):
+				return sendFailure{class: classBlocked, reason: desc, suppress: store.SuppressBlocked}
+			}
+			return sendFailure{class: classUnreachable, reason: desc}
+		case apiErr.ErrorCode == 400:
+			if apiErr.Parameters != nil && apiErr.Parameters.MigrateToChatID != 0 {
+				return sendFailure{class: classUnreachable, reason: desc}
+			}
+			for _, chatSpecific := range []string{"chat not found", "user not found", "peer_id_invalid", "chat_id is empty", "have no rights", "not enough rights"} {
+				if strings.Contains(lower, chatSpecific) {
+					return sendFailure{class: classUnreachable, reason: desc}
+				}
+			}
+			// Anything else a 400 says is about the message (entities, length, buttons,
+			// media) and would fail for every recipient.
+			return sendFailure{class: classTemplate, reason: desc}
+		case apiErr.ErrorCode >= 500:
+			return sendFailure{class: classRetry, reason: desc}
+		default:
+			return sendFailure{class: classUnreachable, reason: desc}
+		}
+	}
+	var notSent *notSentError
+	if errors.As(err, &notSent) {
+		return sendFailure{class: classRetry, reason: notSent.Error()}
+	}
+	return sendFailure{class: classUncertain, reason: err.Error()}
+}

@@ -1,0 +1,491 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Campaign statuses. A campaign is created scheduled, runs, may pause and resume, and
+// ends completed (no delivery left open), cancelled or failed (it could not start).
+const (
+	CampaignScheduled = "scheduled"
+	CampaignRunning   = "running"
+	CampaignPaused    = "paused"
+	CampaignCompleted = "completed"
+	CampaignCancelled = "cancelled"
+	CampaignFailed    = "failed"
+)
+
+// ErrInvalidTransition is wrapped by *CampaignStateError: the campaign is not in a
+// status the requested action applies to (e.g. resuming a running campaign).
+var ErrInvalidTransition = errors.New("invalid campaign transition")
+
+// CampaignStateError says which action was refused and what status the campaign had.
+type CampaignStateError struct {
+	CampaignID int64
+	Action     string // "pause", "resume", "cancel", "resend"
+	Status     string // the campaign's status when the action was refused
+}
+
+func (e *CampaignStateError) Error() string {
+	return fmt.Sprintf("campaign %d is %s: cannot %s", e.CampaignID, e.Status, e.Action)
+}
+
+// Unwrap lets errors.Is(err, ErrInvalidTransition) match.
+func (e *CampaignStateError) Unwrap() error { return ErrInvalidTransition }
+
+// Campaign is one template sent to one batch through one channel bot.
+type Campaign struct {
+	ID               int64
+	TemplateID       int64
+	BatchID          int64
+	ChannelID        int64
+	Status           string
+	PauseReason      *string
+	ScheduledAt      time.Time
+	StartedAt        *time.Time
+	FinishedAt       *time.Time
+	RequestKey       *string
+	ControlChatID    int64
+	ControlMessageID *int64
+	ControlText      *string
+	ReportedAt       *time.Time
+	CreatedBy        int64
+	CreatedAt        time.Time
+}
+
+const campaignColumns = `id, template_id, batch_id, channel_id, status, pause_reason, scheduled_at,
+	started_at, finished_at, request_key, control_chat_id, control_message_id, control_text,
+	reported_at, created_by, created_at`
+
+func scanCampaign(row pgx.Row) (Campaign, error) {
+	var c Campaign
+	err := row.Scan(&c.ID, &c.TemplateID, &c.BatchID, &c.ChannelID, &c.Status, &c.PauseReason,
+		&c.ScheduledAt, &c.StartedAt, &c.FinishedAt, &c.RequestKey, &c.ControlChatID,
+		&c.ControlMessageID, &c.ControlText, &c.ReportedAt, &c.CreatedBy, &c.CreatedAt)
+	return c, err
+}
+
+// NewCampaign is what the campaign wizard confirms.
+type NewCampaign struct {
+	TemplateID  int64
+	BatchID     int64
+	ChannelID   int64
+	ScheduledAt time.Time // zero: now
+	// RequestKey makes creation idempotent: a second create with the same key returns
+	// the first campaign's id (Confirm pressed twice). Empty: no key.
+	RequestKey    string
+	ControlChatID int64
+	// ControlMessageID, when not 0, is a message of the management bot in ControlChatID
+	// that becomes the campaign's control message (edited with progress); 0: the
+	// engine sends a new one when the campaign starts.
+	ControlMessageID int64
+	CreatedBy        int64
+}
+
+// CampaignCreate inserts a scheduled campaign in the caller's transaction (so the same
+// transaction can enqueue its start job) and returns its id. With a RequestKey already
+// used it returns the existing campaign's id and creates nothing.
+func (s *Store) CampaignCreate(ctx context.Context, db DBTX, nc NewCampaign) (int64, error) {
+	var key *string
+	if nc.RequestKey != "" {
+		key = &nc.RequestKey
+	}
+	var msgID *int64
+	if nc.ControlMessageID != 0 {
+		msgID = &nc.ControlMessageID
+	}
+	var scheduled *time.Time
+	if !nc.ScheduledAt.IsZero() {
+		scheduled = &nc.ScheduledAt
+	}
+	var id int64
+	err := db.QueryRow(ctx, `
+		INSERT INTO campaigns (template_id, batch_id, channel_id, scheduled_at, request_key,
+		                       control_chat_id, control_message_id, created_by)
+		VALUES ($1, $2, $3, coalesce($4, now()), $5, $6, $7, $8)
+		ON CONFLICT (request_key) DO NOTHING
+		RETURNING id`,
+		nc.TemplateID, nc.BatchID, nc.ChannelID, scheduled, key, nc.ControlChatID, msgID, nc.CreatedBy).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) && key != nil {
+		err = db.QueryRow(ctx, `SELECT id FROM campaigns WHERE request_key = $1`, *key).Scan(&id)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("create campaign: %w", err)
+	}
+	return id, nil
+}
+
+// CampaignGet returns the campaign with id, or ErrNotFound.
+func (s *Store) CampaignGet(ctx context.Context, id int64) (Campaign, error) {
+	c, err := scanCampaign(s.pool.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	if err != nil {
+		return c, fmt.Errorf("get campaign %d: %w", id, err)
+	}
+	return c, nil
+}
+
+// CampaignStartResult says what CampaignStart did.
+type CampaignStartResult struct {
+	Started    bool   // the campaign is now running
+	Status     string // the campaign's status afterwards
+	ChannelID  int64
+	Deliveries int64 // deliveries created
+	Suppressed int64 // recipients skipped because the channel's suppression list has them
+}
+
+// CampaignStart starts a scheduled campaign inside tx: it creates one pending delivery
+// per recipient of the batch that is not on the channel's suppression list (one
+// INSERT … SELECT) and marks the campaign running. A campaign that is no longer
+// scheduled (cancelled meanwhile, or started by an earlier attempt) is left alone
+// (Started false). A campaign whose batch is not ready or whose channel is disabled
+// becomes failed with the reason in pause_reason.
+func (s *Store) CampaignStart(ctx context.Context, tx pgx.Tx, id int64) (CampaignStartResult, error) {
+	var res CampaignStartResult
+	var batchID int64
+	var batchStatus string
+	var enabled bool
+	err := tx.QueryRow(ctx, `
+		SELECT c.status, c.channel_id, c.batch_id, b.status, ch.enabled
+		FROM campaigns c
+		JOIN batches b ON b.id = c.batch_id
+		JOIN channels ch ON ch.id = c.channel_id
+		WHERE c.id = $1
+		FOR UPDATE OF c`, id).Scan(&res.Status, &res.ChannelID, &batchID, &batchStatus, &enabled)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return res, ErrNotFound
+	}
+	if err != nil {
+		return res, fmt.Errorf("lock campaign %d: %w", id, err)
+	}
+	if res.Status != CampaignScheduled {
+		return res, nil
+	}
+	reason := ""
+	switch {
+	case batchStatus != "ready":
+		reason = "batch is " + batchStatus
+	case !enabled:
+		reason = "channel is disabled"
+	}
+	if reason != "" {
+		if _, err := tx.Exec(ctx, `
+			UPDATE campaigns SET status = 'failed', pause_reason = $2, finished_at = now(), updated_at = now()
+			WHERE id = $1`, id, reason); err != nil {
+			return res, fmt.Errorf("fail campaign %d: %w", id, err)
+		}
+		res.Status = CampaignFailed
+		return res, nil
+	}
+	err = tx.QueryRow(ctx, `
+		WITH ins AS (
+			INSERT INTO deliveries (campaign_id, chat_id)
+			SELECT $1, r.chat_id FROM recipients r
+			WHERE r.batch_id = $2
+			  AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.channel_id = $3 AND s.chat_id = r.chat_id)
+			ON CONFLICT DO NOTHING
+			RETURNING 1)
+		SELECT (SELECT count(*) FROM ins),
+		       (SELECT count(*) FROM recipients r JOIN suppressions s ON s.chat_id = r.chat_id AND s.channel_id = $3
+		        WHERE r.batch_id = $2)`, id, batchID, res.ChannelID).Scan(&res.Deliveries, &res.Suppressed)
+	if err != nil {
+		return res, fmt.Errorf("create deliveries of campaign %d: %w", id, err)
+	}
+	if _, err := tx.Exec(ctx, `
+		UPDATE campaigns SET status = 'running', started_at = now(), updated_at = now() WHERE id = $1`, id); err != nil {
+		return res, fmt.Errorf("mark campaign %d running: %w", id, err)
+	}
+	res.Started, res.Status = true, CampaignRunning
+	return res, nil
+}
+
+// campaignTransition moves a campaign from one of the statuses in from to status to,
+// in tx, or returns a *CampaignStateError (ErrNotFound if there is no such campaign).
+func campaignTransition(ctx context.Context, tx pgx.Tx, id int64, action string, from []string, to string, reason *string) (Campaign, error) {
+	c, err := scanCampaign(tx.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = $1 FOR UPDATE`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	if err != nil {
+		return c, fmt.Errorf("lock campaign %d: %w", id, err)
+	}
+	allowed := false
+	for _, f := range from {
+		allowed = allowed || c.Status == f
+	}
+	if !allowed {
+		return c, &CampaignStateError{CampaignID: id, Action: action, Status: c.Status}
+	}
+	_, err = tx.Exec(ctx, `
+		UPDATE campaigns SET status = $2, pause_reason = $3, updated_at = now(),
+		       finished_at = CASE WHEN $2 IN ('completed', 'cancelled', 'failed') THEN now() END,
+		       reported_at = CASE WHEN $2 IN ('completed', 'cancelled', 'failed') THEN reported_at END
+		WHERE id = $1`, id, to, reason)
+	if err != nil {
+		return c, fmt.Errorf("%s campaign %d: %w", action, id, err)
+	}
+	c.Status, c.PauseReason = to, reason
+	return c, nil
+}
+
+func auditCampaign(ctx context.Context, tx pgx.Tx, actorID int64, action string, id int64, details map[string]any) error {
+	if details == nil {
+		details = map[string]any{}
+	}
+	raw, err := json.Marshal(details)
+	if err != nil {
+		return fmt.Errorf("audit details: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_log (actor_id, action, target, details) VALUES ($1, $2, $3, $4)`,
+		actorID, action, fmt.Sprintf("campaign:%d", id), raw); err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	return nil
+}
+
+// inTx runs fn in a transaction of its own.
+func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.pool, fn)
+}
+
+// CampaignPause pauses a running campaign. actorID 0 means the engine paused it (a
+// template Telegram refuses); reason is shown to the admin. Returns *CampaignStateError
+// when the campaign is not running.
+func (s *Store) CampaignPause(ctx context.Context, id, actorID int64, reason string) (Campaign, error) {
+	var c Campaign
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		var r *string
+		if reason != "" {
+			r = &reason
+		}
+		if c, err = campaignTransition(ctx, tx, id, "pause", []string{CampaignRunning}, CampaignPaused, r); err != nil {
+			return err
+		}
+		return auditCampaign(ctx, tx, actorID, "campaign.pause", id, map[string]any{"reason": reason})
+	})
+	return c, err
+}
+
+// CampaignResume resumes a paused campaign.
+func (s *Store) CampaignResume(ctx context.Context, id, actorID int64) (Campaign, error) {
+	var c Campaign
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if c, err = campaignTransition(ctx, tx, id, "resume", []string{CampaignPaused}, CampaignRunning, nil); err != nil {
+			return err
+		}
+		return auditCampaign(ctx, tx, actorID, "campaign.resume", id, nil)
+	})
+	return c, err
+}
+
+// CampaignCancel cancels a scheduled, running or paused campaign and marks its pending
+// deliveries cancelled. In-flight deliveries keep their outcome: their request was
+// already made; the lane settles them (or they become uncertain). Returns how many
+// deliveries were cancelled.
+func (s *Store) CampaignCancel(ctx context.Context, id, actorID int64) (Campaign, int64, error) {
+	var c Campaign
+	var n int64
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if c, err = campaignTransition(ctx, tx, id, "cancel",
+			[]string{CampaignScheduled, CampaignRunning, CampaignPaused}, CampaignCancelled, nil); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `
+			UPDATE deliveries SET status = 'cancelled', not_before = NULL, updated_at = now()
+			WHERE campaign_id = $1 AND status = 'pending'`, id)
+		if err != nil {
+			return fmt.Errorf("cancel deliveries of campaign %d: %w", id, err)
+		}
+		n = tag.RowsAffected()
+		return auditCampaign(ctx, tx, actorID, "campaign.cancel", id, map[string]any{"cancelled": n})
+	})
+	return c, n, err
+}
+
+// CampaignResendUncertain turns the campaign's uncertain deliveries back into pending
+// ones (the admin accepted that some recipients may get the message twice) and, when
+// the campaign had completed, runs it again. Returns how many deliveries were reopened.
+func (s *Store) CampaignResendUncertain(ctx context.Context, id, actorID int64) (Campaign, int64, error) {
+	var c Campaign
+	var n int64
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		c, err = scanCampaign(tx.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = $1 FOR UPDATE`, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("lock campaign %d: %w", id, err)
+		}
+		switch c.Status {
+		case CampaignCompleted:
+			if _, err = campaignTransition(ctx, tx, id, "resend", []string{CampaignCompleted}, CampaignRunning, nil); err != nil {
+				return err
+			}
+			c.Status = CampaignRunning
+		case CampaignRunning, CampaignPaused:
+		default:
+			return &CampaignStateError{CampaignID: id, Action: "resend", Status: c.Status}
+		}
+		tag, err := tx.Exec(ctx, `
+			UPDATE deliveries SET status = 'pending', error = NULL, not_before = NULL, updated_at = now()
+			WHERE campaign_id = $1 AND status = 'uncertain'`, id)
+		if err != nil {
+			return fmt.Errorf("reopen uncertain deliveries of campaign %d: %w", id, err)
+		}
+		n = tag.RowsAffected()
+		if n == 0 {
+			// Nothing to resend: undo the reopening of a completed campaign.
+			return &CampaignStateError{CampaignID: id, Action: "resend", Status: "without uncertain deliveries"}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE campaigns SET reported_at = NULL, control_text = NULL WHERE id = $1`, id); err != nil {
+			return fmt.Errorf("reopen campaign %d: %w", id, err)
+		}
+		return auditCampaign(ctx, tx, actorID, "campaign.resend_uncertain", id, map[string]any{"reopened": n})
+	})
+	return c, n, err
+}
+
+// CampaignsCompleteFinished marks running campaigns with no pending or in-flight
+// delivery left as completed and returns their ids. ids limits the check to those
+// campaigns; nil checks every running campaign.
+func (s *Store) CampaignsCompleteFinished(ctx context.Context, ids []int64) ([]int64, error) {
+	rows, err := s.pool.Query(ctx, `
+		UPDATE campaigns c SET status = 'completed', finished_at = now(), updated_at = now()
+		WHERE c.status = 'running'
+		  AND ($1::bigint[] IS NULL OR c.id = ANY($1))
+		  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign_id = c.id AND d.status = 'pending')
+		  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign_id = c.id AND d.status = 'inflight')
+		RETURNING c.id`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("complete finished campaigns: %w", err)
+	}
+	done, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("complete finished campaigns: %w", err)
+	}
+	return done, nil
+}
+
+// CampaignsRunningOnChannel lists the ids of the channel's running campaigns, oldest
+// first. The lane polls it to notice pause, resume and cancel quickly.
+func (s *Store) CampaignsRunningOnChannel(ctx context.Context, channelID int64) ([]int64, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT id FROM campaigns WHERE channel_id = $1 AND status = 'running' ORDER BY id`, channelID)
+	if err != nil {
+		return nil, fmt.Errorf("running campaigns of channel %d: %w", channelID, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("running campaigns of channel %d: %w", channelID, err)
+	}
+	return ids, nil
+}
+
+// CampaignMessage is what a lane needs to render a campaign's message.
+type CampaignMessage struct {
+	CampaignID    int64
+	ChannelID     int64
+	ControlChatID int64
+	CreatedBy     int64
+	Body          string
+	Entities      []byte // JSON array of telego.MessageEntity
+	Buttons       []byte // JSON [][]telego.InlineKeyboardButton
+	MediaKind     *string
+	MediaFileID   *string
+	MediaUniqueID *string
+}
+
+// CampaignMessageGet returns the template of campaign id, or ErrNotFound.
+func (s *Store) CampaignMessageGet(ctx context.Context, id int64) (CampaignMessage, error) {
+	var m CampaignMessage
+	err := s.pool.QueryRow(ctx, `
+		SELECT c.id, c.channel_id, c.control_chat_id, c.created_by, t.body, t.entities, t.buttons,
+		       t.media_kind, t.media_file_id, t.media_unique_id
+		FROM campaigns c JOIN templates t ON t.id = c.template_id
+		WHERE c.id = $1`, id).Scan(&m.CampaignID, &m.ChannelID, &m.ControlChatID, &m.CreatedBy, &m.Body,
+		&m.Entities, &m.Buttons, &m.MediaKind, &m.MediaFileID, &m.MediaUniqueID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return m, ErrNotFound
+	}
+	if err != nil {
+		return m, fmt.Errorf("campaign %d message: %w", id, err)
+	}
+	return m, nil
+}
+
+// CampaignSetControlMessage records the control message of a campaign.
+func (s *Store) CampaignSetControlMessage(ctx context.Context, id, messageID int64) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE campaigns SET control_message_id = $2 WHERE id = $1`, id, messageID); err != nil {
+		return fmt.Errorf("set control message of campaign %d: %w", id, err)
+	}
+	return nil
+}
+
+// CampaignSetControlText records a digest of what the control message now shows.
+func (s *Store) CampaignSetControlText(ctx context.Context, id int64, text string) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE campaigns SET control_text = $2 WHERE id = $1`, id, text); err != nil {
+		return fmt.Errorf("set control text of campaign %d: %w", id, err)
+	}
+	return nil
+}
+
+// CampaignMarkReported records that the final report of a finished campaign was sent.
+// It returns false when it had been marked already.
+func (s *Store) CampaignMarkReported(ctx context.Context, id int64) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE campaigns SET reported_at = now() WHERE id = $1 AND reported_at IS NULL
+		  AND status IN ('completed', 'cancelled', 'failed')`, id)
+	if err != nil {
+		return false, fmt.Errorf("mark campaign %d reported: %w", id, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// CampaignLanguage returns the language of the admin who created campaign id ("" when
+// the admin has none set).
+func (s *Store) CampaignLanguage(ctx context.Context, id int64) (string, error) {
+	var lang *string
+	err := s.pool.QueryRow(ctx, `
+		SELECT a.language FROM campaigns c LEFT JOIN admins a ON a.user_id = c.created_by
+		WHERE c.id = $1`, id).Scan(&lang)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("campaign %d language: %w", id, err)
+	}
+	if lang == nil {
+		return "", nil
+	}
+	return *lang, nil
+}
+
+// CampaignsUnreported lists campaigns that are running or paused, or finished without
+// a final report, and have a chat to report to.
+func (s *Store) CampaignsUnreported(ctx context.Context) ([]int64, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT id FROM campaigns
+		WHERE status IN ('running', 'paused')
+		   OR (status IN ('completed', 'cancelled', 'failed') AND reported_at IS NULL)
+		ORDER BY id LIMIT 1000`)
+	if err != nil {
+		return nil, fmt.Errorf("unreported campaigns: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("unreported campaigns: %w", err)
+	}
+	return ids, nil
+}

@@ -1,0 +1,143 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// LaneEnsure creates channelID's lane row if needed, in the caller's transaction, and
+// returns its current epoch: the epoch a new lane job for the channel must carry.
+func (s *Store) LaneEnsure(ctx context.Context, db DBTX, channelID int64) (int64, error) {
+	var epoch int64
+	err := db.QueryRow(ctx, `
+		INSERT INTO lanes (channel_id) VALUES ($1)
+		ON CONFLICT (channel_id) DO UPDATE SET channel_id = EXCLUDED.channel_id
+		RETURNING epoch`, channelID).Scan(&epoch)
+	if err != nil {
+		return 0, fmt.Errorf("ensure lane of channel %d: %w", channelID, err)
+	}
+	return epoch, nil
+}
+
+// LaneLease is the answer to LaneAcquire.
+type LaneLease struct {
+	// Acquired: the caller now holds the lease until LeaseUntil (database clock; Held
+	// says how long that is from the moment of the answer).
+	Acquired bool
+	Held     time.Duration
+	// Stale: the lane's epoch moved on; the caller's job is obsolete and should end.
+	Stale bool
+	// PrevOwner is who held the lease before (may be the caller); Busy says how long
+	// the current holder's lease still runs when not Acquired.
+	PrevOwner string
+	Busy      time.Duration
+}
+
+// LaneAcquire takes channelID's lane lease for owner for ttl if the lane is at epoch
+// and the lease is free (expired, released) or already owner's.
+func (s *Store) LaneAcquire(ctx context.Context, channelID, epoch int64, owner string, ttl time.Duration) (LaneLease, error) {
+	var l LaneLease
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var curEpoch int64
+		var left float64
+		err := tx.QueryRow(ctx, `
+			SELECT epoch, owner, greatest(extract(epoch FROM lease_until - now()), 0)::float8
+			FROM lanes WHERE channel_id = $1 FOR UPDATE`, channelID).Scan(&curEpoch, &l.PrevOwner, &left)
+		if errors.Is(err, pgx.ErrNoRows) {
+			l.Stale = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if curEpoch != epoch {
+			l.Stale = true
+			return nil
+		}
+		if left > 0 && l.PrevOwner != owner {
+			l.Busy = time.Duration(left * float64(time.Second))
+			return nil
+		}
+		_, err = tx.Exec(ctx, `
+			UPDATE lanes SET owner = $2, lease_until = now() + make_interval(secs => $3), updated_at = now()
+			WHERE channel_id = $1`, channelID, owner, ttl.Seconds())
+		l.Acquired, l.Held = err == nil, ttl
+		return err
+	})
+	if err != nil {
+		return l, fmt.Errorf("acquire lane of channel %d: %w", channelID, err)
+	}
+	return l, nil
+}
+
+// LaneRenew extends owner's lease on channelID's lane by ttl from now. It returns false
+// when owner no longer holds the lane at epoch: the caller must stop sending at once.
+func (s *Store) LaneRenew(ctx context.Context, channelID, epoch int64, owner string, ttl time.Duration) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `
+		UPDATE lanes SET lease_until = now() + make_interval(secs => $4), updated_at = now()
+		WHERE channel_id = $1 AND epoch = $2 AND owner = $3`, channelID, epoch, owner, ttl.Seconds())
+	if err != nil {
+		return false, fmt.Errorf("renew lane of channel %d: %w", channelID, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// LaneRelease ends owner's lease on channelID's lane now, so the next lane job (in any
+// process) may take it without waiting for the lease to run out.
+func (s *Store) LaneRelease(ctx context.Context, channelID, epoch int64, owner string) error {
+	if _, err := s.pool.Exec(ctx, `
+		UPDATE lanes SET lease_until = least(lease_until, now()), updated_at = now()
+		WHERE channel_id = $1 AND epoch = $2 AND owner = $3`, channelID, epoch, owner); err != nil {
+		return fmt.Errorf("release lane of channel %d: %w", channelID, err)
+	}
+	return nil
+}
+
+// OrphanLane is a channel whose lane needs a new job.
+type OrphanLane struct {
+	ChannelID int64
+	Epoch     int64
+}
+
+// LanesAdoptOrphans finds channels with due pending deliveries of running campaigns
+// whose lane has been idle (lease run out, row untouched) for longer than grace, moves
+// each to a new epoch and returns them, so the caller enqueues a lane job per channel.
+// This is how a lane whose process died is taken over within seconds: the dead
+// process's River job may stay "running" until River's rescuer notices, but a job for
+// the new epoch does not collide with it.
+func (s *Store) LanesAdoptOrphans(ctx context.Context, grace time.Duration) ([]OrphanLane, error) {
+	rows, err := s.pool.Query(ctx, `
+		WITH need AS (
+			SELECT DISTINCT c.channel_id FROM campaigns c
+			WHERE c.status = 'running'
+			  AND EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign_id = c.id AND d.status = 'pending'
+			              AND (d.not_before IS NULL OR d.not_before <= now())))
+		INSERT INTO lanes (channel_id) SELECT channel_id FROM need
+		ON CONFLICT (channel_id) DO UPDATE SET epoch = lanes.epoch + 1, updated_at = now()
+		WHERE lanes.lease_until < now() - make_interval(secs => $1)
+		  AND lanes.updated_at < now() - make_interval(secs => $1)
+		RETURNING channel_id, epoch`, grace.Seconds())
+	if err != nil {
+		return nil, fmt.Errorf("adopt orphan lanes: %w", err)
+	}
+	lanes, err := pgx.CollectRows(rows, pgx.RowToStructByPos[OrphanLane])
+	if err != nil {
+		return nil, fmt.Errorf("adopt orphan lanes: %w", err)
+	}
+	return lanes, nil
+}
+
+// ChannelSetRetryAfter records a 429 pause of the channel bot until until, so a lane
+// that moves to another process keeps honouring it.
+func (s *Store) ChannelSetRetryAfter(ctx context.Context, channelID int64, until time.Time) error {
+	if _, err := s.pool.Exec(ctx, `
+		UPDATE channels SET retry_after_until = greatest(coalesce(retry_after_until, $2), $2)
+		WHERE id = $1`, channelID, until); err != nil {
+		return fmt.Errorf("set retry_after of channel %d: %w", channelID, err)
+	}
+	return nil
+}
