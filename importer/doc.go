@@ -33,14 +33,15 @@
 //
 // Measured on the 2-core development machine (AMD EPYC, shared with other builds, load
 // average about 2–3), Go 1.26, PostgreSQL 15, with a generated CSV of 1,000,000 distinct
-// recipients and three variable columns (about 38 MB):
+// recipients and three variable columns (35 MB):
 //
 //	parsing alone (decode, CSV, ids, de-dup, JSON vars):
 //	    go test -run '^$' -bench ParseCSV -benchtime 1000000x ./importer/
 //	    → 1,280,000 rows/s, 783 ns/row, 114 B and 1 allocation per row
 //	full import (parse + COPY into recipients, one transaction):
 //	    go test -run TestBatchImportMillionRows -v ./store/
-//	    → 1,000,000 rows in 4.1 s: 244,000 rows/s, peak RSS (VmHWM) 70 MB
+//	    → 1,000,000 rows in 2.5–4.1 s: 244,000–400,000 rows/s (the machine was shared),
+//	      peak RSS (VmHWM) 69–70 MB
 //	    go test -run '^$' -bench BatchImport -benchtime 1000000x ./store/
 //	    → 254,000 rows/s, 3.9 µs/row; 147 B and 3 allocations per row in this process
 //

@@ -318,6 +318,7 @@ func TestParseChatID(t *testing.T) {
 	for in, want := range map[string]int64{
 		"123": 123, "+123": 123, "-1001234567890": -1001234567890, "123 456 789": 123456789,
 		"123\u00A0456": 123456, "7.0": 7, "7,00": 7, "9223372036854775807": 9223372036854775807,
+		"-100 123 456": -100123456, "1'234'567": 1234567, "1 234.00": 1234,
 	} {
 		got, reason := ParseChatID(in)
 		require.Empty(t, reason, in)
@@ -326,7 +327,10 @@ func TestParseChatID(t *testing.T) {
 	for in, want := range map[string]Reason{
 		"abc": ReasonNotNumeric, "1.5": ReasonNotNumeric, "1e5": ReasonNotNumeric, "0": ReasonZeroID,
 		"-0": ReasonZeroID, "0.0": ReasonZeroID, "9223372036854775808": ReasonOutOfRange, "-": ReasonNotNumeric,
-		"12-34": ReasonNotNumeric, ".": ReasonNotNumeric,
+		"12-34": ReasonNotNumeric, ".": ReasonNotNumeric, "1234567 7654321": ReasonNotNumeric,
+		"12 34": ReasonNotNumeric, "1 2345": ReasonNotNumeric, " ": ReasonNotNumeric, "+": ReasonNotNumeric,
+		"1 000 000 000 000 000 000 000": ReasonOutOfRange, "-1 00": ReasonNotNumeric,
+		"1,000": ReasonNotNumeric, "5,000,000": ReasonNotNumeric,
 	} {
 		_, reason := ParseChatID(in)
 		require.Equal(t, want, reason, in)

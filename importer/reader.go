@@ -293,8 +293,8 @@ func (rd *Reader) parseRow(fields []string) (int64, Reason, string) {
 }
 
 // ParseChatID parses a recipient id as admins type or export it: an optional sign and
-// digits, allowing digit grouping with spaces (Excel in Russian locales writes
-// "123 456 789" with no-break spaces) and a zero fraction ("123.0", "123,00"). Exponent
+// digits, allowing digit grouping with spaces or apostrophes (Excel in Russian locales
+// writes "123 456 789" with no-break spaces) and a zero fraction ("123.0", "123,00"). Exponent
 // notation ("1.23457E+11") is refused: it is how spreadsheets display a rounded number.
 // Negative ids are group chats and allowed; 0 is not an id.
 func ParseChatID(s string) (int64, Reason) {
@@ -315,33 +315,41 @@ func ParseChatID(s string) (int64, Reason) {
 }
 
 // parseLooseInt handles the spellings strconv.ParseInt refuses; ok is false when s is
-// not an integer at all.
+// not an integer at all. Digit groups must be well-formed (1–3 digits, then groups of
+// exactly 3), so "1234567 7654321" — two ids in one cell — is refused, not glued.
 func parseLooseInt(s string) (int64, bool, error) {
-	var b strings.Builder
-	for _, r := range s {
-		switch r {
-		case ' ', '\u00A0', '\u202F', '\u2009', '\'': // digit group separators
-		default:
-			b.WriteRune(r)
-		}
-	}
-	t := b.String()
-	if i := strings.IndexAny(t, ".,"); i >= 0 {
-		frac := t[i+1:]
-		if frac == "" || strings.Trim(frac, "0") != "" {
+	if i := strings.IndexAny(s, ".,"); i >= 0 {
+		frac := s[i+1:]
+		// "1,000" is a thousands separator as often as a decimal comma: refuse it.
+		if frac == "" || strings.Trim(frac, "0") != "" || (s[i] == ',' && len(frac) == 3) {
 			return 0, false, nil
 		}
-		t = t[:i]
+		s = s[:i]
 	}
-	if t == "" || t == "+" || t == "-" {
+	sign := ""
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		sign, s = s[:1], s[1:]
+	}
+	groups := strings.FieldsFunc(s, func(r rune) bool {
+		return r == ' ' || r == '\u00A0' || r == '\u202F' || r == '\u2009' || r == '\''
+	})
+	if len(groups) == 0 || strings.Join(groups, "") == "" {
 		return 0, false, nil
 	}
-	for i, r := range t {
-		if (r < '0' || r > '9') && !(i == 0 && (r == '+' || r == '-')) {
+	var b strings.Builder
+	b.WriteString(sign)
+	for i, g := range groups {
+		if (i == 0 && len(g) > 3 && len(groups) > 1) || (i > 0 && len(g) != 3) {
 			return 0, false, nil
 		}
+		for _, r := range g {
+			if r < '0' || r > '9' {
+				return 0, false, nil
+			}
+		}
+		b.WriteString(g)
 	}
-	id, err := strconv.ParseInt(t, 10, 64)
+	id, err := strconv.ParseInt(b.String(), 10, 64)
 	return id, true, err
 }
 

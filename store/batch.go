@@ -50,7 +50,8 @@ type Batch struct {
 const batchColumns = `id, name, status, columns, recipient_count, duplicate_count, invalid_count,
 	source_name, created_by, created_at`
 
-// BatchImportParams describe one import.
+// BatchImportParams describe one import. The caller owns Source and closes it (an
+// *importer.Reader left unfinished by a failed import may hold a temporary file).
 type BatchImportParams struct {
 	Name       string // 1–64 characters, unique (case-insensitively) among batches
 	SourceName string

@@ -50,6 +50,7 @@ func TestChannelTokenIsOnlyStoredEncrypted(t *testing.T) {
 	var sealed []byte
 	require.NoError(t, tb.pool.QueryRow(ctx, `SELECT token_ciphertext FROM channels WHERE id = $1`, c.ID).Scan(&sealed))
 	require.NotEmpty(t, sealed)
+	require.Equal(t, sealed, c.TokenCiphertext, "Channel carries the ciphertext, never the token")
 	for _, part := range []string{testToken, "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", "AAHdqTcv"} {
 		require.False(t, bytes.Contains(sealed, []byte(part)), "ciphertext contains %q", part)
 		var hits int
