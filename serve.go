@@ -162,6 +162,7 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 			mux.Handle("POST "+path, managementBot)
 		}
 		queueCfg.DialogNotifier = managementBot
+		queueCfg.ManagementBot = managementBot.Client()
 		ready.bot.Store(managementBot)
 	}
 

@@ -133,6 +133,10 @@ func New(cfg Config) (*Bot, error) {
 	return b, nil
 }
 
+// Client is the management bot's Bot API client, shared with the delivery engine for
+// progress messages, reports and media downloads.
+func (b *Bot) Client() *telego.Bot { return b.tg }
+
 // WebhookPath is the path of Herald's HTTP server where Telegram posts updates ("" in
 // long-polling mode).
 func (b *Bot) WebhookPath() string { return b.hookPath }
