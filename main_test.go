@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"herald/pgtest"
@@ -363,4 +364,23 @@ func heraldMigrationCount(t *testing.T) int {
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
 	return len(files)
+}
+
+func TestServeRefusesMissingKeyOnceChannelsExist(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.NewDB(t)
+	conn, err := pgx.Connect(context.Background(), dbURL)
+	require.NoError(t, err)
+	_, err = conn.Exec(context.Background(), `INSERT INTO channels (bot_user_id, username, name, token_ciphertext, created_by)
+		VALUES (77, 'news_bot', 'News', '\x01', 1)`)
+	require.NoError(t, err)
+	require.NoError(t, conn.Close(context.Background()))
+
+	err = run(context.Background(), []string{"herald"}, envOf(map[string]string{
+		"DATABASE_URL": dbURL, "HERALD_HTTP_ADDR": "127.0.0.1:0",
+	}), &bytesBuffer{}, &bytesBuffer{})
+	var ce *configError
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, "HERALD_SECRET_KEY", ce.Var)
+	require.Contains(t, err.Error(), "1 channel bot")
 }
