@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mymmrac/telego"
+	ta "github.com/mymmrac/telego/telegoapi"
 	"github.com/rs/zerolog"
 
 	"herald/flows"
@@ -99,8 +100,8 @@ func New(cfg Config) (*Bot, error) {
 	}
 	// net/http, not telego's default fasthttp, because only it cancels a request
 	// (a long poll in particular) when its context ends.
-	tg, err := telego.NewBot(cfg.Token, telego.WithAPIServer(cfg.APIURL), telego.WithDiscardLogger(),
-		telego.WithHTTPClient(&http.Client{Timeout: cfg.PollTimeout + 20*time.Second}))
+	caller := redactingCaller{next: ta.HTTPCaller{Client: &http.Client{Timeout: cfg.PollTimeout + 20*time.Second}}, token: cfg.Token}
+	tg, err := telego.NewBot(cfg.Token, telego.WithAPIServer(cfg.APIURL), telego.WithDiscardLogger(), telego.WithAPICaller(caller))
 	if err != nil {
 		return nil, fmt.Errorf("bot client: %w", err)
 	}
