@@ -34,3 +34,6 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 1m)
 	$(GO) test -run XXX -fuzz FuzzCSV -fuzztime $${FUZZTIME:-1m} ./importer/
 	$(GO) test -run XXX -fuzz FuzzXLSX -fuzztime $${FUZZTIME:-1m} ./importer/
 	$(GO) test -run XXX -fuzz FuzzIDList -fuzztime $${FUZZTIME:-1m} ./importer/
+	$(GO) test -run XXX -fuzz FuzzFlowCallback -fuzztime $${FUZZTIME:-1m} ./flows/
+	$(GO) test -run XXX -fuzz FuzzTemplateContent -fuzztime $${FUZZTIME:-1m} ./flows/
+	$(GO) test -run XXX -fuzz FuzzParseControlCallback -fuzztime $${FUZZTIME:-1m} ./queue/
