@@ -203,20 +203,20 @@ func commandName(m *telego.Message) (string, bool) {
 // messageInput is what a dialog step sees of a message.
 func messageInput(m *telego.Message) flows.Input {
 	in := flows.Input{Text: m.Text, Entities: m.Entities}
-	media := func(kind, fileID, uniqueID string) {
-		in.Media = &flows.Media{Kind: kind, FileID: fileID, UniqueID: uniqueID}
+	media := func(kind, fileID, uniqueID string, size int64) {
+		in.Media = &flows.Media{Kind: kind, FileID: fileID, UniqueID: uniqueID, Size: size}
 		in.Text, in.Entities = m.Caption, m.CaptionEntities
 	}
 	switch {
 	case len(m.Photo) > 0:
 		p := m.Photo[len(m.Photo)-1] // the largest size
-		media("photo", p.FileID, p.FileUniqueID)
+		media("photo", p.FileID, p.FileUniqueID, int64(p.FileSize))
 	case m.Animation != nil:
-		media("animation", m.Animation.FileID, m.Animation.FileUniqueID)
+		media("animation", m.Animation.FileID, m.Animation.FileUniqueID, m.Animation.FileSize)
 	case m.Video != nil:
-		media("video", m.Video.FileID, m.Video.FileUniqueID)
+		media("video", m.Video.FileID, m.Video.FileUniqueID, m.Video.FileSize)
 	case m.Document != nil:
-		media("document", m.Document.FileID, m.Document.FileUniqueID)
+		media("document", m.Document.FileID, m.Document.FileUniqueID, m.Document.FileSize)
 	}
 	if m.Contact != nil {
 		in.ContactUserID = m.Contact.UserID

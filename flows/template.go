@@ -22,6 +22,12 @@ const (
 	MaxTextLength    = 4096
 	MaxCaptionLength = 1024
 	maxNameLength    = 64
+	// MaxEntities: Telegram applies the first 100 formatting entities of a message and
+	// silently drops the rest, so a template with more would not look as previewed.
+	MaxEntities = 100
+	// MaxMediaSize is the most getFile lets a bot download: the delivery engine must
+	// download a template's medium to upload it to each channel bot.
+	MaxMediaSize = 20 << 20
 )
 
 // Flow names.
@@ -187,6 +193,12 @@ func handleTemplateContent(_ context.Context, t *Turn, s *Session, in Input) (st
 	}
 	if in.Media == nil && strings.TrimSpace(in.Text) == "" {
 		return "", Invalid("tpl.content_empty", nil)
+	}
+	if in.Media != nil && in.Media.Size > MaxMediaSize {
+		return "", Invalid("tpl.media_too_big", i18n.Data{"SizeMB": (in.Media.Size + 1<<20 - 1) >> 20, "MaxMB": MaxMediaSize >> 20})
+	}
+	if len(in.Entities) > MaxEntities {
+		return "", Invalid("tpl.too_many_entities", i18n.Data{"Count": len(in.Entities), "Max": MaxEntities})
 	}
 	tpl, err := render.Parse(in.Text, in.Entities)
 	if err != nil {

@@ -33,6 +33,7 @@ type Media struct {
 	Kind     string `json:"kind"` // photo, video, document, animation
 	FileID   string `json:"file_id"`
 	UniqueID string `json:"unique_id"`
+	Size     int64  `json:"size,omitempty"` // bytes, as Telegram reports it (0: unknown)
 }
 
 // Input is one thing the admin did in a dialog: a message, or a button press
