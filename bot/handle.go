@@ -203,20 +203,24 @@ func commandName(m *telego.Message) (string, bool) {
 // messageInput is what a dialog step sees of a message.
 func messageInput(m *telego.Message) flows.Input {
 	in := flows.Input{Text: m.Text, Entities: m.Entities}
-	media := func(kind, fileID, uniqueID string, size int64) {
-		in.Media = &flows.Media{Kind: kind, FileID: fileID, UniqueID: uniqueID, Size: size}
+	media := func(kind, fileID, uniqueID string) {
+		in.Media = &flows.Media{Kind: kind, FileID: fileID, UniqueID: uniqueID}
 		in.Text, in.Entities = m.Caption, m.CaptionEntities
 	}
 	switch {
 	case len(m.Photo) > 0:
 		p := m.Photo[len(m.Photo)-1] // the largest size
-		media("photo", p.FileID, p.FileUniqueID, int64(p.FileSize))
+		media("photo", p.FileID, p.FileUniqueID)
+		in.Media.FileSize = int64(p.FileSize)
 	case m.Animation != nil:
-		media("animation", m.Animation.FileID, m.Animation.FileUniqueID, m.Animation.FileSize)
+		media("animation", m.Animation.FileID, m.Animation.FileUniqueID)
+		in.Media.FileSize = m.Animation.FileSize
 	case m.Video != nil:
-		media("video", m.Video.FileID, m.Video.FileUniqueID, m.Video.FileSize)
+		media("video", m.Video.FileID, m.Video.FileUniqueID)
+		in.Media.FileSize = m.Video.FileSize
 	case m.Document != nil:
-		media("document", m.Document.FileID, m.Document.FileUniqueID, m.Document.FileSize)
+		media("document", m.Document.FileID, m.Document.FileUniqueID)
+		in.Media.FileName, in.Media.FileSize = m.Document.FileName, m.Document.FileSize
 	}
 	if m.Contact != nil {
 		in.ContactUserID = m.Contact.UserID

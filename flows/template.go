@@ -194,8 +194,8 @@ func handleTemplateContent(_ context.Context, t *Turn, s *Session, in Input) (st
 	if in.Media == nil && strings.TrimSpace(in.Text) == "" {
 		return "", Invalid("tpl.content_empty", nil)
 	}
-	if in.Media != nil && in.Media.Size > MaxMediaSize {
-		return "", Invalid("tpl.media_too_big", i18n.Data{"SizeMB": (in.Media.Size + 1<<20 - 1) >> 20, "MaxMB": MaxMediaSize >> 20})
+	if in.Media != nil && in.Media.FileSize > MaxMediaSize {
+		return "", Invalid("tpl.media_too_big", i18n.Data{"SizeMB": (in.Media.FileSize + 1<<20 - 1) >> 20, "MaxMB": MaxMediaSize >> 20})
 	}
 	if len(in.Entities) > MaxEntities {
 		return "", Invalid("tpl.too_many_entities", i18n.Data{"Count": len(in.Entities), "Max": MaxEntities})

@@ -33,7 +33,10 @@ type Media struct {
 	Kind     string `json:"kind"` // photo, video, document, animation
 	FileID   string `json:"file_id"`
 	UniqueID string `json:"unique_id"`
-	Size     int64  `json:"size,omitempty"` // bytes, as Telegram reports it (0: unknown)
+	// FileName and FileSize describe a document (the batch upload checks the size
+	// before downloading); they are not kept in templates.
+	FileName string `json:"-"`
+	FileSize int64  `json:"-"`
 }
 
 // Input is one thing the admin did in a dialog: a message, or a button press
