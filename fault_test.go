@@ -281,10 +281,13 @@ func TestFaultKill9MidCampaign(t *testing.T) {
 	killed := time.Now()
 	b.emu.SetFaults(b.channel.Token, tgemu.Faults{})
 
+	sentAtKill := b.emu.Stats(b.channel.Token).Sent
 	second := startHerald(t, b.env()...)
 	addr := listeningAddr(t, second.output, 10*time.Second)
+	b.waitSent(t, sentAtKill+1, 90*time.Second)
+	t.Logf("kill -9 with %d in flight: sending resumed %s after the kill", inflight, time.Since(killed).Round(100*time.Millisecond))
 	b.waitCompleted(t, 90*time.Second)
-	t.Logf("kill -9 with %d in flight: campaign completed %s after the kill", inflight, time.Since(killed).Round(100*time.Millisecond))
+	t.Logf("campaign completed %s after the kill (in-flight deliveries wait out their 30 s lease)", time.Since(killed).Round(100*time.Millisecond))
 	c := b.checkDeliveries(t)
 	require.Positive(t, c.Uncertain, "deliveries in flight at the kill are reported uncertain")
 	require.LessOrEqual(t, c.Uncertain, inflight)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/mymmrac/telego"
 	"github.com/stretchr/testify/require"
+
+	"herald/bot"
 )
 
 // TestStrangerFlood: a stranger sending 1,000 messages gets one reply, and the database
@@ -97,6 +99,30 @@ func TestHostileTemplateInput(t *testing.T) {
 		b.command(t, owner, "/cancel")
 		b.nextContaining(t, owner, "ancel")
 	})
+	t.Run("oversized batch file", func(t *testing.T) {
+		if !hasCommand("newbatch") {
+			t.Skip("the batch upload dialog (/newbatch) is not routed on this branch yet")
+		}
+		b.command(t, owner, "/newbatch")
+		b.next(t, owner)
+		b.send(t, owner, "Huge list")
+		b.next(t, owner)
+		_, err := owner.SendDocument(b.token, "huge.csv", "text/csv", make([]byte, 21<<20), "")
+		require.NoError(t, err)
+		require.Contains(t, b.next(t, owner).Text, "at most 20 MB")
+		b.command(t, owner, "/cancel")
+		b.nextContaining(t, owner, "ancel")
+		require.Zero(t, b.count(t, `SELECT count(*) FROM batches`))
+	})
 	require.Zero(t, b.count(t, `SELECT count(*) FROM templates`))
 	require.Zero(t, b.count(t, `SELECT count(*) FROM dialog_sessions`))
+}
+
+func hasCommand(name string) bool {
+	for _, r := range bot.Routes() {
+		if r.Kind == "command" && r.Name == name {
+			return true
+		}
+	}
+	return false
 }
