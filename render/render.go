@@ -70,6 +70,7 @@ type segment struct {
 
 // Parse splits text into literals and variables and checks entities against the text.
 func Parse(text string, entities []telego.MessageEntity) (*Template, error) {
+	text = validUTF8(text)
 	t := &Template{}
 	pos16 := 0 // UTF-16 offset of text[i]
 	i := 0
@@ -150,7 +151,7 @@ func (t *Template) Render(values map[string]string) (string, []telego.MessageEnt
 	for _, s := range t.segments {
 		start := out16
 		if s.isVar {
-			v := values[s.name]
+			v := validUTF8(values[s.name])
 			if v == "" {
 				v = s.def
 			}
@@ -204,6 +205,30 @@ func (t *Template) Render(values map[string]string) (string, []telego.MessageEnt
 		entities = append(entities, e)
 	}
 	return b.String(), entities
+}
+
+// validUTF8 replaces every byte that is not part of valid UTF-8 with U+FFFD, one for
+// one, so lengths in UTF-16 units stay the same (an invalid byte counts as one unit, as
+// U+FFFD does). Without it, invalid fragments of a template and of a value could fuse
+// into one character when put side by side, and every later entity would be off by
+// one (found by FuzzRender). Telegram and PostgreSQL carry valid UTF-8 only; this
+// guards against what a direct caller passes.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }
 
 // UTF16Len is the length of s in UTF-16 code units, the unit of Telegram's limits and
