@@ -397,6 +397,7 @@ func TestFaultPostgresRestart(t *testing.T) {
 	body := waitReady(t, addr, http.StatusServiceUnavailable, 10*time.Second)
 	require.Equal(t, "down", body.Components["database"]["state"])
 	t.Logf("/readyz reported the database down %s after the stop", time.Since(downAt).Round(10*time.Millisecond))
+	time.Sleep(3 * time.Second) // the outage itself: lanes, reporter and intake all hit it
 	restarted, err = pgcluster.Start(ctx, pgcluster.Options{DataDir: dir, Database: "herald", Ephemeral: true})
 	require.NoError(t, err)
 	upAt := time.Now()
