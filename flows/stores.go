@@ -39,4 +39,7 @@ var _ interface {
 	templateStore
 	adminStore
 	auditReader
+	batchStore
+	channelStore
+	campaignStore
 } = (*store.Store)(nil)
