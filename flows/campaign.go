@@ -62,7 +62,7 @@ type campaignDraft struct {
 	TemplateID int64     `json:"template_id,omitempty"`
 	BatchID    int64     `json:"batch_id,omitempty"`
 	ChannelID  int64     `json:"channel_id,omitempty"`
-	At         time.Time `json:"at,omitzero"`      // zero: now
+	At         time.Time `json:"at,omitzero"`       // zero: now
 	Pending    string    `json:"pending,omitempty"` // a date typed before the time zone was known
 }
 
@@ -243,7 +243,7 @@ func promptCampaignWhen(ctx context.Context, t *Turn, s *Session) error {
 	if tz != "" {
 		zone = t.L.T("cmp.zone_known", i18n.Data{"Zone": esc(tz)})
 	}
-	example := t.Now.In(loadZone(tz)).Add(24 * time.Hour).Format("2006-01-02") + " 18:30"
+	example := t.Now.In(loadZone(tz)).Add(24*time.Hour).Format("2006-01-02") + " 18:30"
 	t.Reply(Reply{Text: t.L.T("cmp.ask_when", i18n.Data{"Zone": zone, "Example": example}), HTML: true,
 		Keyboard: [][]Button{
 			{s.Button(t.L.T("button.send_now"), "now")},
@@ -387,7 +387,8 @@ func planCampaign(ctx context.Context, t *Turn, d campaignDraft) (*campaignPlan,
 	}
 	for _, v := range tpl.Vars() {
 		if !has[v.Name] && !v.HasDefault {
-			p.blocking = append(p.blocking, t.L.T("cmp.warn_missing_var", i18n.Data{"Var": esc(v.Name), "Batch": esc(p.batch.Name)}))
+			p.blocking = append(p.blocking, t.L.T("cmp.warn_missing_var", i18n.Data{"Var": esc("{{" + v.Name + "}}"),
+				"WithDefault": esc("{{" + v.Name + "|…}}"), "Batch": esc(p.batch.Name)}))
 		}
 	}
 	if p.reachable == 0 {
@@ -528,7 +529,7 @@ func handleCampaignSummary(ctx context.Context, t *Turn, s *Session, in Input) (
 	if starter == nil {
 		return "", errors.New("campaign wizard: no campaign starter configured")
 	}
-	id, err := starter.CreateCampaign(ctx, t.Store(), store.NewCampaign{
+	id, err := starter.CreateCampaign(ctx, StoreAs[connStore](t).Conn(), store.NewCampaign{
 		TemplateID: d.TemplateID, BatchID: d.BatchID, ChannelID: d.ChannelID, ScheduledAt: d.At,
 		RequestKey: d.Key, ControlChatID: t.ChatID, CreatedBy: t.Actor.UserID,
 	})

@@ -79,10 +79,16 @@ type FileFetcher interface {
 }
 
 // CampaignStarter creates a confirmed campaign and enqueues its start job in the
-// turn's transaction st (store.CampaignCreate + River InsertTx), so both happen or
+// turn's transaction tx (store.CampaignCreate + River InsertTx), so both happen or
 // neither. A RequestKey already used returns the first campaign's id.
+// *queue.Starter implements it.
 type CampaignStarter interface {
-	CreateCampaign(ctx context.Context, st Store, nc store.NewCampaign) (int64, error)
+	CreateCampaign(ctx context.Context, tx store.DBTX, nc store.NewCampaign) (int64, error)
+}
+
+// connStore gives the turn's transaction to a service that joins it.
+type connStore interface {
+	Conn() store.DBTX
 }
 
 // CampaignControls are the campaign buttons; *queue.Controls implements them. Each

@@ -42,4 +42,5 @@ var _ interface {
 	batchStore
 	channelStore
 	campaignStore
+	connStore
 } = (*store.Store)(nil)
