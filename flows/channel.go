@@ -220,7 +220,7 @@ func handleChannelRate(ctx context.Context, t *Turn, s *Session, in Input) (stri
 		}
 		text = r
 	}
-	rate, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(strings.TrimSuffix(text, "/s")), " "))
+	rate, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(text, "/s"))) // "250" or "250/s"
 	if err != nil || rate < 1 || rate > store.ChannelMaxPaidRate {
 		return "", Invalid("chan.rate_invalid", i18n.Data{"Max": store.ChannelMaxPaidRate})
 	}
