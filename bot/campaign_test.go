@@ -205,3 +205,43 @@ func TestCampaignScheduledInAdminTimeZone(t *testing.T) {
 	b.pick(t, owner, "Welcome", "Clients", "Main")
 	require.Contains(t, b.nextContaining(t, owner, "Step 4 of 5").Text, "Your time zone: +03:00")
 }
+
+// TestCampaignTestSendWithPhoto: the test send of a photo template downloads the photo
+// from the management bot and uploads it through the channel bot (a file_id belongs to
+// one bot).
+func TestCampaignTestSendWithPhoto(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	box := b.withSecrets(t)
+	b.withQueue(t)
+	b.start(t)
+	owner := b.owner
+	fx := b.campaignFixture(t, box)
+	b.srv.SetStarted(fx.sender.Token, owner)
+
+	photo, err := owner.SendPhoto(b.token, []byte("\x89PNG photo bytes"), "")
+	require.NoError(t, err)
+	b.next(t, owner) // "open the menu" hint
+	require.NotEmpty(t, photo.Photo)
+	p := photo.Photo[len(photo.Photo)-1]
+	_, err = b.st.TemplateCreate(b.ctx, store.Template{Name: "Photo", Body: "Look, {{first_name}}!",
+		Entities: json.RawMessage(`[]`), Buttons: json.RawMessage(`[[{"text":"Shop","url":"https://example.com"}]]`),
+		MediaKind: "photo", MediaFileID: p.FileID, MediaUniqueID: p.FileUniqueID, CreatedBy: owner.ID})
+	require.NoError(t, err)
+
+	b.command(t, owner, "/newcampaign")
+	b.pick(t, owner, "Photo", "Clients", "Main", "Now")
+	preview := b.next(t, owner)
+	require.Equal(t, "Look, Olga!", preview.Caption)
+	summary := b.next(t, owner)
+	b.press(t, owner, summary, "Send test to me")
+	require.Contains(t, b.next(t, owner).Text, "Test sent")
+
+	transcript := b.srv.Transcript(fx.sender.Token, owner.ID)
+	require.NotEmpty(t, transcript)
+	got := transcript[len(transcript)-1].Message
+	require.Equal(t, "Look, Olga!", got.Caption)
+	require.NotEmpty(t, got.Photo)
+	require.NotEqual(t, p.FileID, got.Photo[len(got.Photo)-1].FileID, "uploaded afresh, not the management bot's file_id")
+	require.Equal(t, "https://example.com", got.ReplyMarkup.InlineKeyboard[0][0].URL)
+}
