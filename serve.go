@@ -199,6 +199,8 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
+	// Stops with gctx, i.e. before River at shutdown.
+	g.Go(func() error { return queue.WatchLanes(gctx, riverClient, queueCfg) })
 	g.Go(func() error {
 		select {
 		case err := <-serverDone:
