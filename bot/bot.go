@@ -98,10 +98,7 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	// net/http, not telego's default fasthttp, because only it cancels a request
-	// (a long poll in particular) when its context ends.
-	tg, err := telego.NewBot(cfg.Token, telego.WithAPIServer(cfg.APIURL), telego.WithDiscardLogger(),
-		telego.WithHTTPClient(&http.Client{Timeout: cfg.PollTimeout + 20*time.Second}))
+	tg, err := newClient(cfg.Token, cfg.APIURL, cfg.PollTimeout+20*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("bot client: %w", err)
 	}

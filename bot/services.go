@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -97,18 +96,6 @@ func fetchFile(ctx context.Context, tg *telego.Bot, apiURL, token string, client
 	}{io.LimitReader(resp.Body, maxBytes+1), resp.Body}, nil
 }
 
-// redact removes token from err's text (a *url.Error quotes the request URL).
-func redact(err error, token string) error {
-	if err == nil || token == "" || !strings.Contains(err.Error(), token) {
-		return err
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s: %w", ue.Op, redact(ue.Err, token))
-	}
-	return errors.New(strings.ReplaceAll(err.Error(), token, "<token>"))
-}
-
 // channelBots implements flows.ChannelBots with a short-lived telego client per call,
 // pointed at the configured Bot API server.
 type channelBots struct {
@@ -117,8 +104,7 @@ type channelBots struct {
 }
 
 func (c *channelBots) client(token string) (*telego.Bot, error) {
-	tg, err := telego.NewBot(token, telego.WithAPIServer(c.apiURL), telego.WithDiscardLogger(),
-		telego.WithHTTPClient(&http.Client{Timeout: callTimeout}))
+	tg, err := newClient(token, c.apiURL, callTimeout)
 	if err != nil {
 		return nil, flows.ErrTokenRejected // telego checks the token's shape
 	}
