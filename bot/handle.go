@@ -202,7 +202,7 @@ func commandName(m *telego.Message) (string, bool) {
 
 // messageInput is what a dialog step sees of a message.
 func messageInput(m *telego.Message) flows.Input {
-	in := flows.Input{Text: m.Text, Entities: m.Entities}
+	in := flows.Input{Text: m.Text, Entities: m.Entities, MessageID: m.MessageID}
 	media := func(kind, fileID, uniqueID string) {
 		in.Media = &flows.Media{Kind: kind, FileID: fileID, UniqueID: uniqueID}
 		in.Text, in.Entities = m.Caption, m.CaptionEntities

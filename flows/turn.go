@@ -51,6 +51,7 @@ type Input struct {
 	ForwardName   string
 	ForwardHidden bool // forwarded from someone who hides their account
 	Action        string
+	MessageID     int // the admin's message (0 for a button press)
 }
 
 // Button is an inline button: Data for our callbacks, URL for links.
