@@ -616,19 +616,26 @@ func (l *lane) settleLoop(results <-chan store.DeliveryOutcome) error {
 	}
 }
 
-// settle writes one batch, retrying briefly: outcomes that cannot be written stay in
-// flight and become uncertain when their lease runs out, which is the truth as far as
-// the database can know.
+// settle writes one batch. A database restart or failover takes seconds, and giving up
+// sooner would turn sends Telegram confirmed into uncertain ones that an admin may then
+// resend, so it retries with backoff for up to half the delivery lease (meanwhile the
+// lane stalls, which is right: it could not claim work either). Outcomes still unwritten
+// then stay in flight and become uncertain when their lease runs out, which is the truth
+// as far as the database can know.
 func (l *lane) settle(batch []store.DeliveryOutcome) error {
-	var err error
-	for attempt := range 3 {
+	giveUp := time.Now().Add(l.e.cfg.DeliveryLease / 2)
+	wait := 200 * time.Millisecond
+	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err = l.e.store.DeliverySettle(ctx, l.ch.ID, batch)
+		_, err := l.e.store.DeliverySettle(ctx, l.ch.ID, batch)
 		cancel()
 		if err == nil {
 			return nil
 		}
-		time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
+		if time.Now().Add(wait).After(giveUp) {
+			return fmt.Errorf("write %d delivery outcomes: %w", len(batch), err)
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 2*time.Second)
 	}
-	return fmt.Errorf("write %d delivery outcomes: %w", len(batch), err)
 }
