@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"herald/bot"
+	"herald/secrets"
 	"herald/store"
 	"herald/tgemu"
 )
@@ -20,14 +21,17 @@ import (
 // real whatever the route is about.
 const victimID = 777001
 
-func (b *testBundle) plantVictims(t *testing.T) {
+func (b *testBundle) plantVictims(t *testing.T, box *secrets.Box) {
 	t.Helper()
+	channelBot := b.srv.CreateBot("victim_channel_bot")
+	_, err := b.st.Pool().Exec(b.ctx, `INSERT INTO channels (id, bot_user_id, username, name, token_ciphertext, created_by)
+		OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, 'Victim', $4, 1)`, victimID, channelBot.ID, channelBot.Username, box.Seal([]byte(channelBot.Token)))
+	require.NoError(t, err)
 	for _, q := range []string{
 		`INSERT INTO admins (user_id, role, display_name) VALUES ($1, 'admin', 'Victim')`,
 		`INSERT INTO templates (id, name, body, created_by) OVERRIDING SYSTEM VALUE VALUES ($1, 'Victim', 'Hi {{first_name}}', 1)`,
 		`INSERT INTO batches (id, name, status, recipient_count, created_by) OVERRIDING SYSTEM VALUE VALUES ($1, 'Victim', 'ready', 1, 1)`,
 		`INSERT INTO recipients (batch_id, chat_id) VALUES ($1, 42)`,
-		`INSERT INTO channels (id, bot_user_id, username, name, token_ciphertext, created_by) OVERRIDING SYSTEM VALUE VALUES ($1, 9, 'victim_bot', 'Victim', '\x01', 1)`,
 		`INSERT INTO campaigns (id, template_id, batch_id, channel_id, status, control_chat_id, created_by) OVERRIDING SYSTEM VALUE VALUES ($1, $1, $1, $1, 'paused', 1, 1)`,
 	} {
 		_, err := b.st.Pool().Exec(b.ctx, q, victimID)
@@ -90,8 +94,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			b.srv.SetBotRate(b.token, 1000) // the test plants two messages per route
+			box := b.withSecrets(t)         // the services production wires, so allowed
+			b.withQueue(t)                  // routes run to the end
 			b.start(t)
-			b.plantVictims(t)
+			b.plantVictims(t, box)
 			actor := b.owner
 			if role != store.RoleOwner {
 				actor = b.user(t, "Actor", "en")
@@ -99,8 +105,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 					b.addAdmin(t, actor, role)
 				}
 			}
+			cases := matrixCases(routes, b.harvestButtons(t, routes))
 			var changed, refused []string
-			for _, r := range routes {
+			for _, r := range cases {
 				allowed := role != "stranger" && roleRank[role] >= roleRank[r.Role]
 				name := fmt.Sprintf("%s %s as %s", r.Kind, r.Name, role)
 				_, err := b.st.Pool().Exec(b.ctx, `DELETE FROM dialog_sessions`)
@@ -112,14 +119,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 				switch r.Kind {
 				case "command":
 					b.command(t, actor, "/"+r.Name)
-				case "callback":
-					data := r.Name + ":" + fmt.Sprint(victimID)
-					if r.Name == "f" {
-						data = "f:1:cancel"
-					}
-					m := b.plant(t, actor.ID, data)
+				default:
+					m := b.plant(t, actor.ID, r.data)
 					seen++
-					answer = b.pressData(t, actor, m.MessageID, data)
+					answer = b.pressData(t, actor, m.MessageID, r.data)
 				}
 				// A press of an unknown button is answered after everything before it
 				// in this chat has been handled (updates of a chat run in order).
@@ -158,7 +161,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					changed = append(changed, r.Kind+" "+r.Name)
 				}
 			}
-			t.Logf("%d routes; refused %d %v; allowed and changed the database: %v", len(routes), len(refused), refused, changed)
+			t.Logf("%d routes, %d cases; refused %d %v; allowed and changed the database: %v", len(routes), len(cases), len(refused), refused, changed)
 			if role == "stranger" {
 				var botTexts []string
 				for _, e := range b.srv.Transcript(b.token, actor.ID) {
@@ -171,6 +174,77 @@ func TestAuthorizationMatrix(t *testing.T) {
 			require.Empty(t, b.srv.UnansweredCallbacks(b.token))
 		})
 	}
+}
+
+// matrixCase is one update of the matrix: a command, a callback route pressed with the
+// victim's id, or a button the bot itself showed for the victims (harvested), which
+// carries arguments in the route's own format (such as "cmp:pause:<id>").
+type matrixCase struct {
+	bot.Route
+	data string
+}
+
+func matrixCases(routes []bot.Route, harvested []string) []matrixCase {
+	roleOf := map[string]string{}
+	var cases []matrixCase
+	for _, r := range routes {
+		c := matrixCase{Route: r}
+		if r.Kind == "callback" {
+			roleOf[r.Name] = r.Role
+			c.data = r.Name + ":" + fmt.Sprint(victimID)
+			if r.Name == "f" {
+				c.data = "f:1:cancel"
+			}
+		}
+		cases = append(cases, c)
+	}
+	for _, d := range harvested {
+		prefix, _, _ := strings.Cut(d, ":")
+		role, ok := roleOf[prefix]
+		if !ok {
+			continue // a button of no route would only be answered "outdated"
+		}
+		cases = append(cases, matrixCase{Route: bot.Route{Kind: "button", Name: d, Role: role}, data: d})
+	}
+	return cases
+}
+
+// harvestButtons opens, as the owner, every viewing screen for the victims and returns
+// the callback data of the buttons shown that name a victim, so the matrix also presses
+// buttons whose argument has a shape of its own.
+func (b *testBundle) harvestButtons(t *testing.T, routes []bot.Route) []string {
+	t.Helper()
+	plain := map[string]bool{}
+	for _, r := range routes {
+		plain[r.Name+":"+fmt.Sprint(victimID)] = true
+	}
+	for _, r := range routes {
+		if r.Kind == "callback" && r.Role == store.RoleViewer && r.Name != "f" {
+			data := r.Name + ":" + fmt.Sprint(victimID)
+			m := b.plant(t, b.owner.ID, data)
+			b.pressData(t, b.owner, m.MessageID, data)
+		}
+	}
+	found := map[string]bool{}
+	for _, e := range b.srv.Transcript(b.token, b.owner.ID) {
+		if !e.FromBot || e.Message.ReplyMarkup == nil {
+			continue
+		}
+		for _, row := range e.Message.ReplyMarkup.InlineKeyboard {
+			for _, btn := range row {
+				d := btn.CallbackData
+				if d != "" && !plain[d] && !strings.HasPrefix(d, "f:") && strings.Contains(d, fmt.Sprint(victimID)) {
+					found[d] = true
+				}
+			}
+		}
+	}
+	out := make([]string, 0, len(found))
+	for d := range found {
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func mapsEqual(a, b map[string]string) bool {
