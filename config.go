@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"reflect"
+	"regexp"
 	"strings"
 	"time"
 
@@ -25,6 +26,7 @@ type config struct {
 	HTTPAddr        string        `env:"HERALD_HTTP_ADDR" envDefault:"127.0.0.1:8080"`
 	TelegramAPIURL  string        `env:"HERALD_TELEGRAM_API_URL" envDefault:"https://api.telegram.org"`
 	WebhookURL      string        `env:"HERALD_WEBHOOK_URL"`
+	WebhookSecret   string        `env:"HERALD_WEBHOOK_SECRET"`
 	DataDir         string        `env:"HERALD_DATA_DIR" envDefault:"./.herald"`
 	DefaultLang     string        `env:"HERALD_DEFAULT_LANG" envDefault:"en"`
 	DialogTTL       time.Duration `env:"HERALD_DIALOG_TTL" envDefault:"30m"`
@@ -104,6 +106,9 @@ func (c *config) validate() error {
 			return &configError{"HERALD_WEBHOOK_URL", err.Error()}
 		}
 	}
+	if c.WebhookSecret != "" && !webhookSecretRe.MatchString(c.WebhookSecret) {
+		return &configError{"HERALD_WEBHOOK_SECRET", "must be 16–256 characters of A–Z, a–z, 0–9, _ and - (Telegram's rule; e.g. openssl rand -hex 32)"}
+	}
 	if c.DataDir == "" {
 		return &configError{"HERALD_DATA_DIR", "must not be empty"}
 	}
@@ -126,6 +131,10 @@ func (c *config) validate() error {
 	}
 	return nil
 }
+
+// webhookSecretRe is Telegram's alphabet for secret_token, with a floor of 16 characters
+// so a guessable secret is refused.
+var webhookSecretRe = regexp.MustCompile(`^[A-Za-z0-9_-]{16,256}$`)
 
 // looksLikeToken checks the shape only; getMe decides whether Telegram accepts it.
 func looksLikeToken(t string) bool {

@@ -52,6 +52,8 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"HERALD_HTTP_ADDR": "8080"}, "HERALD_HTTP_ADDR"},
 		{map[string]string{"HERALD_TELEGRAM_API_URL": "ftp://x"}, "HERALD_TELEGRAM_API_URL"},
 		{map[string]string{"HERALD_WEBHOOK_URL": "not a url"}, "HERALD_WEBHOOK_URL"},
+		{map[string]string{"HERALD_WEBHOOK_SECRET": "short"}, "HERALD_WEBHOOK_SECRET"},
+		{map[string]string{"HERALD_WEBHOOK_SECRET": "has spaces in it, sixteen+"}, "HERALD_WEBHOOK_SECRET"},
 		{map[string]string{"HERALD_DEFAULT_LANG": "de"}, "HERALD_DEFAULT_LANG"},
 		{map[string]string{"HERALD_DIALOG_TTL": "soon"}, "HERALD_DIALOG_TTL"},
 		{map[string]string{"HERALD_DIALOG_TTL": "5s"}, "HERALD_DIALOG_TTL"},

@@ -319,7 +319,7 @@ func newManagementBot(cfg config, st *store.Store, logger zerolog.Logger, servic
 		return nil, err
 	}
 	b, err := bot.New(bot.Config{
-		Token: cfg.BotToken, APIURL: cfg.TelegramAPIURL, WebhookURL: cfg.WebhookURL,
+		Token: cfg.BotToken, APIURL: cfg.TelegramAPIURL, WebhookURL: cfg.WebhookURL, WebhookSecret: cfg.WebhookSecret,
 		Store: st, Catalog: catalog, Logger: logger, DialogTTL: cfg.DialogTTL, Services: services,
 	})
 	if err != nil {

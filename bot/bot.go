@@ -29,10 +29,14 @@ type Config struct {
 	Token      string
 	APIURL     string // Bot API server (default https://api.telegram.org); the emulator in tests
 	WebhookURL string // public URL of the webhook; empty means long polling
-	Store      *store.Store
-	Catalog    *i18n.Catalog
-	Logger     zerolog.Logger
-	DialogTTL  time.Duration
+	// WebhookSecret is checked in X-Telegram-Bot-Api-Secret-Token. Empty: one derived
+	// from the token, so replicas agree without configuration — but then whoever holds
+	// the token can also forge updates, so operators should set it.
+	WebhookSecret string
+	Store         *store.Store
+	Catalog       *i18n.Catalog
+	Logger        zerolog.Logger
+	DialogTTL     time.Duration
 	// PollTimeout is the long-polling timeout (default 25 s).
 	PollTimeout time.Duration
 	// LockRetry is how often a standby process tries to become the poller (default 2 s).
@@ -61,7 +65,7 @@ type Bot struct {
 	engine   *flows.Engine
 	routes   routes
 	dispatch *dispatcher
-	secret   string // webhook secret, derived from the token
+	secret   string // webhook secret (configured, or derived from the token)
 	hookPath string
 
 	state   atomic.Value // string
@@ -124,8 +128,11 @@ func New(cfg Config) (*Bot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bot routes: %w", err)
 	}
-	sum := sha256.Sum256([]byte("herald-webhook-secret:" + cfg.Token))
-	b.secret = hex.EncodeToString(sum[:])
+	b.secret = cfg.WebhookSecret
+	if b.secret == "" {
+		sum := sha256.Sum256([]byte("herald-webhook-secret:" + cfg.Token))
+		b.secret = hex.EncodeToString(sum[:])
+	}
 	if cfg.WebhookURL != "" {
 		u, err := url.Parse(cfg.WebhookURL)
 		if err != nil {

@@ -173,3 +173,16 @@ func TestDialogExpiredNotice(t *testing.T) {
 	require.NoError(t, rt.DialogExpired(b.ctx, store.ExpiredDialog{ChatID: b.owner.ID, UserID: b.owner.ID, Flow: "tpl_new", Language: "ru"}))
 	require.Equal(t, "⌛ Диалог «создание шаблона» закрыт: долго не было ответа, черновик удалён. Начните заново из /menu.", b.next(t, b.owner).Text)
 }
+
+func TestWebhookUsesConfiguredSecret(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.cfg.WebhookURL = "http://127.0.0.1:1/telegram/herald"
+	derived, err := bot.New(b.cfg)
+	require.NoError(t, err)
+	b.cfg.WebhookSecret = "operator-chosen_secret-0123456789"
+	configured, err := bot.New(b.cfg)
+	require.NoError(t, err)
+	require.Equal(t, "operator-chosen_secret-0123456789", configured.WebhookSecret())
+	require.NotEqual(t, derived.WebhookSecret(), configured.WebhookSecret())
+}
