@@ -345,7 +345,6 @@ type campaignPlan struct {
 	reachable int64
 	message   Reply // the message for the first recipient
 	blocking  []string
-	warnings  []string
 }
 
 func planCampaign(ctx context.Context, t *Turn, d campaignDraft) (*campaignPlan, error) {
