@@ -1,6 +1,7 @@
 package i18n_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,7 +16,7 @@ import (
 )
 
 // keyRE finds catalog keys written as string literals in the bot's code.
-var keyRE = regexp.MustCompile(`"((?:tpl|adm|dialog|button|menu|error|callback|hint|command|cmd|flow|role|audit|help|sample|batch|chan|cmp|import|dur)\.[a-z_.]+[a-z_])"`)
+var keyRE = regexp.MustCompile(`"((?:tpl|adm|dialog|button|menu|error|callback|hint|command|cmd|flow|role|audit|help|sample|batch|chan|cmp|import|dur|delivery)\.[a-z_.]+[a-z_])"`)
 
 // TestEveryKeyInBothLanguages fails when code uses a text missing from a catalog, or a
 // key built at run time (reasons, kinds, roles, sections, flows) has no text.
@@ -24,7 +25,7 @@ func TestEveryKeyInBothLanguages(t *testing.T) {
 	catalog, err := i18n.New("en")
 	require.NoError(t, err)
 	keys := map[string]bool{}
-	for _, dir := range []string{"../flows", "../bot"} {
+	for _, dir := range []string{"../flows", "../bot", "../queue"} {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		require.NoError(t, err)
 		for _, f := range files {
@@ -60,6 +61,7 @@ func TestEveryKeyInBothLanguages(t *testing.T) {
 	for _, s := range []string{store.CampaignScheduled, store.CampaignRunning, store.CampaignPaused, store.CampaignCompleted,
 		store.CampaignCancelled, store.CampaignFailed} {
 		keys["cmp.status."+s] = true
+		keys["delivery.status."+s] = true
 	}
 	for _, a := range []string{"pause", "resume", "cancel", "resend"} {
 		keys["cmp.action."+a] = true
@@ -73,5 +75,25 @@ func TestEveryKeyInBothLanguages(t *testing.T) {
 			}
 			require.True(t, l.Has(k), "%s: missing %q", lang, k)
 		}
+	}
+}
+
+// TestCatalogsHaveTheSameKeys keeps the languages in step: a text added in one
+// catalog only would silently fall back to the other language.
+func TestCatalogsHaveTheSameKeys(t *testing.T) {
+	t.Parallel()
+	read := func(lang string) map[string]json.RawMessage {
+		data, err := os.ReadFile(filepath.Join("locales", lang+".json"))
+		require.NoError(t, err)
+		var m map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal(data, &m))
+		return m
+	}
+	en, ru := read("en"), read("ru")
+	for id := range en {
+		require.Contains(t, ru, id, "missing in ru")
+	}
+	for id := range ru {
+		require.Contains(t, en, id, "missing in en")
 	}
 }

@@ -2,10 +2,8 @@ package queue_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -157,24 +155,5 @@ func (b *testBundle) waitControl(t *testing.T, id int64, ok func(tgemu.Entry) bo
 			t.Fatalf("control message of campaign %d never matched", id)
 		}
 		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// Every text exists in both languages.
-func TestTextsExistInBothLanguages(t *testing.T) {
-	t.Parallel()
-	read := func(lang string) map[string]any {
-		data, err := os.ReadFile("locales/" + lang + ".json")
-		require.NoError(t, err)
-		var m map[string]any
-		require.NoError(t, json.Unmarshal(data, &m))
-		return m
-	}
-	en, ru := read("en"), read("ru")
-	for id := range en {
-		require.Contains(t, ru, id)
-	}
-	for id := range ru {
-		require.Contains(t, en, id)
 	}
 }
