@@ -273,34 +273,65 @@ func TestMigrateCommand(t *testing.T) {
 	require.Contains(t, out.String(), "river 0, herald 0;")
 }
 
-// TestServeInProcess drives run() with an existing database, as tests of later features
-// do, and checks a clean return on cancellation.
-func TestServeInProcess(t *testing.T) {
-	t.Parallel()
+// inProcess is Herald's run() in a goroutine of the test, the way tests of whole
+// features drive the service.
+type inProcess struct {
+	addr   string
+	out    *bytesBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// startInProcess runs Herald with env (HERALD_HTTP_ADDR defaults to a free port) and
+// waits until it listens; the test's cleanup stops it if the test did not.
+func startInProcess(t *testing.T, env map[string]string) *inProcess {
+	t.Helper()
+	if env["HERALD_HTTP_ADDR"] == "" {
+		env["HERALD_HTTP_ADDR"] = "127.0.0.1:0"
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	var out bytesBuffer
-	dbURL := pgtest.NewDB(t)
-	go func() {
-		done <- run(ctx, []string{"herald"}, envOf(map[string]string{
-			"DATABASE_URL": dbURL, "HERALD_HTTP_ADDR": "127.0.0.1:0",
-		}), &out, &out)
+	p := &inProcess{out: &bytesBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	go func() { // owned: stop (or the cleanup) cancels it and waits on done
+		p.done <- run(ctx, []string{"herald"}, envOf(env), p.out, p.out)
 	}()
-	addr := listeningAddr(t, &out, 10*time.Second)
-	waitReady(t, addr, http.StatusOK, 30*time.Second)
-	resp, err := http.Get("http://" + addr + "/healthz")
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	require.NoError(t, run(ctx, []string{"herald", "healthcheck"}, envOf(map[string]string{"HERALD_HTTP_ADDR": addr}), &out, &out))
-	cancel()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-p.done:
+		case <-time.After(20 * time.Second):
+			t.Error("run did not return after cancel")
+		}
+	})
+	p.addr = listeningAddr(t, p.out, 10*time.Second)
+	return p
+}
+
+// stop cancels run and requires a clean return.
+func (p *inProcess) stop(t *testing.T) {
+	t.Helper()
+	p.cancel()
 	select {
-	case err := <-done:
+	case err := <-p.done:
+		p.done <- err // for the cleanup
 		require.NoError(t, err)
 	case <-time.After(15 * time.Second):
 		t.Fatal("run did not return after cancel")
 	}
-	require.Contains(t, out.String(), `"message":"stopped"`)
+	require.Contains(t, p.out.String(), `"message":"stopped"`)
+}
+
+// TestServeInProcess drives run() with an existing database and checks a clean return
+// on cancellation.
+func TestServeInProcess(t *testing.T) {
+	t.Parallel()
+	p := startInProcess(t, map[string]string{"DATABASE_URL": pgtest.NewDB(t)})
+	waitReady(t, p.addr, http.StatusOK, 30*time.Second)
+	resp, err := http.Get("http://" + p.addr + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.NoError(t, run(context.Background(), []string{"herald", "healthcheck"}, envOf(map[string]string{"HERALD_HTTP_ADDR": p.addr}), p.out, p.out))
+	p.stop(t)
 }
 
 func TestHealthcheckFailsWithoutService(t *testing.T) {

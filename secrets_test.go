@@ -33,21 +33,15 @@ func TestWebhookRequiresSecret(t *testing.T) {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &bytesBuffer{}
-	done := make(chan error, 1)
-	go func() { // owned here: cancel() ends it and we wait on done
-		done <- run(ctx, []string{"herald"}, envOf(map[string]string{
-			"DATABASE_URL": dbURL, "HERALD_HTTP_ADDR": addr, "HERALD_TELEGRAM_API_URL": emu.URL(),
-			"HERALD_BOT_TOKEN": mgmt.Token, "HERALD_OWNER_IDS": fmt.Sprint(owner.ID),
-			"HERALD_WEBHOOK_URL": "http://" + addr + "/telegram/hook", "HERALD_SECRET_KEY": base64.StdEncoding.EncodeToString(key),
-			"LOG_LEVEL": "debug",
-		}), out, out)
-	}()
+	p := startInProcess(t, map[string]string{
+		"DATABASE_URL": dbURL, "HERALD_HTTP_ADDR": addr, "HERALD_TELEGRAM_API_URL": emu.URL(),
+		"HERALD_BOT_TOKEN": mgmt.Token, "HERALD_OWNER_IDS": fmt.Sprint(owner.ID),
+		"HERALD_WEBHOOK_URL": "http://" + addr + "/telegram/hook", "HERALD_SECRET_KEY": base64.StdEncoding.EncodeToString(key),
+		"LOG_LEVEL": "debug",
+	})
 	defer func() {
-		cancel()
-		require.NoError(t, <-done)
-		require.NotContains(t, out.String(), mgmt.Token, "the token is in the log")
+		p.stop(t)
+		require.NotContains(t, p.out.String(), mgmt.Token, "the token is in the log")
 	}()
 	waitReady(t, addr, http.StatusOK, 30*time.Second)
 

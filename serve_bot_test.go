@@ -24,26 +24,20 @@ func TestServeRunsManagementBot(t *testing.T) {
 	owner := srv.CreateUser(tgemu.UserSpec{FirstName: "Olga", LanguageCode: "ru"})
 	srv.SetStarted(tb.Token, owner)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	var out bytesBuffer
+	ctx := context.Background()
 	dbURL := pgtest.NewDB(t)
-	go func() {
-		done <- run(ctx, []string{"herald"}, envOf(map[string]string{
-			"DATABASE_URL": dbURL, "HERALD_HTTP_ADDR": "127.0.0.1:0",
-			"HERALD_BOT_TOKEN": tb.Token, "HERALD_TELEGRAM_API_URL": srv.URL(),
-			"HERALD_OWNER_IDS": fmt.Sprint(owner.ID),
-		}), &out, &out)
-	}()
-	addr := listeningAddr(t, &out, 10*time.Second)
+	p := startInProcess(t, map[string]string{
+		"DATABASE_URL": dbURL, "HERALD_BOT_TOKEN": tb.Token, "HERALD_TELEGRAM_API_URL": srv.URL(),
+		"HERALD_OWNER_IDS": fmt.Sprint(owner.ID),
+	})
+	addr := p.addr
 	body := waitReady(t, addr, http.StatusOK, 30*time.Second)
 	deadline := time.Now().Add(10 * time.Second)
 	for body.Components["bot"]["state"] != "ok" && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 		_, body, _ = getReady(addr)
 	}
-	require.Equal(t, "ok", body.Components["bot"]["state"], out.String())
+	require.Equal(t, "ok", body.Components["bot"]["state"], p.out.String())
 
 	_, err := owner.SendCommand(tb.Token, "/menu")
 	require.NoError(t, err)
@@ -58,13 +52,6 @@ func TestServeRunsManagementBot(t *testing.T) {
 	require.Equal(t, "owner", role)
 	require.NoError(t, conn.Close(ctx))
 
-	cancel()
-	select {
-	case err := <-done:
-		require.NoError(t, err)
-	case <-time.After(15 * time.Second):
-		t.Fatal("run did not return after cancel")
-	}
-	require.Contains(t, out.String(), `"message":"stopped"`)
+	p.stop(t)
 	require.False(t, srv.Polling(tb.Token))
 }
