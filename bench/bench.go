@@ -262,8 +262,10 @@ type scenario struct {
 type runner func(ctx context.Context, s *scenario) (Result, error)
 
 var runners = map[string]runner{
-	"ceiling":  ceiling,
-	"baseline": baseline,
+	"ceiling":   ceiling,
+	"baseline":  baseline,
+	"adherence": adherence,
+	"import":    importCSV,
 }
 
 // ChildOptions configure RunChild.

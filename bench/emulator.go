@@ -33,7 +33,7 @@ type emulatorSpec struct {
 	mgmt        bool          // one more bot first: the management bot
 	users       int           // users who started every bot
 	latency     time.Duration // added to every Bot API request
-	rate        int           // per-bot window limit; negative: none
+	rate        int           // per-bot window limit; negative: none, also for paid broadcasts
 	noChatLimit bool
 }
 
@@ -43,7 +43,11 @@ var runSeq int64
 
 func startEmulator(ctx context.Context, exe string, env []string, spec emulatorSpec) (*emulator, error) {
 	runSeq++
-	args := []string{"emulator", "--addr", "127.0.0.1:0", "--rate", fmt.Sprint(spec.rate),
+	paid := 1000 // Telegram's allow_paid_broadcast limit
+	if spec.rate < 0 {
+		paid = -1
+	}
+	args := []string{"emulator", "--addr", "127.0.0.1:0", "--rate", fmt.Sprint(spec.rate), "--paid-rate", fmt.Sprint(paid),
 		"--users", fmt.Sprint(spec.users), "--latency", spec.latency.String()}
 	if spec.noChatLimit {
 		args = append(args, "--no-chat-limit")

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mymmrac/telego"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/rs/zerolog"
@@ -156,7 +155,7 @@ type lane struct {
 	e     *engine
 	ch    store.Channel
 	epoch int64
-	bot   *telego.Bot
+	bot   *channelClient
 	pacer *pacer
 	log   zerolog.Logger
 

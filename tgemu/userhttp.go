@@ -135,7 +135,7 @@ func (s *Server) userMux() *http.ServeMux {
 			out := map[string]any{
 				"sent": st.Sent, "too_many_requests": st.TooManyRequests, "max_per_second": st.MaxPerSecond,
 				"unanswered_callbacks": s.UnansweredCallbacks(b.token),
-				"chats": len(st.PerChat), "duplicates": len(st.Duplicates()),
+				"chats":                len(st.PerChat), "duplicates": len(st.Duplicates()),
 			}
 			if n := len(st.Series); n > 0 {
 				// Unix nanoseconds of the first and last accepted send, for rates
