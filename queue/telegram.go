@@ -98,8 +98,10 @@ func (c classifyingCaller) post(ctx context.Context, url, contentType string, se
 
 // sendMessageAnswer is the part of sendMessage's answer the engine reads.
 type sendMessageAnswer struct {
-	OK          bool                   `json:"ok"`
-	Result      struct{ MessageID int64 `json:"message_id"` } `json:"result"`
+	OK     bool `json:"ok"`
+	Result struct {
+		MessageID int64 `json:"message_id"`
+	} `json:"result"`
 	ErrorCode   int                    `json:"error_code"`
 	Description string                 `json:"description"`
 	Parameters  *ta.ResponseParameters `json:"parameters"`
