@@ -262,10 +262,12 @@ type scenario struct {
 type runner func(ctx context.Context, s *scenario) (Result, error)
 
 var runners = map[string]runner{
-	"ceiling":   ceiling,
-	"baseline":  baseline,
-	"adherence": adherence,
-	"import":    importCSV,
+	"ceiling":        ceiling,
+	"baseline":       baseline,
+	"adherence":      adherence,
+	"import":         importCSV,
+	"fanout":         fanout,
+	"responsiveness": responsiveness,
 }
 
 // ChildOptions configure RunChild.
