@@ -165,8 +165,12 @@ func newChannelBots(apiURL string, openToken func([]byte) (string, error), maxCo
 		apiURL:    apiURL,
 		openToken: openToken,
 		caller: classifyingCaller{client: &fasthttp.Client{
-			Name:                "herald",
-			MaxConnsPerHost:     maxConns,
+			Name:            "herald",
+			MaxConnsPerHost: maxConns,
+			// Every channel bot talks to the same host (api.telegram.org), so with more
+			// than four busy lanes the connections run out; a request then waits for one
+			// instead of failing at once with ErrNoFreeConns (a retry with backoff).
+			MaxConnWaitTimeout:  5 * time.Second,
 			MaxIdleConnDuration: time.Minute,
 			ReadTimeout:         time.Minute,
 			WriteTimeout:        time.Minute,
