@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"herald/bench"
@@ -35,10 +36,11 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("find the herald binary: %w", err)
 	}
 	if *child != "" {
+		pgPID, _ := strconv.Atoi(getenv("HERALD_BENCH_PG_PID"))
 		return bench.RunChild(ctx, bench.ChildOptions{
 			Scenario: *child, Size: *size, Quick: *quick, CPUProfile: *profile,
 			Exe: exe, Env: os.Environ(), DatabaseURL: getenv("HERALD_BENCH_DATABASE_URL"),
-			Stdout: stdout, Stderr: stderr,
+			PostgresPID: pgPID, Stdout: stdout, Stderr: stderr,
 		})
 	}
 	var scenarios []string

@@ -98,6 +98,8 @@ func baseline(ctx context.Context, s *scenario) (Result, error) {
 		chat := emu.firstUser + int64(i)
 		params[i] = river.InsertManyParams{Args: naiveSendArgs{Bot: i * nbots / n, ChatID: chat, Name: fmt.Sprintf("User %d", chat)}}
 	}
+	emuPID := emu.cmd.Process.Pid
+	db0, emu0 := procCPU(s.pgPID, true), procCPU(emuPID, false)
 	cpu0, start := cpuTime(), time.Now()
 	if _, err := client.InsertManyFast(ctx, params); err != nil {
 		return r, fmt.Errorf("insert jobs: %w", err)
@@ -136,6 +138,7 @@ func baseline(ctx context.Context, s *scenario) (Result, error) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	complete, cpu := time.Since(start), cpuTime()-cpu0
+	dbCPU, emuCPU := procCPU(s.pgPID, true)-db0, procCPU(emuPID, false)-emu0
 	last, err := checkExactlyOnce(ctx, emu, emu.tokens, n/nbots)
 	if err != nil {
 		return r, err
@@ -144,6 +147,10 @@ func baseline(ctx context.Context, s *scenario) (Result, error) {
 	r.Metrics["insert_s"] = inserted.Seconds()
 	r.Metrics["complete_s"] = complete.Seconds()
 	r.Metrics["cpu_s_per_1000"] = cpu.Seconds() / (float64(n) / 1000)
+	if dbCPU > 0 {
+		r.Metrics["db_cpu_s_per_1000"] = dbCPU.Seconds() / (float64(n) / 1000)
+	}
+	r.Metrics["emulator_cpu_s_per_1000"] = emuCPU.Seconds() / (float64(n) / 1000)
 	r.Metrics["peak_rss_mb"] = peakRSSMB()
 	return r, nil
 }

@@ -92,6 +92,7 @@ func Run(ctx context.Context, o Options) error {
 			_ = cluster.Stop(stopCtx)
 		}()
 		server = cluster.ConnString("postgres")
+		o.Env = append(append([]string{}, o.Env...), fmt.Sprintf("HERALD_BENCH_PG_PID=%d", cluster.Pid()))
 	}
 	var results []Result
 	var failed []string
@@ -257,6 +258,7 @@ type scenario struct {
 	quick   bool
 	profile string
 	logw    io.Writer // Herald's logs (warnings and errors)
+	pgPID   int       // the embedded PostgreSQL's postmaster (0: unknown, not ours)
 }
 
 type runner func(ctx context.Context, s *scenario) (Result, error)
@@ -279,6 +281,9 @@ type ChildOptions struct {
 	Exe         string
 	Env         []string
 	DatabaseURL string // the scenario's own, migrated database
+	// PostgresPID is the embedded server's postmaster, whose CPU time (with its
+	// backends') is reported beside Herald's; 0 when the server is not ours.
+	PostgresPID int
 	Stdout      io.Writer
 	Stderr      io.Writer
 }
@@ -295,7 +300,7 @@ func RunChild(ctx context.Context, o ChildOptions) error {
 	if o.Size <= 0 {
 		o.Size = 100_000
 	}
-	s := &scenario{exe: o.Exe, env: o.Env, dbURL: o.DatabaseURL, size: o.Size, quick: o.Quick, profile: o.CPUProfile, logw: o.Stderr}
+	s := &scenario{exe: o.Exe, env: o.Env, dbURL: o.DatabaseURL, size: o.Size, quick: o.Quick, profile: o.CPUProfile, logw: o.Stderr, pgPID: o.PostgresPID}
 	res, err := run(ctx, s)
 	res.Scenario = o.Scenario
 	res.LoadAvg[1] = loadAvg()

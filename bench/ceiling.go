@@ -35,6 +35,10 @@ func ceiling(ctx context.Context, s *scenario) (Result, error) {
 		r.Metrics["msgs_per_s"+suffix] = run.rate
 		r.Metrics["cpu_s_per_1000"+suffix] = run.cpuPer1000
 		r.Metrics["complete_s"+suffix] = run.complete.Seconds()
+		if run.dbCPUPer1000 > 0 {
+			r.Metrics["db_cpu_s_per_1000"+suffix] = run.dbCPUPer1000
+		}
+		r.Metrics["emulator_cpu_s_per_1000"+suffix] = run.emuCPUPer1000
 	}
 	r.Metrics["peak_rss_mb"] = peakRSSMB()
 	r.target("msgs_per_s_0ms", ">=", 8000)
@@ -47,6 +51,9 @@ type ceilingRun struct {
 	rate       float64       // messages per second, Confirm to the last accepted send
 	complete   time.Duration // Confirm to every campaign completed (outcomes written)
 	cpuPer1000 float64
+	// The other processes on the machine that the run kept busy: the emulator, and
+	// PostgreSQL when it is the embedded one.
+	dbCPUPer1000, emuCPUPer1000 float64
 }
 
 func runCeiling(ctx context.Context, s *scenario, h *herald, lat time.Duration, profile string) (ceilingRun, error) {
@@ -91,6 +98,8 @@ func runCeiling(ctx context.Context, s *scenario, h *herald, lat time.Duration, 
 		}
 		defer pprof.StopCPUProfile()
 	}
+	emuPID := emu.cmd.Process.Pid
+	db0, emu0 := procCPU(s.pgPID, true), procCPU(emuPID, false)
 	cpu0, start := cpuTime(), time.Now()
 	var ids []int64
 	for _, l := range lanes {
@@ -104,6 +113,7 @@ func runCeiling(ctx context.Context, s *scenario, h *herald, lat time.Duration, 
 		return ceilingRun{}, err
 	}
 	complete, cpu := time.Since(start), cpuTime()-cpu0
+	dbCPU, emuCPU := procCPU(s.pgPID, true)-db0, procCPU(emuPID, false)-emu0
 	last, err := checkExactlyOnce(ctx, emu, emu.tokens, n/bots)
 	if err != nil {
 		return ceilingRun{}, err
@@ -112,9 +122,11 @@ func runCeiling(ctx context.Context, s *scenario, h *herald, lat time.Duration, 
 		return ceilingRun{}, fmt.Errorf("database records %d sent of %d (%v)", sent, n, err)
 	}
 	return ceilingRun{
-		rate:       float64(n) / time.Unix(0, last).Sub(start).Seconds(),
-		complete:   complete,
-		cpuPer1000: cpu.Seconds() / (float64(n) / 1000),
+		rate:          float64(n) / time.Unix(0, last).Sub(start).Seconds(),
+		complete:      complete,
+		cpuPer1000:    cpu.Seconds() / (float64(n) / 1000),
+		dbCPUPer1000:  dbCPU.Seconds() / (float64(n) / 1000),
+		emuCPUPer1000: emuCPU.Seconds() / (float64(n) / 1000),
 	}, nil
 }
 
