@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/mymmrac/telego"
@@ -15,12 +17,30 @@ import (
 
 // Baseline tuning: the best of a small sweep on the reference machine (see
 // BENCHMARKS.md). River fetches at most MaxWorkers minus the running jobs per fetch,
-// and at most once per FetchCooldown.
-const (
+// and at most once per FetchCooldown. HERALD_BENCH_BASELINE="workers,cooldown,poll"
+// (e.g. "400,5ms,20ms") overrides them to repeat the sweep.
+var (
 	baselineMaxWorkers    = 400
 	baselineFetchCooldown = 5 * time.Millisecond
 	baselinePollInterval  = 20 * time.Millisecond
 )
+
+func baselineTuning() error {
+	v := os.Getenv("HERALD_BENCH_BASELINE")
+	if v == "" {
+		return nil
+	}
+	var cooldown, poll string
+	if _, err := fmt.Sscanf(strings.ReplaceAll(v, ",", " "), "%d %s %s", &baselineMaxWorkers, &cooldown, &poll); err != nil {
+		return fmt.Errorf("HERALD_BENCH_BASELINE=%q: want workers,cooldown,poll: %w", v, err)
+	}
+	var err error
+	if baselineFetchCooldown, err = time.ParseDuration(cooldown); err != nil {
+		return err
+	}
+	baselinePollInterval, err = time.ParseDuration(poll)
+	return err
+}
 
 // naiveSendArgs is the naive design's job: one River job per message.
 type naiveSendArgs struct {
@@ -48,6 +68,9 @@ func (w *naiveSendWorker) Work(ctx context.Context, job *river.Job[naiveSendArgs
 // message the emulator accepted.
 func baseline(ctx context.Context, s *scenario) (Result, error) {
 	r := newResult("baseline")
+	if err := baselineTuning(); err != nil {
+		return r, err
+	}
 	const nbots = 4
 	n := s.size - s.size%nbots
 	r.Params["recipients"], r.Params["bots"] = n, nbots
