@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"herald/bot"
+	"herald/flows"
 	"herald/health"
 	"herald/i18n"
 	"herald/migrations"
@@ -149,6 +150,9 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 		}
 	}
 	openToken := func([]byte) (string, error) { return "", errors.New("HERALD_SECRET_KEY is not set") }
+	// services are what the dialogs need; the campaign part is bound to River below.
+	campaigns := &campaignServices{}
+	services := flows.Services{Campaigns: campaigns, Controls: campaigns}
 	if len(cfg.secretKey) > 0 {
 		box, err := secrets.NewBox(cfg.secretKey)
 		if err != nil {
@@ -158,6 +162,7 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 			token, err := box.Open(c)
 			return string(token), err
 		}
+		services.Box = box
 	}
 	queueCfg := queue.Config{
 		Logger: logger, Store: st,
@@ -166,7 +171,7 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 	}
 	var managementBot *bot.Bot
 	if cfg.BotToken != "" {
-		if managementBot, err = newManagementBot(cfg, st, logger); err != nil {
+		if managementBot, err = newManagementBot(cfg, st, logger, services); err != nil {
 			return err
 		}
 		if path := managementBot.WebhookPath(); path != "" {
@@ -181,6 +186,7 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
+	campaigns.bind(queue.NewStarter(st, riverClient), queue.NewControls(st, riverClient, queueCfg.Delivery))
 	// River gets a context of its own: it must keep running while we shut down softly.
 	if err := riverClient.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start river: %w", err)
@@ -193,6 +199,8 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
+	// Stops with gctx, i.e. before River at shutdown.
+	g.Go(func() error { return queue.WatchLanes(gctx, riverClient, queueCfg) })
 	g.Go(func() error {
 		select {
 		case err := <-serverDone:
@@ -305,14 +313,14 @@ func (r *readiness) checks(cfg config) []health.Check {
 	}
 }
 
-func newManagementBot(cfg config, st *store.Store, logger zerolog.Logger) (*bot.Bot, error) {
+func newManagementBot(cfg config, st *store.Store, logger zerolog.Logger, services flows.Services) (*bot.Bot, error) {
 	catalog, err := i18n.New(cfg.DefaultLang)
 	if err != nil {
 		return nil, err
 	}
 	b, err := bot.New(bot.Config{
 		Token: cfg.BotToken, APIURL: cfg.TelegramAPIURL, WebhookURL: cfg.WebhookURL,
-		Store: st, Catalog: catalog, Logger: logger, DialogTTL: cfg.DialogTTL,
+		Store: st, Catalog: catalog, Logger: logger, DialogTTL: cfg.DialogTTL, Services: services,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("management bot: %w", err)

@@ -57,6 +57,7 @@ type Bot struct {
 	cfg      Config
 	log      zerolog.Logger
 	tg       *telego.Bot
+	download *http.Client // file downloads (getFile's URLs)
 	engine   *flows.Engine
 	routes   routes
 	dispatch *dispatcher
@@ -97,14 +98,23 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	// net/http, not telego's default fasthttp, because only it cancels a request
-	// (a long poll in particular) when its context ends.
-	tg, err := telego.NewBot(cfg.Token, telego.WithAPIServer(cfg.APIURL), telego.WithDiscardLogger(),
-		telego.WithHTTPClient(&http.Client{Timeout: cfg.PollTimeout + 20*time.Second}))
+	tg, err := newClient(cfg.Token, cfg.APIURL, cfg.PollTimeout+20*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("bot client: %w", err)
 	}
-	b := &Bot{cfg: cfg, log: cfg.Logger.With().Str("component", "bot").Logger(), tg: tg}
+	b := &Bot{cfg: cfg, log: cfg.Logger.With().Str("component", "bot").Logger(), tg: tg,
+		download: &http.Client{Timeout: 2 * time.Minute}}
+	// The dialogs' Telegram services are the bot's own unless the caller replaced them.
+	if cfg.Services.Chat == nil {
+		cfg.Services.Chat = b
+	}
+	if cfg.Services.Files == nil {
+		cfg.Services.Files = b
+	}
+	if cfg.Services.Channels == nil {
+		cfg.Services.Channels = &channelBots{apiURL: cfg.APIURL, files: cfg.Services.Files}
+	}
+	b.cfg = cfg
 	b.routes = newRoutes()
 	b.engine, err = flows.NewEngine(flows.Config{
 		Tx: flows.StoreTx(cfg.Store), TTL: cfg.DialogTTL,

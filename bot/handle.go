@@ -202,7 +202,7 @@ func commandName(m *telego.Message) (string, bool) {
 
 // messageInput is what a dialog step sees of a message.
 func messageInput(m *telego.Message) flows.Input {
-	in := flows.Input{Text: m.Text, Entities: m.Entities}
+	in := flows.Input{Text: m.Text, Entities: m.Entities, MessageID: m.MessageID}
 	media := func(kind, fileID, uniqueID string) {
 		in.Media = &flows.Media{Kind: kind, FileID: fileID, UniqueID: uniqueID}
 		in.Text, in.Entities = m.Caption, m.CaptionEntities
@@ -217,6 +217,7 @@ func messageInput(m *telego.Message) flows.Input {
 		media("video", m.Video.FileID, m.Video.FileUniqueID)
 	case m.Document != nil:
 		media("document", m.Document.FileID, m.Document.FileUniqueID)
+		in.Media.FileName, in.Media.FileSize = m.Document.FileName, m.Document.FileSize
 	}
 	if m.Contact != nil {
 		in.ContactUserID = m.Contact.UserID

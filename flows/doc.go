@@ -59,5 +59,16 @@
 // is replaced instead of a new one being sent; use t.Notice for a short toast.
 //
 // Errors: return *Error (Invalid, NotFound, Forbidden, Conflict); anything else is
-// internal: bot logs it with a reference id and apologises to the admin.
+// internal: bot logs it with a reference id and apologises to the admin. A step that
+// answers a button without moving on (the wizard's "Send test to me") returns Note.
+//
+// # Services
+//
+// What a flow needs besides the database is a small interface in services.go
+// (ChannelBots, ChatOps, FileFetcher, CampaignStarter, CampaignControls, TokenBox),
+// reached with t.Services(). Package bot implements the Telegram ones itself; serve.go
+// supplies the secrets box and River's starter and controls. flows never sees a bot
+// token in clear text outside one step (channel registration seals it at once), and
+// never an HTTP or pgx type: CampaignStarter gets the turn's transaction as
+// store.DBTX.
 package flows

@@ -355,7 +355,11 @@ func (e *Engine) handle(ctx context.Context, t *Turn, lv *live, in Input) error 
 	case errors.As(err, &fe) && fe.Code != CodeInternal:
 		// Wrong input: say what is wrong and how to fix it, under the step's buttons
 		// (the prompt itself is still on screen above); the draft stays as it was.
-		return e.advanceWith(ctx, t, lv, Stay, &Reply{Text: "⚠️ " + t.L.T(fe.Key, fe.Data), HTML: true})
+		text := t.L.T(fe.Key, fe.Data)
+		if fe.Code != CodeNote {
+			text = "⚠️ " + text
+		}
+		return e.advanceWith(ctx, t, lv, Stay, &Reply{Text: text, HTML: true})
 	default:
 		return err
 	}

@@ -17,6 +17,7 @@ const (
 	CodeForbidden Code = "forbidden" // the actor's role does not allow this
 	CodeConflict  Code = "conflict"  // the change collides with the current state
 	CodeInternal  Code = "internal"  // a bug or an outage; logged with a reference id
+	CodeNote      Code = "note"      // not an error: a step's short answer shown under its buttons
 )
 
 // Error is the one error type flows return. Key names the catalog text shown to the
@@ -41,6 +42,10 @@ func (e *Error) Unwrap() error { return e.Err }
 func Invalid(key string, data i18n.Data) *Error {
 	return &Error{Code: CodeInvalid, Key: key, Data: data}
 }
+
+// Note is what a step returns to answer a button with a short text (under the step's
+// buttons, the way Invalid is shown) while staying where it is, without prompting again.
+func Note(key string, data i18n.Data) *Error { return &Error{Code: CodeNote, Key: key, Data: data} }
 
 // NotFound reports a missing object.
 func NotFound(key string) *Error { return &Error{Code: CodeNotFound, Key: key} }

@@ -49,8 +49,8 @@ func ShowMenu(_ context.Context, t *Turn, _ string) error {
 	}
 	t.Reply(Reply{Text: t.L.T("menu.title", i18n.Data{"Name": esc(t.Actor.Name)}), HTML: true, Edit: true,
 		Keyboard: [][]Button{
-			{b("menu.templates", ActTemplates, "0"), b("menu.batches", ActSoon, "batches")},
-			{b("menu.channels", ActSoon, "channels"), b("menu.campaigns", ActSoon, "campaigns")},
+			{b("menu.templates", ActTemplates, "0"), b("menu.batches", ActBatches, "0")},
+			{b("menu.channels", ActChannels, ""), b("menu.campaigns", ActCampaigns, "0")},
 			{b("menu.admins", ActAdmins, ""), b("menu.help", ActHelp, "")},
 		}})
 	return nil

@@ -39,4 +39,8 @@ var _ interface {
 	templateStore
 	adminStore
 	auditReader
+	batchStore
+	channelStore
+	campaignStore
+	connStore
 } = (*store.Store)(nil)

@@ -33,6 +33,10 @@ type Media struct {
 	Kind     string `json:"kind"` // photo, video, document, animation
 	FileID   string `json:"file_id"`
 	UniqueID string `json:"unique_id"`
+	// FileName and FileSize describe a document (the batch upload checks the size
+	// before downloading); they are not kept in templates.
+	FileName string `json:"-"`
+	FileSize int64  `json:"-"`
 }
 
 // Input is one thing the admin did in a dialog: a message, or a button press
@@ -47,6 +51,7 @@ type Input struct {
 	ForwardName   string
 	ForwardHidden bool // forwarded from someone who hides their account
 	Action        string
+	MessageID     int // the admin's message (0 for a button press)
 }
 
 // Button is an inline button: Data for our callbacks, URL for links.

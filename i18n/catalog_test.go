@@ -9,11 +9,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"herald/i18n"
+	"herald/importer"
 	"herald/render"
+	"herald/store"
 )
 
 // keyRE finds catalog keys written as string literals in the bot's code.
-var keyRE = regexp.MustCompile(`"((?:tpl|adm|dialog|button|menu|error|callback|hint|command|cmd|flow|role|audit|help|sample)\.[a-z_.]+[a-z_])"`)
+var keyRE = regexp.MustCompile(`"((?:tpl|adm|dialog|button|menu|error|callback|hint|command|cmd|flow|role|audit|help|sample|batch|chan|cmp|import|dur)\.[a-z_.]+[a-z_])"`)
 
 // TestEveryKeyInBothLanguages fails when code uses a text missing from a catalog, or a
 // key built at run time (reasons, kinds, roles, sections, flows) has no text.
@@ -42,8 +44,26 @@ func TestEveryKeyInBothLanguages(t *testing.T) {
 	}
 	for _, k := range []string{"tpl.kind.text", "tpl.kind.photo", "tpl.kind.video", "tpl.kind.document", "tpl.kind.animation",
 		"role.owner", "role.admin", "role.viewer", "menu.batches", "menu.channels", "menu.campaigns",
-		"flow.tpl_new", "flow.tpl_rename", "flow.adm_add"} {
+		"flow.tpl_new", "flow.tpl_rename", "flow.adm_add", "flow.batch_new", "flow.batch_rename", "flow.chan_add",
+		"flow.chan_rename", "flow.chan_rate", "flow.cmp_new"} {
 		keys[k] = true
+	}
+	for _, c := range []importer.Code{importer.CodeEmpty, importer.CodeBinary, importer.CodeTooBig, importer.CodeBadHeader,
+		importer.CodeLongHeader, importer.CodeDuplicateColumn, importer.CodeNoIDColumn, importer.CodeTooManyColumns,
+		importer.CodeMalformed, importer.CodeBadXLSX, importer.CodeNoRows, importer.CodeNoValidRows} {
+		keys["import.err."+string(c)] = true
+	}
+	for _, r := range []importer.Reason{importer.ReasonEmptyID, importer.ReasonNotNumeric, importer.ReasonZeroID,
+		importer.ReasonOutOfRange, importer.ReasonExtraFields} {
+		keys["import.reason."+string(r)] = true
+	}
+	for _, s := range []string{store.CampaignScheduled, store.CampaignRunning, store.CampaignPaused, store.CampaignCompleted,
+		store.CampaignCancelled, store.CampaignFailed} {
+		keys["cmp.status."+s] = true
+	}
+	for _, a := range []string{"pause", "resume", "cancel", "resend"} {
+		keys["cmp.action."+a] = true
+		keys["cmp.done."+a] = true
 	}
 	for _, lang := range i18n.Languages {
 		l := catalog.For(lang)

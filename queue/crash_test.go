@@ -28,6 +28,8 @@ type process struct {
 	dead   atomic.Bool
 	pool   *pgxpool.Pool
 	stops  sync.WaitGroup
+
+	stopWatch context.CancelFunc
 }
 
 func (b *testBundle) startProcess(t *testing.T, id string, d queue.DeliveryConfig) *process {
@@ -55,7 +57,16 @@ func (b *testBundle) startProcess(t *testing.T, id string, d queue.DeliveryConfi
 	})
 	require.NoError(t, err)
 	require.NoError(t, p.client.Start(context.Background()))
+	// Like serve.go, every process runs the lane watch beside River.
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	p.stopWatch = stopWatch
+	p.stops.Add(1)
+	go func() { // owned: cleanup (or kill) cancels it and waits on p.stops
+		defer p.stops.Done()
+		_ = queue.WatchLanes(watchCtx, p.client, queue.Config{Logger: logger, Store: store.New(p.pool), Delivery: d})
+	}()
 	t.Cleanup(func() {
+		stopWatch()
 		if !p.dead.Load() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			_ = p.client.StopAndCancel(ctx)
@@ -71,6 +82,7 @@ func (b *testBundle) startProcess(t *testing.T, id string, d queue.DeliveryConfi
 func (p *process) kill(t *testing.T, admin *pgxpool.Pool) {
 	t.Helper()
 	p.dead.Store(true)
+	p.stopWatch()
 	_, err := admin.Exec(context.Background(),
 		`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 		 WHERE application_name = $1 AND datname = current_database()`, p.id)
@@ -204,9 +216,12 @@ func TestRestartAfterCrashFinishesCampaign(t *testing.T) {
 	killed := time.Now()
 	restarted := b.startProcess(t, "p1-restarted", d)
 
+	// The dead process was River's leader, and River elects the next one only some
+	// 15 s later; the lane watch that every process runs adopts the lane before that.
+	require.Eventually(t, func() bool { return b.laneOwner(t, channel) == restarted.id }, 12*time.Second, 20*time.Millisecond,
+		"the restarted process did not take the lane over within seconds")
+	t.Logf("lane taken over %s after the kill", time.Since(killed).Round(100*time.Millisecond))
 	b.waitStatus(t, id, store.CampaignCompleted, 60*time.Second)
-	// The dead process was River's leader: the new one waits for that leadership to
-	// expire (about 15 s) before the keeper adopts the lane.
 	t.Logf("campaign completed %s after the kill", time.Since(killed).Round(100*time.Millisecond))
 	uncertain := b.checkAtMostOnce(t, id, bot, users)
 	require.Positive(t, uncertain)

@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -31,7 +32,39 @@ type maintenanceWorker struct {
 const sweepBatch = 5000
 
 func (w *maintenanceWorker) Work(ctx context.Context, _ *river.Job[DeliveryMaintenanceArgs]) error {
-	e := w.e
+	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		return fmt.Errorf("delivery maintenance: %w", err)
+	}
+	return w.e.maintain(ctx, client)
+}
+
+// WatchLanes runs the delivery maintenance in this process every
+// Delivery.MaintenanceEvery until ctx ends, and returns nil then. River runs periodic
+// jobs on its elected leader only, and when the leader dies the next one is elected
+// some 15 s later; with every process running the same checks, a survivor adopts a dead
+// process's lane within LaneLease + OrphanGrace whichever process died. The checks are
+// idempotent and safe to run in many processes at once. Failures (a database outage)
+// are logged and retried at the next tick.
+func WatchLanes(ctx context.Context, client *river.Client[pgx.Tx], cfg Config) error {
+	e := &engine{store: cfg.Store, logger: cfg.Logger, cfg: cfg.Delivery.withDefaults()}
+	ticker := time.NewTicker(e.cfg.MaintenanceEvery)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+		if err := e.maintain(ctx, client); err != nil && ctx.Err() == nil {
+			e.logger.Warn().Err(err).Msg("delivery maintenance in this process")
+		}
+	}
+}
+
+// maintain expires in-flight leases, adopts orphan lanes, completes finished campaigns
+// and gives every unfinished campaign a progress reporter.
+func (e *engine) maintain(ctx context.Context, client *river.Client[pgx.Tx]) error {
 	for range 20 { // bounded; the next run continues
 		expired, err := e.store.DeliveriesExpireLeases(ctx, sweepBatch)
 		if err != nil {
@@ -45,10 +78,6 @@ func (w *maintenanceWorker) Work(ctx context.Context, _ *river.Job[DeliveryMaint
 		if n < sweepBatch {
 			break
 		}
-	}
-	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
-	if err != nil {
-		return fmt.Errorf("delivery maintenance: %w", err)
 	}
 	if err := e.adoptOrphanLanes(ctx, client); err != nil {
 		return err

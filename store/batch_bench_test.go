@@ -5,9 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -18,51 +16,13 @@ import (
 	"herald/store"
 )
 
-// genCSV produces a CSV of n recipients with three variable columns on the fly, so a
-// million rows never sit in memory (the same shape as importer's benchmark input).
-type genCSV struct {
-	n, i int
-	buf  []byte
-	off  int
-}
-
-var genNames = []string{"Анна", "Борис", "Вера", "Глеб", "Alice", "Bob", "Carol", "Dmitry"}
-
-func newGenCSV(n int) *genCSV {
-	return &genCSV{n: n, buf: []byte("chat_id,first_name,city,balance\n")}
-}
-
-func (g *genCSV) Read(p []byte) (int, error) {
-	for len(g.buf)-g.off < len(p) && g.i < g.n {
-		if g.off > 0 {
-			g.buf = append(g.buf[:0], g.buf[g.off:]...)
-			g.off = 0
-		}
-		g.i++
-		g.buf = strconv.AppendInt(g.buf, int64(100000000+g.i*7), 10)
-		g.buf = append(g.buf, ',')
-		g.buf = append(g.buf, genNames[g.i%len(genNames)]...)
-		g.buf = append(g.buf, ",City "...)
-		g.buf = strconv.AppendInt(g.buf, int64(g.i%1000), 10)
-		g.buf = append(g.buf, ',')
-		g.buf = strconv.AppendInt(g.buf, int64(g.i%100000), 10)
-		g.buf = append(g.buf, ".50\n"...)
-	}
-	if g.off == len(g.buf) {
-		return 0, io.EOF
-	}
-	n := copy(p, g.buf[g.off:])
-	g.off += n
-	return n, nil
-}
-
 // BenchmarkBatchImport measures the real import path, parse + COPY into Postgres, with
 // b.N rows in one batch (ns/op is per row).
 func BenchmarkBatchImport(b *testing.B) {
 	st := store.New(pgtest.NewPool(b))
 	b.ReportAllocs()
 	b.ResetTimer()
-	rd, err := importer.Open(newGenCSV(b.N), importer.Options{})
+	rd, err := importer.Open(importer.SyntheticCSV(b.N), importer.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -91,7 +51,7 @@ func TestBatchImportMillionRows(t *testing.T) {
 	const rows = 1_000_000
 	ctx := context.Background()
 	st := store.New(pgtest.NewPool(t))
-	rd, err := importer.Open(newGenCSV(rows), importer.Options{})
+	rd, err := importer.Open(importer.SyntheticCSV(rows), importer.Options{})
 	require.NoError(t, err)
 	var reports int
 	start := time.Now()

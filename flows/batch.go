@@ -1,0 +1,451 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/looplab/fsm"
+
+	"herald/i18n"
+	"herald/importer"
+	"herald/store"
+)
+
+// Flow names of the batch dialogs.
+const (
+	FlowBatchNew    = "batch_new"
+	FlowBatchRename = "batch_rename"
+)
+
+// Batch screens (callback prefixes).
+const (
+	ActBatches            = "bl" // arg: page
+	ActBatchView          = "bv" // arg: batch id
+	ActBatchNew           = "bn"
+	ActBatchRename        = "br"
+	ActBatchDelete        = "bx" // asks
+	ActBatchDeleteConfirm = "by"
+)
+
+type batchStore interface {
+	BatchImport(ctx context.Context, p store.BatchImportParams) (store.Batch, error)
+	BatchList(ctx context.Context, offset, limit int) ([]store.Batch, int, error)
+	BatchGet(ctx context.Context, id int64) (store.Batch, *store.Recipient, error)
+	BatchRename(ctx context.Context, id int64, name string) error
+	BatchDelete(ctx context.Context, id int64) error
+	BatchNameTaken(ctx context.Context, name string) (bool, error)
+}
+
+func batches(t *Turn) batchStore { return StoreAs[batchStore](t) }
+
+// batchDraft is what the upload dialog has collected.
+type batchDraft struct {
+	ID   int64  `json:"id,omitempty"` // rename: the batch
+	Name string `json:"name,omitempty"`
+}
+
+// importProgressEvery is how often the progress message of a long import is edited.
+const importProgressEvery = 2 * time.Second
+
+// BatchNew is the upload dialog: name → a CSV/XLSX file or pasted ids → summary.
+func BatchNew() *Definition {
+	return &Definition{
+		Name: FlowBatchNew, Role: store.RoleAdmin, Initial: "name",
+		Events: []fsm.EventDesc{{Name: "named", Src: []string{"name"}, Dst: "source"}},
+		Steps: map[string]*Step{
+			"name":   {Prompt: promptBatchName, Handle: handleBatchName},
+			"source": {Prompt: promptBatchSource, Handle: handleBatchSource, Back: "name"},
+		},
+	}
+}
+
+// BatchRename asks for a new name of the batch in the draft's ID.
+func BatchRename() *Definition {
+	return &Definition{
+		Name: FlowBatchRename, Role: store.RoleAdmin, Initial: "name",
+		Steps: map[string]*Step{"name": {Prompt: promptBatchName, Handle: handleBatchName}},
+	}
+}
+
+func promptBatchName(_ context.Context, t *Turn, s *Session) error {
+	var d batchDraft
+	if err := s.Load(&d); err != nil {
+		return err
+	}
+	if s.Flow == FlowBatchRename {
+		t.Say("batch.ask_new_name", i18n.Data{"Name": esc(d.Name)})
+		return nil
+	}
+	r := Reply{Text: t.L.T("batch.ask_name"), HTML: true}
+	if d.Name != "" {
+		r.Text += "\n\n" + t.L.T("tpl.current_value", i18n.Data{"Value": esc(d.Name)})
+		r.Keyboard = [][]Button{{s.Button(t.L.T("button.keep_value"), keepAction)}}
+	}
+	t.Reply(r)
+	return nil
+}
+
+func handleBatchName(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
+	var d batchDraft
+	if err := s.Load(&d); err != nil {
+		return "", err
+	}
+	if in.Action == keepAction && d.Name != "" && s.Flow == FlowBatchNew {
+		return "named", nil
+	}
+	if in.Action != "" {
+		return "", Outdated()
+	}
+	name, err := checkName(in)
+	if err != nil {
+		return "", err
+	}
+	if s.Flow == FlowBatchRename {
+		switch err := batches(t).BatchRename(ctx, d.ID, name); {
+		case errors.Is(err, store.ErrNameTaken):
+			return "", Invalid("batch.name_taken", i18n.Data{"Name": esc(name)})
+		case errors.Is(err, store.ErrNotFound):
+			t.Say("batch.gone")
+			return Done, nil
+		case err != nil:
+			return "", err
+		}
+		if err := t.Audit(ctx, "batch.renamed", batchTarget(d.ID), map[string]any{"from": d.Name, "to": name}); err != nil {
+			return "", err
+		}
+		t.Reply(Reply{Text: t.L.T("batch.renamed", i18n.Data{"Name": esc(name)}), HTML: true,
+			Keyboard: [][]Button{{{Text: t.L.T("button.open"), Data: ScreenCallback(ActBatchView, itoa(d.ID))}}}})
+		return Done, nil
+	}
+	taken, err := batches(t).BatchNameTaken(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	if taken {
+		return "", Invalid("batch.name_taken", i18n.Data{"Name": esc(name)})
+	}
+	d.Name = name
+	return "named", s.Save(d)
+}
+
+func promptBatchSource(_ context.Context, t *Turn, s *Session) error {
+	var d batchDraft
+	if err := s.Load(&d); err != nil {
+		return err
+	}
+	t.Say("batch.ask_source", i18n.Data{"Name": esc(d.Name), "MaxMB": importer.MaxFileSize >> 20})
+	return nil
+}
+
+func handleBatchSource(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
+	var d batchDraft
+	if err := s.Load(&d); err != nil {
+		return "", err
+	}
+	if in.Action != "" {
+		return "", Outdated()
+	}
+	var rd *importer.Reader
+	sourceName := ""
+	switch {
+	case in.Media != nil && in.Media.Kind == "document":
+		sourceName = in.Media.FileName
+		// Check the announced size first: getFile refuses files over 20 MB anyway, and
+		// the admin deserves to know why.
+		if err := importer.CheckSize(in.Media.FileSize); err != nil {
+			return "", importError(t, err)
+		}
+		files := t.Services().Files
+		if files == nil {
+			return "", errors.New("batch upload: no file fetcher configured")
+		}
+		body, err := files.Fetch(ctx, in.Media.FileID, importer.MaxFileSize)
+		if err != nil {
+			return "", fmt.Errorf("download %s: %w", in.Media.FileID, err)
+		}
+		defer body.Close()
+		format := importer.FormatAuto
+		if strings.HasSuffix(strings.ToLower(sourceName), ".xlsx") {
+			format = importer.FormatXLSX
+		}
+		rd, err = importer.Open(body, importer.Options{Format: format, MaxBytes: importer.MaxFileSize})
+		if err != nil {
+			return "", importError(t, err)
+		}
+	case in.Media != nil:
+		return "", Invalid("batch.not_a_file", nil)
+	case strings.TrimSpace(in.Text) == "":
+		return "", Invalid("batch.not_a_file", nil)
+	default:
+		var err error
+		if rd, err = importer.OpenIDList(in.Text); err != nil {
+			return "", importError(t, err)
+		}
+	}
+	defer rd.Close()
+
+	progress, stop := startImportProgress(ctx, t, d.Name)
+	b, err := batches(t).BatchImport(ctx, store.BatchImportParams{
+		Name: d.Name, SourceName: sourceName, CreatedBy: t.Actor.UserID, Source: rd,
+		Progress: progress, ProgressInterval: importProgressEvery,
+	})
+	stop()
+	switch {
+	case errors.Is(err, store.ErrNameTaken):
+		return "", Invalid("batch.name_taken_back", i18n.Data{"Name": esc(d.Name)})
+	case err != nil:
+		return "", importError(t, err)
+	}
+	sum := rd.Summary()
+	if err := t.Audit(ctx, "batch.imported", batchTarget(b.ID), map[string]any{
+		"name": b.Name, "source": sourceName, "recipients": b.RecipientCount,
+		"duplicates": b.DuplicateCount, "invalid": b.InvalidCount, "columns": b.Columns,
+	}); err != nil {
+		return "", err
+	}
+	text := t.L.T("batch.imported", i18n.Data{"Name": esc(b.Name),
+		"Recipients": t.L.N("batch.n_recipients", b.RecipientCount),
+		"Duplicates": b.DuplicateCount, "Invalid": b.InvalidCount, "Columns": columnList(t, b.Columns)})
+	if len(sum.InvalidSample) > 0 {
+		text += "\n\n" + t.L.T("batch.invalid_sample") + "\n" + invalidLines(t, sum.InvalidSample)
+	}
+	t.Reply(Reply{Text: text, HTML: true, Keyboard: [][]Button{
+		{{Text: t.L.T("button.open"), Data: ScreenCallback(ActBatchView, itoa(b.ID))}},
+		{{Text: t.L.T("button.new_campaign"), Data: ScreenCallback(ActCampaignNew, "")}},
+		{{Text: t.L.T("button.menu"), Data: ScreenCallback(ActMenu, "")}},
+	}})
+	return Done, nil
+}
+
+// startImportProgress returns a progress callback for store.BatchImport and a stop
+// function to call once the import returned. The callback only hands the figures to
+// a goroutine that sends, then edits, one progress message, so the copy never waits
+// for Telegram.
+func startImportProgress(ctx context.Context, t *Turn, name string) (func(store.BatchImportProgress), func()) {
+	chat := t.Services().Chat
+	if chat == nil {
+		return nil, func() {}
+	}
+	figures := make(chan store.BatchImportProgress, 1)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // owned by stop, which closes figures and waits
+		defer wg.Done()
+		messageID := 0
+		for p := range figures {
+			text := t.L.T("batch.importing", i18n.Data{"Name": esc(name), "Rows": p.Rows, "Imported": p.Imported})
+			if messageID == 0 {
+				id, err := chat.SendProgress(ctx, t.ChatID, text)
+				if err == nil {
+					messageID = id
+				}
+				continue
+			}
+			_ = chat.EditProgress(ctx, t.ChatID, messageID, text) // progress is best effort
+		}
+		if messageID != 0 {
+			_ = chat.EditProgress(ctx, t.ChatID, messageID, t.L.T("batch.import_done", i18n.Data{"Name": esc(name)}))
+		}
+	}()
+	report := func(p store.BatchImportProgress) {
+		select { // keep only the latest figures
+		case <-figures:
+		default:
+		}
+		figures <- p
+	}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			close(figures)
+			wg.Wait()
+		})
+	}
+	return report, stop
+}
+
+// importError turns an importer or store error into a message that says what is wrong
+// with the file; other errors stay internal.
+func importError(t *Turn, err error) error {
+	var ie *importer.Error
+	if !errors.As(err, &ie) {
+		return err
+	}
+	data := i18n.Data{"Line": ie.Line, "Column": ie.Column, "Detail": esc(ie.Detail),
+		"MaxMB": importer.MaxFileSize >> 20, "MaxColumns": importer.MaxColumns}
+	switch ie.Code {
+	case importer.CodeTooBig:
+		size, _ := strconv.ParseInt(ie.Detail, 10, 64)
+		data["SizeMB"] = fmt.Sprintf("%.1f", float64(size)/(1<<20))
+	case importer.CodeNoIDColumn:
+		data["Found"] = codeList(ie.Found)
+		data["Accepted"] = codeList(ie.Accepted)
+	}
+	return Invalid("import.err."+string(ie.Code), data)
+}
+
+func codeList(items []string) string {
+	out := make([]string, 0, len(items))
+	for _, s := range items {
+		out = append(out, "<code>"+esc(s)+"</code>")
+	}
+	return strings.Join(out, ", ")
+}
+
+func invalidLines(t *Turn, rows []importer.InvalidRow) string {
+	lines := make([]string, 0, len(rows))
+	for _, r := range rows {
+		lines = append(lines, t.L.T("import.invalid_row", i18n.Data{"Line": r.Line, "Value": esc(r.Value),
+			"Reason": t.L.T("import.reason." + string(r.Reason))}))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func columnList(t *Turn, columns []string) string {
+	if len(columns) == 0 {
+		return t.L.T("batch.no_columns")
+	}
+	out := make([]string, 0, len(columns))
+	for _, c := range columns {
+		out = append(out, "<code>{{"+esc(c)+"}}</code>")
+	}
+	return strings.Join(out, ", ")
+}
+
+func batchTarget(id int64) string { return "batch:" + itoa(id) }
+
+// ShowBatches lists batches, PageSize per page.
+func ShowBatches(ctx context.Context, t *Turn, arg string) error {
+	page, _ := strconv.Atoi(arg)
+	page = max(page, 0)
+	list, total, err := batches(t).BatchList(ctx, page*PageSize, PageSize)
+	if err != nil {
+		return err
+	}
+	text := t.L.N("batch.list_header", total)
+	if total == 0 {
+		text = t.L.T("batch.list_empty")
+	}
+	var rows [][]Button
+	for _, b := range list {
+		rows = append(rows, []Button{{Text: "👥 " + b.Name + " · " + strconv.Itoa(b.RecipientCount), Data: ScreenCallback(ActBatchView, itoa(b.ID))}})
+	}
+	rows = append(rows, pager(t, ActBatches, page, total)...)
+	if t.Actor.CanChange() {
+		rows = append(rows, []Button{{Text: t.L.T("button.new_batch"), Data: ScreenCallback(ActBatchNew, "")}})
+	}
+	rows = append(rows, backToMenu(t)...)
+	t.Reply(Reply{Text: text, HTML: true, Edit: true, Keyboard: rows})
+	return nil
+}
+
+// StartBatchNew opens the upload dialog.
+func StartBatchNew(_ context.Context, t *Turn, _ string) error {
+	t.Start(FlowBatchNew, nil)
+	return nil
+}
+
+func batchArg(ctx context.Context, t *Turn, arg string) (store.Batch, *store.Recipient, error) {
+	id, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil {
+		return store.Batch{}, nil, NotFound("batch.gone")
+	}
+	b, sample, err := batches(t).BatchGet(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return b, nil, NotFound("batch.gone")
+	}
+	return b, sample, err
+}
+
+// ShowBatch is a batch's card, with a sample recipient.
+func ShowBatch(ctx context.Context, t *Turn, arg string) error {
+	b, sample, err := batchArg(ctx, t, arg)
+	if err != nil {
+		return err
+	}
+	sampleText := t.L.T("batch.no_sample")
+	if sample != nil {
+		lines := []string{t.L.T("batch.sample_id", i18n.Data{"ID": sample.ChatID})}
+		for _, c := range b.Columns {
+			lines = append(lines, "<code>{{"+esc(c)+"}}</code> = "+esc(clipRunes(sample.Vars[c], 60)))
+		}
+		sampleText = strings.Join(lines, "\n")
+	}
+	source := b.SourceName
+	if source == "" {
+		source = t.L.T("batch.pasted")
+	}
+	text := t.L.T("batch.card", i18n.Data{"Name": esc(b.Name), "Recipients": t.L.N("batch.n_recipients", b.RecipientCount),
+		"Duplicates": b.DuplicateCount, "Invalid": b.InvalidCount, "Columns": columnList(t, b.Columns),
+		"Source": esc(source), "Created": b.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"), "Sample": sampleText})
+	id := itoa(b.ID)
+	var rows [][]Button
+	if t.Actor.CanChange() {
+		rows = append(rows,
+			[]Button{{Text: t.L.T("button.rename"), Data: ScreenCallback(ActBatchRename, id)},
+				{Text: t.L.T("button.delete"), Data: ScreenCallback(ActBatchDelete, id)}})
+	}
+	rows = append(rows, []Button{{Text: t.L.T("button.to_list"), Data: ScreenCallback(ActBatches, "0")}})
+	t.Reply(Reply{Text: text, HTML: true, Edit: true, Keyboard: rows})
+	return nil
+}
+
+// StartBatchRename opens the rename dialog.
+func StartBatchRename(ctx context.Context, t *Turn, arg string) error {
+	b, _, err := batchArg(ctx, t, arg)
+	if err != nil {
+		return err
+	}
+	t.Start(FlowBatchRename, batchDraft{ID: b.ID, Name: b.Name})
+	return nil
+}
+
+// AskDeleteBatch asks for confirmation.
+func AskDeleteBatch(ctx context.Context, t *Turn, arg string) error {
+	b, _, err := batchArg(ctx, t, arg)
+	if err != nil {
+		return err
+	}
+	id := itoa(b.ID)
+	t.Reply(Reply{Text: t.L.T("batch.delete_question", i18n.Data{"Name": esc(b.Name), "Recipients": t.L.N("batch.n_recipients", b.RecipientCount)}),
+		HTML: true, Edit: true, Keyboard: [][]Button{
+			{{Text: t.L.T("button.delete_yes"), Data: ScreenCallback(ActBatchDeleteConfirm, id)}},
+			{{Text: t.L.T("button.delete_no"), Data: ScreenCallback(ActBatchView, id)}},
+		}})
+	return nil
+}
+
+// DeleteBatch deletes after confirmation; refused while an unfinished campaign uses it.
+func DeleteBatch(ctx context.Context, t *Turn, arg string) error {
+	b, _, err := batchArg(ctx, t, arg)
+	if err != nil {
+		return err
+	}
+	var inUse *store.InUseError
+	switch err := batches(t).BatchDelete(ctx, b.ID); {
+	case errors.As(err, &inUse):
+		return Conflict("batch.in_use", i18n.Data{"Name": esc(b.Name), "Campaigns": campaignIDs(inUse.CampaignIDs)})
+	case errors.Is(err, store.ErrNotFound):
+		return NotFound("batch.gone")
+	case err != nil:
+		return err
+	}
+	if err := t.Audit(ctx, "batch.deleted", batchTarget(b.ID), map[string]any{"name": b.Name, "recipients": b.RecipientCount}); err != nil {
+		return err
+	}
+	t.Notice(t.L.T("batch.deleted", i18n.Data{"Name": b.Name}))
+	return ShowBatches(ctx, t, "0")
+}
+
+func campaignIDs(ids []int64) string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, "#"+itoa(id))
+	}
+	return strings.Join(out, ", ")
+}

@@ -1,0 +1,478 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/looplab/fsm"
+
+	"herald/i18n"
+	"herald/store"
+)
+
+// Flow names of the channel dialogs.
+const (
+	FlowChannelAdd    = "chan_add"
+	FlowChannelRename = "chan_rename"
+	FlowChannelRate   = "chan_rate"
+)
+
+// Channel screens (callback prefixes).
+const (
+	ActChannels             = "cl"
+	ActChannelView          = "cv" // arg: channel id
+	ActChannelNew           = "cn"
+	ActChannelRename        = "cr"
+	ActChannelRate          = "cq"
+	ActChannelToggle        = "ce"
+	ActChannelVerify        = "cc"
+	ActChannelRemove        = "cx" // asks
+	ActChannelRemoveConfirm = "cy"
+)
+
+// paidStarsPerMessage is what Telegram charges for each message above the free
+// broadcast limit when paid broadcasts are on.
+const paidStarsPerMessage = "0.1"
+
+type channelStore interface {
+	ChannelCreate(ctx context.Context, sealer store.TokenSealer, p store.ChannelCreateParams) (store.Channel, error)
+	ChannelList(ctx context.Context) ([]store.Channel, error)
+	ChannelGet(ctx context.Context, id int64) (store.Channel, error)
+	ChannelToken(ctx context.Context, opener store.TokenOpener, id int64) (string, error)
+	ChannelRename(ctx context.Context, id int64, name string) error
+	ChannelSetRate(ctx context.Context, id int64, rate int, paid bool) error
+	ChannelSetEnabled(ctx context.Context, id int64, enabled bool) error
+	ChannelMarkVerified(ctx context.Context, id int64, username string, at time.Time) error
+	ChannelDelete(ctx context.Context, id int64) error
+}
+
+func channels(t *Turn) channelStore { return StoreAs[channelStore](t) }
+
+// channelDraft is what the channel dialogs collect. The token never appears in it:
+// only its ciphertext, sealed with the box before the draft is saved.
+type channelDraft struct {
+	ID       int64  `json:"id,omitempty"` // rename and rate: the channel
+	Sealed   []byte `json:"sealed,omitempty"`
+	BotID    int64  `json:"bot_id,omitempty"`
+	Username string `json:"username,omitempty"`
+	Name     string `json:"name,omitempty"`
+}
+
+// tokenRE is the shape of a bot token: "<bot id>:<35 characters>".
+var tokenRE = regexp.MustCompile(`^[0-9]{3,20}:[A-Za-z0-9_-]{20,80}$`)
+
+// ChannelAdd registers a channel bot: token → display name → rate.
+func ChannelAdd() *Definition {
+	return &Definition{
+		Name: FlowChannelAdd, Role: store.RoleAdmin, Initial: "token",
+		Events: []fsm.EventDesc{
+			{Name: "verified", Src: []string{"token"}, Dst: "name"},
+			{Name: "named", Src: []string{"name"}, Dst: "rate"},
+		},
+		Steps: map[string]*Step{
+			"token": {Prompt: promptChannelToken, Handle: handleChannelToken},
+			"name":  {Prompt: promptChannelName, Handle: handleChannelName, Back: "token"},
+			"rate":  {Prompt: promptChannelRate, Handle: handleChannelRate, Back: "name"},
+		},
+	}
+}
+
+// ChannelRename renames the channel in the draft's ID.
+func ChannelRename() *Definition {
+	return &Definition{
+		Name: FlowChannelRename, Role: store.RoleAdmin, Initial: "name",
+		Steps: map[string]*Step{"name": {Prompt: promptChannelName, Handle: handleChannelName}},
+	}
+}
+
+// ChannelRate changes the rate of the channel in the draft's ID.
+func ChannelRate() *Definition {
+	return &Definition{
+		Name: FlowChannelRate, Role: store.RoleAdmin, Initial: "rate",
+		Steps: map[string]*Step{"rate": {Prompt: promptChannelRate, Handle: handleChannelRate}},
+	}
+}
+
+func promptChannelToken(_ context.Context, t *Turn, _ *Session) error {
+	t.Say("chan.ask_token")
+	return nil
+}
+
+func handleChannelToken(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
+	if in.Action != "" {
+		return "", Outdated()
+	}
+	svc := t.Services()
+	// The message holds a secret: it goes first, whatever happens next.
+	if in.MessageID != 0 && svc.Chat != nil {
+		if err := svc.Chat.DeleteMessage(ctx, t.ChatID, in.MessageID); err != nil {
+			t.Say("chan.delete_failed")
+		}
+	}
+	if svc.Box == nil {
+		return "", Invalid("chan.no_secret_key", nil)
+	}
+	token := strings.TrimSpace(in.Text)
+	if in.Media != nil || !tokenRE.MatchString(token) {
+		return "", Invalid("chan.token_format", nil)
+	}
+	if svc.Channels == nil {
+		return "", errors.New("channel registration: no channel-bot client configured")
+	}
+	me, err := svc.Channels.Identify(ctx, token)
+	switch {
+	case errors.Is(err, ErrTokenRejected):
+		return "", Invalid("chan.token_rejected", nil)
+	case err != nil:
+		// The cause may carry the request URL, and so the token: it is not logged.
+		return "", Invalid("chan.token_unreachable", nil)
+	}
+	list, err := channels(t).ChannelList(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range list {
+		if c.BotUserID == me.ID {
+			return "", Invalid("chan.exists", i18n.Data{"Name": esc(c.Name), "Username": esc(me.Username)})
+		}
+	}
+	d := channelDraft{Sealed: svc.Box.Seal([]byte(token)), BotID: me.ID, Username: me.Username, Name: me.FirstName}
+	if d.Name == "" {
+		d.Name = me.Username
+	}
+	return "verified", s.Save(d)
+}
+
+func promptChannelName(_ context.Context, t *Turn, s *Session) error {
+	var d channelDraft
+	if err := s.Load(&d); err != nil {
+		return err
+	}
+	if s.Flow == FlowChannelRename {
+		t.Say("chan.ask_new_name", i18n.Data{"Name": esc(d.Name)})
+		return nil
+	}
+	t.Reply(Reply{Text: t.L.T("chan.ask_name", i18n.Data{"Username": esc(d.Username)}), HTML: true,
+		Keyboard: [][]Button{{s.Button(t.L.T("button.use_name", i18n.Data{"Name": d.Name}), keepAction)}}})
+	return nil
+}
+
+func handleChannelName(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
+	var d channelDraft
+	if err := s.Load(&d); err != nil {
+		return "", err
+	}
+	name := d.Name
+	switch {
+	case in.Action == keepAction && s.Flow == FlowChannelAdd && d.Name != "":
+	case in.Action != "":
+		return "", Outdated()
+	default:
+		var err error
+		if name, err = checkName(in); err != nil {
+			return "", err
+		}
+	}
+	if s.Flow == FlowChannelAdd {
+		d.Name = name
+		return "named", s.Save(d)
+	}
+	switch err := channels(t).ChannelRename(ctx, d.ID, name); {
+	case errors.Is(err, store.ErrNotFound):
+		t.Say("chan.gone")
+		return Done, nil
+	case err != nil:
+		return "", err
+	}
+	if err := t.Audit(ctx, "channel.renamed", channelTarget(d.ID), map[string]any{"from": d.Name, "to": name}); err != nil {
+		return "", err
+	}
+	t.Reply(Reply{Text: t.L.T("chan.renamed", i18n.Data{"Name": esc(name)}), HTML: true,
+		Keyboard: [][]Button{{{Text: t.L.T("button.open"), Data: ScreenCallback(ActChannelView, itoa(d.ID))}}}})
+	return Done, nil
+}
+
+func promptChannelRate(_ context.Context, t *Turn, s *Session) error {
+	t.Reply(Reply{Text: t.L.T("chan.ask_rate", i18n.Data{"Free": store.ChannelMaxRate, "Max": store.ChannelMaxPaidRate,
+		"Stars": paidStarsPerMessage}), HTML: true,
+		Keyboard: [][]Button{
+			{s.Button(t.L.T("button.rate_free", i18n.Data{"Rate": store.ChannelMaxRate}), "r:"+strconv.Itoa(store.ChannelMaxRate))},
+			{s.Button(t.L.T("button.rate_paid", i18n.Data{"Rate": 100}), "r:100"),
+				s.Button(t.L.T("button.rate_paid", i18n.Data{"Rate": store.ChannelMaxPaidRate}), "r:"+strconv.Itoa(store.ChannelMaxPaidRate))},
+		}})
+	return nil
+}
+
+func handleChannelRate(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
+	var d channelDraft
+	if err := s.Load(&d); err != nil {
+		return "", err
+	}
+	text := strings.TrimSpace(in.Text)
+	if in.Action != "" {
+		r, ok := strings.CutPrefix(in.Action, "r:")
+		if !ok {
+			return "", Outdated()
+		}
+		text = r
+	}
+	rate, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(text, "/s"))) // "250" or "250/s"
+	if err != nil || rate < 1 || rate > store.ChannelMaxPaidRate {
+		return "", Invalid("chan.rate_invalid", i18n.Data{"Max": store.ChannelMaxPaidRate})
+	}
+	paid := rate > store.ChannelMaxRate
+	if s.Flow == FlowChannelRate {
+		switch err := channels(t).ChannelSetRate(ctx, d.ID, rate, paid); {
+		case errors.Is(err, store.ErrNotFound):
+			t.Say("chan.gone")
+			return Done, nil
+		case err != nil:
+			return "", err
+		}
+		if err := t.Audit(ctx, "channel.rate_changed", channelTarget(d.ID), map[string]any{"rate": rate, "paid_broadcast": paid}); err != nil {
+			return "", err
+		}
+		t.Reply(Reply{Text: t.L.T("chan.rate_set", i18n.Data{"Rate": rateText(t, rate, paid)}), HTML: true,
+			Keyboard: [][]Button{{{Text: t.L.T("button.open"), Data: ScreenCallback(ActChannelView, itoa(d.ID))}}}})
+		return Done, nil
+	}
+	box := t.Services().Box
+	if box == nil {
+		return "", Invalid("chan.no_secret_key", nil)
+	}
+	token, err := box.Open(d.Sealed)
+	if err != nil {
+		return "", errors.New("channel registration: the sealed token does not open (key changed?)")
+	}
+	c, err := channels(t).ChannelCreate(ctx, box, store.ChannelCreateParams{
+		BotUserID: d.BotID, Username: d.Username, Name: d.Name, Token: string(token),
+		RatePerSecond: rate, PaidBroadcast: paid, CreatedBy: t.Actor.UserID, VerifiedAt: t.Now,
+	})
+	var exists *store.ChannelExistsError
+	switch {
+	case errors.As(err, &exists):
+		t.Say("chan.exists", i18n.Data{"Name": esc(exists.Name), "Username": esc(d.Username)})
+		return Done, nil
+	case err != nil:
+		return "", err
+	}
+	if err := t.Audit(ctx, "channel.registered", channelTarget(c.ID), map[string]any{
+		"name": c.Name, "username": c.Username, "bot_user_id": c.BotUserID, "rate": rate, "paid_broadcast": paid,
+	}); err != nil {
+		return "", err
+	}
+	t.Reply(Reply{Text: t.L.T("chan.registered", i18n.Data{"Name": esc(c.Name), "Username": esc(c.Username),
+		"Rate": rateText(t, rate, paid)}), HTML: true,
+		Keyboard: [][]Button{
+			{{Text: t.L.T("button.open"), Data: ScreenCallback(ActChannelView, itoa(c.ID))}},
+			{{Text: t.L.T("button.menu"), Data: ScreenCallback(ActMenu, "")}},
+		}})
+	return Done, nil
+}
+
+func rateText(t *Turn, rate int, paid bool) string {
+	if paid {
+		return t.L.T("chan.rate_paid", i18n.Data{"Rate": rate, "Stars": paidStarsPerMessage, "Free": store.ChannelMaxRate})
+	}
+	return t.L.T("chan.rate_free", i18n.Data{"Rate": rate})
+}
+
+func channelTarget(id int64) string { return "channel:" + itoa(id) }
+
+// ShowChannels lists the channel bots.
+func ShowChannels(ctx context.Context, t *Turn, _ string) error {
+	list, err := channels(t).ChannelList(ctx)
+	if err != nil {
+		return err
+	}
+	text := t.L.N("chan.list_header", len(list))
+	if len(list) == 0 {
+		text = t.L.T("chan.list_empty")
+	}
+	var rows [][]Button
+	for _, c := range list {
+		icon := "📡"
+		if !c.Enabled {
+			icon = "⏸"
+		}
+		rows = append(rows, []Button{{Text: icon + " " + c.Name + " · @" + c.Username, Data: ScreenCallback(ActChannelView, itoa(c.ID))}})
+	}
+	if t.Actor.CanChange() {
+		rows = append(rows, []Button{{Text: t.L.T("button.new_channel"), Data: ScreenCallback(ActChannelNew, "")}})
+	}
+	rows = append(rows, backToMenu(t)...)
+	t.Reply(Reply{Text: text, HTML: true, Edit: true, Keyboard: rows})
+	return nil
+}
+
+// StartChannelAdd opens the registration dialog, or explains that the operator must
+// set HERALD_SECRET_KEY first.
+func StartChannelAdd(_ context.Context, t *Turn, _ string) error {
+	if t.Services().Box == nil {
+		t.Reply(Reply{Text: t.L.T("chan.no_secret_key"), HTML: true, Keyboard: backToMenu(t)})
+		return nil
+	}
+	t.Start(FlowChannelAdd, nil)
+	return nil
+}
+
+func channelArg(ctx context.Context, t *Turn, arg string) (store.Channel, error) {
+	id, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil {
+		return store.Channel{}, NotFound("chan.gone")
+	}
+	c, err := channels(t).ChannelGet(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return c, NotFound("chan.gone")
+	}
+	return c, err
+}
+
+// ShowChannel is a channel's card.
+func ShowChannel(ctx context.Context, t *Turn, arg string) error {
+	c, err := channelArg(ctx, t, arg)
+	if err != nil {
+		return err
+	}
+	verified := t.L.T("chan.never_verified")
+	if c.VerifiedAt != nil {
+		verified = c.VerifiedAt.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	state := t.L.T("chan.enabled")
+	if !c.Enabled {
+		state = t.L.T("chan.disabled")
+	}
+	text := t.L.T("chan.card", i18n.Data{"Name": esc(c.Name), "Username": esc(c.Username), "Rate": rateText(t, c.RatePerSecond, c.PaidBroadcast),
+		"State": state, "Verified": verified})
+	id := itoa(c.ID)
+	var rows [][]Button
+	if t.Actor.CanChange() {
+		toggle := t.L.T("button.disable")
+		if !c.Enabled {
+			toggle = t.L.T("button.enable")
+		}
+		rows = append(rows,
+			[]Button{{Text: t.L.T("button.rename"), Data: ScreenCallback(ActChannelRename, id)},
+				{Text: t.L.T("button.change_rate"), Data: ScreenCallback(ActChannelRate, id)}},
+			[]Button{{Text: toggle, Data: ScreenCallback(ActChannelToggle, id)},
+				{Text: t.L.T("button.verify"), Data: ScreenCallback(ActChannelVerify, id)}},
+			[]Button{{Text: t.L.T("button.remove"), Data: ScreenCallback(ActChannelRemove, id)}})
+	}
+	rows = append(rows, []Button{{Text: t.L.T("button.to_list"), Data: ScreenCallback(ActChannels, "")}})
+	t.Reply(Reply{Text: text, HTML: true, Edit: true, Keyboard: rows})
+	return nil
+}
+
+// StartChannelRename opens the rename dialog.
+func StartChannelRename(ctx context.Context, t *Turn, arg string) error {
+	c, err := channelArg(ctx, t, arg)
+	if err != nil {
+		return err
+	}
+	t.Start(FlowChannelRename, channelDraft{ID: c.ID, Name: c.Name})
+	return nil
+}
+
+// StartChannelRate opens the rate dialog.
+func StartChannelRate(ctx context.Context, t *Turn, arg string) error {
+	c, err := channelArg(ctx, t, arg)
+	if err != nil {
+		return err
+	}
+	t.Start(FlowChannelRate, channelDraft{ID: c.ID, Name: c.Name})
+	return nil
+}
+
+// ToggleChannel disables an enabled channel and enables a disabled one.
+func ToggleChannel(ctx context.Context, t *Turn, arg string) error {
+	c, err := channelArg(ctx, t, arg)
+	if err != nil {
+		return err
+	}
+	if err := channels(t).ChannelSetEnabled(ctx, c.ID, !c.Enabled); err != nil {
+		return err
+	}
+	action, key := "channel.disabled", "chan.now_disabled"
+	if !c.Enabled {
+		action, key = "channel.enabled", "chan.now_enabled"
+	}
+	if err := t.Audit(ctx, action, channelTarget(c.ID), map[string]any{"name": c.Name}); err != nil {
+		return err
+	}
+	t.Notice(t.L.T(key, i18n.Data{"Name": c.Name}))
+	return ShowChannel(ctx, t, arg)
+}
+
+// VerifyChannel checks the stored token with getMe again.
+func VerifyChannel(ctx context.Context, t *Turn, arg string) error {
+	c, err := channelArg(ctx, t, arg)
+	if err != nil {
+		return err
+	}
+	svc := t.Services()
+	if svc.Box == nil {
+		return Conflict("chan.no_secret_key", nil)
+	}
+	token, err := channels(t).ChannelToken(ctx, svc.Box, c.ID)
+	if err != nil {
+		return err
+	}
+	me, err := svc.Channels.Identify(ctx, token)
+	switch {
+	case errors.Is(err, ErrTokenRejected):
+		return Conflict("chan.verify_rejected", i18n.Data{"Name": esc(c.Name)})
+	case err != nil:
+		return Conflict("chan.token_unreachable", nil)
+	case me.ID != c.BotUserID:
+		return Conflict("chan.verify_other_bot", i18n.Data{"Name": esc(c.Name)})
+	}
+	if err := channels(t).ChannelMarkVerified(ctx, c.ID, me.Username, t.Now); err != nil {
+		return err
+	}
+	if err := t.Audit(ctx, "channel.verified", channelTarget(c.ID), map[string]any{"username": me.Username}); err != nil {
+		return err
+	}
+	t.Notice(t.L.T("chan.verified", i18n.Data{"Username": me.Username}))
+	return ShowChannel(ctx, t, arg)
+}
+
+// AskRemoveChannel asks for confirmation.
+func AskRemoveChannel(ctx context.Context, t *Turn, arg string) error {
+	c, err := channelArg(ctx, t, arg)
+	if err != nil {
+		return err
+	}
+	id := itoa(c.ID)
+	t.Reply(Reply{Text: t.L.T("chan.remove_question", i18n.Data{"Name": esc(c.Name), "Username": esc(c.Username)}), HTML: true, Edit: true,
+		Keyboard: [][]Button{
+			{{Text: t.L.T("button.remove_yes"), Data: ScreenCallback(ActChannelRemoveConfirm, id)}},
+			{{Text: t.L.T("button.delete_no"), Data: ScreenCallback(ActChannelView, id)}},
+		}})
+	return nil
+}
+
+// RemoveChannel removes a channel; refused while an unfinished campaign uses it.
+func RemoveChannel(ctx context.Context, t *Turn, arg string) error {
+	c, err := channelArg(ctx, t, arg)
+	if err != nil {
+		return err
+	}
+	var inUse *store.InUseError
+	switch err := channels(t).ChannelDelete(ctx, c.ID); {
+	case errors.As(err, &inUse):
+		return Conflict("chan.in_use", i18n.Data{"Name": esc(c.Name), "Campaigns": campaignIDs(inUse.CampaignIDs)})
+	case errors.Is(err, store.ErrNotFound):
+		return NotFound("chan.gone")
+	case err != nil:
+		return err
+	}
+	if err := t.Audit(ctx, "channel.removed", channelTarget(c.ID), map[string]any{"name": c.Name, "username": c.Username}); err != nil {
+		return err
+	}
+	t.Notice(t.L.T("chan.removed", i18n.Data{"Name": c.Name}))
+	return ShowChannels(ctx, t, "")
+}
