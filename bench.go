@@ -22,6 +22,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	size := fs.Int("size", 100_000, "recipients of ceiling, baseline and responsiveness; import and fanout use 10×")
 	quick := fs.Bool("quick", false, "small and short: --size 2000 unless given, adherence 3 s, 20 dialog messages")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of Herald's process during ceiling (latency 0) to this file")
+	poolMax := fs.Int("pool-max-conns", 0, "size of Herald's database pool (default: pgxpool's, as herald run without pool_max_conns)")
 	child := fs.String("child", "", "internal: run one scenario in this process")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -40,7 +41,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		return bench.RunChild(ctx, bench.ChildOptions{
 			Scenario: *child, Size: *size, Quick: *quick, CPUProfile: *profile,
 			Exe: exe, Env: os.Environ(), DatabaseURL: getenv("HERALD_BENCH_DATABASE_URL"),
-			PostgresPID: pgPID, Stdout: stdout, Stderr: stderr,
+			PostgresPID: pgPID, PoolMaxConns: *poolMax, Stdout: stdout, Stderr: stderr,
 		})
 	}
 	var scenarios []string
@@ -48,7 +49,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		scenarios = strings.Split(*scenario, ",")
 	}
 	return bench.Run(ctx, bench.Options{
-		Scenarios: scenarios, Size: *size, Quick: *quick, JSON: *asJSON, CPUProfile: *profile,
+		Scenarios: scenarios, Size: *size, Quick: *quick, JSON: *asJSON, CPUProfile: *profile, PoolMaxConns: *poolMax,
 		Exe: exe, Env: os.Environ(), DatabaseURL: getenv("DATABASE_URL"),
 		Stdout: stdout, Stderr: stderr,
 	})

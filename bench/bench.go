@@ -40,6 +40,10 @@ type Options struct {
 	// responsiveness sends 20 messages): for smoke tests.
 	Quick bool
 	JSON  bool // print one JSON object per scenario instead of the table
+	// PoolMaxConns sizes Herald's database pool in the scenarios (0: pgxpool's default
+	// of max(4, NumCPU), which is what `herald run` uses unless DATABASE_URL sets
+	// pool_max_conns).
+	PoolMaxConns int
 	// CPUProfile, when set, is where the ceiling scenario (latency 0) writes a CPU
 	// profile of Herald's process.
 	CPUProfile string
@@ -166,6 +170,9 @@ func runChild(ctx context.Context, o Options, server, name string) Result {
 	if o.CPUProfile != "" {
 		args = append(args, "--cpuprofile", o.CPUProfile)
 	}
+	if o.PoolMaxConns > 0 {
+		args = append(args, "--pool-max-conns", fmt.Sprint(o.PoolMaxConns))
+	}
 	cmd := exec.CommandContext(ctx, o.Exe, args...)
 	cmd.Env = append(append([]string{}, o.Env...), "HERALD_BENCH_DATABASE_URL="+dbURL)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -259,6 +266,8 @@ type scenario struct {
 	profile string
 	logw    io.Writer // Herald's logs (warnings and errors)
 	pgPID   int       // the embedded PostgreSQL's postmaster (0: unknown, not ours)
+	// poolMaxConns overrides the pool size (0: pgxpool's default, as herald run).
+	poolMaxConns int
 }
 
 type runner func(ctx context.Context, s *scenario) (Result, error)
@@ -284,8 +293,10 @@ type ChildOptions struct {
 	// PostgresPID is the embedded server's postmaster, whose CPU time (with its
 	// backends') is reported beside Herald's; 0 when the server is not ours.
 	PostgresPID int
-	Stdout      io.Writer
-	Stderr      io.Writer
+	// PoolMaxConns sizes Herald's pool (0: pgxpool's default, as `herald run`).
+	PoolMaxConns int
+	Stdout       io.Writer
+	Stderr       io.Writer
 }
 
 // RunChild runs one scenario in this process and prints its Result as one JSON line.
@@ -300,7 +311,7 @@ func RunChild(ctx context.Context, o ChildOptions) error {
 	if o.Size <= 0 {
 		o.Size = 100_000
 	}
-	s := &scenario{exe: o.Exe, env: o.Env, dbURL: o.DatabaseURL, size: o.Size, quick: o.Quick, profile: o.CPUProfile, logw: o.Stderr, pgPID: o.PostgresPID}
+	s := &scenario{exe: o.Exe, env: o.Env, dbURL: o.DatabaseURL, size: o.Size, quick: o.Quick, profile: o.CPUProfile, logw: o.Stderr, pgPID: o.PostgresPID, poolMaxConns: o.PoolMaxConns}
 	res, err := run(ctx, s)
 	res.Scenario = o.Scenario
 	res.LoadAvg[1] = loadAvg()
@@ -309,6 +320,12 @@ func RunChild(ctx context.Context, o ChildOptions) error {
 	}
 	if res.Metrics == nil {
 		res.Metrics = map[string]float64{}
+	}
+	if res.Params == nil {
+		res.Params = map[string]any{}
+	}
+	if o.PoolMaxConns > 0 {
+		res.Params["pool_max_conns"] = o.PoolMaxConns
 	}
 	if encErr := json.NewEncoder(o.Stdout).Encode(res); encErr != nil {
 		return encErr

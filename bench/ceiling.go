@@ -17,7 +17,7 @@ import (
 func ceiling(ctx context.Context, s *scenario) (Result, error) {
 	r := newResult("ceiling")
 	r.Params["recipients"], r.Params["bots"], r.Params["unpaced"] = s.size, 4, true
-	h, err := openHerald(ctx, s.dbURL, 1, s.logw)
+	h, err := openHerald(ctx, s, 1)
 	if err != nil {
 		return r, err
 	}

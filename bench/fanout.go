@@ -23,7 +23,7 @@ func fanout(ctx context.Context, s *scenario) (Result, error) {
 		return r, err
 	}
 	defer emu.close()
-	h, err := openHerald(ctx, s.dbURL, 1, s.logw)
+	h, err := openHerald(ctx, s, 1)
 	if err != nil {
 		return r, err
 	}

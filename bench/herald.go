@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,12 +29,17 @@ type herald struct {
 }
 
 // openHerald connects to the scenario's database (already migrated) with the pool
-// settings `herald run` uses, and registers admin as the owner.
-func openHerald(ctx context.Context, dbURL string, admin int64, logw io.Writer) (*herald, error) {
-	cfg, err := pgxpool.ParseConfig(dbURL)
+// settings `herald run` uses (pgxpool's defaults: max(4, NumCPU) connections, unless
+// --pool-max-conns), and registers admin as the owner.
+func openHerald(ctx context.Context, s *scenario, admin int64) (*herald, error) {
+	cfg, err := pgxpool.ParseConfig(s.dbURL)
 	if err != nil {
 		return nil, fmt.Errorf("database url: %w", err)
 	}
+	if s.poolMaxConns > 0 { // what pool_max_conns in DATABASE_URL does for herald run
+		cfg.MaxConns = int32(s.poolMaxConns)
+	}
+	logw := s.logw
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("database pool: %w", err)

@@ -35,7 +35,7 @@ func importCSV(ctx context.Context, s *scenario) (Result, error) {
 	if _, err := f.Seek(0, 0); err != nil {
 		return r, err
 	}
-	h, err := openHerald(ctx, s.dbURL, 1, s.logw)
+	h, err := openHerald(ctx, s, 1)
 	if err != nil {
 		return r, err
 	}

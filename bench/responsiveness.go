@@ -39,7 +39,7 @@ func responsiveness(ctx context.Context, s *scenario) (Result, error) {
 	defer emu.close()
 	mgmtToken, channelTokens := emu.tokens[0], emu.tokens[1:]
 	owner := emu.lastUser
-	h, err := openHerald(ctx, s.dbURL, owner, s.logw)
+	h, err := openHerald(ctx, s, owner)
 	if err != nil {
 		return r, err
 	}
