@@ -152,7 +152,13 @@ func (s *Store) DeliverySettle(ctx context.Context, channelID int64, outcomes []
 			    lease_until = NULL,
 			    updated_at = now()
 			FROM o JOIN campaigns c ON c.id = o.campaign_id
-			WHERE d.campaign_id = o.campaign_id AND d.chat_id = o.chat_id AND d.status = 'inflight'
+			-- "lease_until IS NOT NULL" means in flight (a CHECK ties the two). Written
+			-- as status = 'inflight', it let the planner pick the partial index
+			-- deliveries_inflight_idx (campaign_id only) and filter every in-flight
+			-- entry of the campaign, dead ones included, for each outcome: most of
+			-- PostgreSQL's CPU at high rates (BENCHMARKS.md). This way it is one primary
+			-- key lookup per outcome.
+			WHERE d.campaign_id = o.campaign_id AND d.chat_id = o.chat_id AND d.lease_until IS NOT NULL
 			RETURNING d.chat_id, o.suppress),
 		sup AS (
 			INSERT INTO suppressions (channel_id, chat_id, reason)
