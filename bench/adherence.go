@@ -83,6 +83,7 @@ func adherence(ctx context.Context, s *scenario) (Result, error) {
 		span := time.Duration(st.LastSentNS - st.FirstSentNS).Seconds()
 		r.Metrics["achieved_ratio_"+l.name] = float64(st.Sent-1) / span / float64(l.rate)
 		r.Metrics["max_1s_window_"+l.name] = float64(st.MaxPerSecond)
+		r.Metrics["longest_pause_ms_"+l.name] = float64(st.MaxGapNS) / 1e6
 		tooMany += st.TooManyRequests
 		r.target("achieved_ratio_"+l.name, ">=", 0.97)
 		r.target("max_1s_window_"+l.name, "<=", float64(l.rate))

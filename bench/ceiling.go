@@ -67,12 +67,7 @@ func runCeiling(ctx context.Context, s *scenario, h *herald, lat time.Duration, 
 	if err := h.startRiver(ctx, emu.url, queue.DeliveryConfig{Unpaced: true}, nil, nil); err != nil {
 		return ceilingRun{}, err
 	}
-	defer func() {
-		stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		_ = h.client.StopAndCancel(stopCtx)
-		cancel()
-		h.client = nil
-	}()
+	defer h.stopRiver()
 	tpl, err := h.template(ctx)
 	if err != nil {
 		return ceilingRun{}, err

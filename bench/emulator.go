@@ -147,6 +147,7 @@ type botStats struct {
 	Duplicates      int   `json:"duplicates"`
 	FirstSentNS     int64 `json:"first_sent_ns"`
 	LastSentNS      int64 `json:"last_sent_ns"`
+	MaxGapNS        int64 `json:"max_gap_ns"`
 }
 
 func (e *emulator) stats(ctx context.Context, token string) (botStats, error) {

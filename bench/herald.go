@@ -26,6 +26,8 @@ type herald struct {
 	logger zerolog.Logger
 	admin  int64
 	client *river.Client[pgx.Tx]
+	// stopWatch ends queue.WatchLanes (which herald run runs beside River) and waits.
+	stopWatch func()
 }
 
 // openHerald connects to the scenario's database (already migrated) with the pool
@@ -60,9 +62,10 @@ func openHerald(ctx context.Context, s *scenario, admin int64) (*herald, error) 
 	return h, nil
 }
 
-// startRiver starts River with every Herald worker, as `herald run` does.
+// startRiver starts River with every Herald worker and the lane watcher, as `herald
+// run` does.
 func (h *herald) startRiver(ctx context.Context, apiURL string, delivery queue.DeliveryConfig, mgmt *telego.Bot, notifier queue.DialogNotifier) error {
-	client, err := queue.NewClient(h.pool, queue.Config{
+	cfg := queue.Config{
 		Logger: h.logger, Store: h.store, TelegramAPIURL: apiURL, ManagementBot: mgmt,
 		DialogNotifier: notifier,
 		OpenToken: func(c []byte) (string, error) {
@@ -70,7 +73,8 @@ func (h *herald) startRiver(ctx context.Context, apiURL string, delivery queue.D
 			return string(p), err
 		},
 		Delivery: delivery,
-	})
+	}
+	client, err := queue.NewClient(h.pool, cfg)
 	if err != nil {
 		return err
 	}
@@ -78,15 +82,32 @@ func (h *herald) startRiver(ctx context.Context, apiURL string, delivery queue.D
 		return fmt.Errorf("start river: %w", err)
 	}
 	h.client = client
+	watchCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { // owned: stopRiver cancels and waits on done
+		defer close(done)
+		_ = queue.WatchLanes(watchCtx, client, cfg)
+	}()
+	h.stopWatch = func() { cancel(); <-done }
 	return nil
 }
 
-func (h *herald) close() {
+// stopRiver stops what startRiver started.
+func (h *herald) stopRiver() {
+	if h.stopWatch != nil {
+		h.stopWatch()
+		h.stopWatch = nil
+	}
 	if h.client != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		_ = h.client.StopAndCancel(ctx)
 		cancel()
+		h.client = nil
 	}
+}
+
+func (h *herald) close() {
+	h.stopRiver()
 	h.pool.Close()
 }
 

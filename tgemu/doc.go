@@ -65,7 +65,7 @@
 //	     {"token","text","command","message_id","data","caption","name","mime","bytes"(base64),"contact"}
 //	GET  /emu/users/{id}/next?token=…&timeout=5s
 //	GET  /emu/bots/{token}/stats[?brief=1]  (sent, too_many_requests, max_per_second, chats,
-//	     duplicates, first_sent_ns, last_sent_ns, per_chat unless brief)
+//	     duplicates, first_sent_ns, last_sent_ns, max_gap_ns, per_chat unless brief)
 //	GET  /emu/bots/{token}/chats/{chat_id}
 //	PUT  /emu/bots/{token}/rate {"per_second"}   PUT /emu/bots/{token}/faults {Faults, durations in ns}
 //

@@ -141,6 +141,11 @@ func (s *Server) userMux() *http.ServeMux {
 				// Unix nanoseconds of the first and last accepted send, for rates
 				// measured by the emulator's clock (herald bench).
 				out["first_sent_ns"], out["last_sent_ns"] = st.Series[0].UnixNano(), st.Series[n-1].UnixNano()
+				var gap time.Duration
+				for i := 1; i < n; i++ {
+					gap = max(gap, st.Series[i].Sub(st.Series[i-1]))
+				}
+				out["max_gap_ns"] = gap.Nanoseconds() // the longest pause between two sends
 			}
 			if r.URL.Query().Get("brief") == "" {
 				out["per_chat"] = st.PerChat
