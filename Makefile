@@ -22,6 +22,10 @@ test: ## Vet, then run every test with the race detector
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
 
+.PHONY: bench
+bench: build ## Run every benchmark scenario (about 5 minutes; see BENCHMARKS.md)
+	./herald bench $(BENCH_FLAGS)
+
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && echo "gofmt: files above need formatting" && exit 1)

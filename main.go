@@ -4,6 +4,7 @@
 //	herald migrate    apply database migrations and exit
 //	herald version    print the version
 //	herald emulator   a local Telegram Bot API for tests and demos
+//	herald bench      measure the delivery engine, import and bot (BENCHMARKS.md)
 //	herald healthcheck  probe a running service's /healthz (container HEALTHCHECK)
 //
 // Configuration comes from the environment; see README.md.
@@ -40,6 +41,7 @@ Commands:
   migrate    apply database migrations and exit
   version    print the version and exit
   emulator   run the Telegram Bot API emulator (--addr 127.0.0.1:8081)
+  bench      run the benchmarks (--scenario NAME, --json, --quick; see BENCHMARKS.md)
   healthcheck  exit 0 when the running service's /healthz answers (for containers)
   help       print this help
 
@@ -61,6 +63,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	case "emulator":
 		return runEmulator(ctx, args[2:], stdout, stderr)
+	case "bench":
+		return runBench(ctx, args[2:], getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, getenv)
 	case "run", "migrate":

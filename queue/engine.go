@@ -56,6 +56,12 @@ type DeliveryConfig struct {
 	// MaintenanceEvery is how often expired in-flight leases are swept, orphan lanes
 	// adopted and finished campaigns completed [2s].
 	MaintenanceEvery time.Duration
+	// Unpaced is for benchmarks only (`herald bench`, scenario ceiling): lanes ignore
+	// their channel's configured rate and send as fast as the engine allows, to measure
+	// its raw capacity. Everything else — River jobs, lane leases, claims, in-flight
+	// bounds, settle batches, the store — takes the same path as in production, and a
+	// 429 still pauses the lane. Never set it in a service: it gives up invariant 1.
+	Unpaced bool
 }
 
 func (c DeliveryConfig) withDefaults() DeliveryConfig {
@@ -137,7 +143,7 @@ func (e *engine) pacerFor(ch store.Channel) *pacer {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	p := e.pacers[ch.ID]
-	limit, burst := paceFor(ch.RatePerSecond, e.cfg.RateMargin)
+	limit, burst := e.paceFor(ch)
 	if p == nil {
 		p = newPacer(limit, burst)
 		e.pacers[ch.ID] = p
@@ -146,6 +152,15 @@ func (e *engine) pacerFor(ch store.Channel) *pacer {
 		p.lim.SetBurst(burst)
 	}
 	return p
+}
+
+// paceFor is the channel's token bucket (see paceFor), or no limit when the engine
+// runs unpaced.
+func (e *engine) paceFor(ch store.Channel) (rate.Limit, int) {
+	if e.cfg.Unpaced {
+		return rate.Inf, 0
+	}
+	return paceFor(ch.RatePerSecond, e.cfg.RateMargin)
 }
 
 // paceFor turns a channel's rate r into a token bucket (limit r', burst b) such that

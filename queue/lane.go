@@ -10,11 +10,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mymmrac/telego"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
 
 	"herald/store"
 )
@@ -155,7 +155,7 @@ type lane struct {
 	e     *engine
 	ch    store.Channel
 	epoch int64
-	bot   *telego.Bot
+	bot   *channelClient
 	pacer *pacer
 	log   zerolog.Logger
 
@@ -235,10 +235,13 @@ func (l *lane) run(ctx context.Context, until time.Time) (laneResult, error) {
 // the slice ends or nothing is left.
 func (l *lane) dispatch(ctx context.Context, until time.Time, tasks chan<- sendTask, results chan<- store.DeliveryOutcome) (laneResult, error) {
 	cfg := l.e.cfg
-	limit, _ := paceFor(l.ch.RatePerSecond, cfg.RateMargin)
+	limit, _ := l.e.paceFor(l.ch)
 	// A chunk is about half a second of sending, so claims stay frequent enough to
 	// keep the in-flight bound small and the pipeline full.
-	chunk := min(max(int(float64(limit)/2), 1), max(cfg.MaxInFlight/2, 1))
+	chunk := max(cfg.MaxInFlight/2, 1)
+	if limit != rate.Inf {
+		chunk = min(max(int(float64(limit)/2), 1), chunk)
+	}
 	for {
 		if ctx.Err() != nil || !l.mayStart() {
 			return laneResult{wait: time.Second}, nil

@@ -8,8 +8,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/mymmrac/telego"
 	tu "github.com/mymmrac/telego/telegoutil"
@@ -31,6 +33,8 @@ type campaignMessage struct {
 	text          string
 	entities      []telego.MessageEntity
 	markup        *telego.InlineKeyboardMarkup
+	entitiesJSON  []byte // static text messages: the entities, encoded once
+	markupJSON    []byte // the keyboard, encoded once (nil: none)
 	mediaKind     string // "" for a text message
 	mediaUniqueID string
 	mediaFileID   atomic.Pointer[string] // the channel bot's file_id once known
@@ -81,6 +85,14 @@ func prepareMessage(ctx context.Context, st *store.Store, mgmt *telego.Bot, ch s
 	}
 	if len(rows) > 0 {
 		m.markup = &telego.InlineKeyboardMarkup{InlineKeyboard: rows}
+		if m.markupJSON, err = json.Marshal(m.markup); err != nil {
+			return nil, fmt.Errorf("%w: buttons: %v", errTemplateBroken, err)
+		}
+	}
+	if m.static && len(m.entities) > 0 {
+		if m.entitiesJSON, err = json.Marshal(m.entities); err != nil {
+			return nil, fmt.Errorf("%w: entities: %v", errTemplateBroken, err)
+		}
 	}
 	if cm.MediaKind == nil || cm.MediaFileID == nil {
 		return m, nil
@@ -158,21 +170,24 @@ func downloadMedia(ctx context.Context, mgmt *telego.Bot, fileID, kind string) (
 }
 
 // send delivers the message to chatID through bot and returns Telegram's message id.
-func (m *campaignMessage) send(ctx context.Context, bot *telego.Bot, chatID int64, vars map[string]string) (int64, error) {
+func (m *campaignMessage) send(ctx context.Context, bot *channelClient, chatID int64, vars map[string]string) (int64, error) {
 	text, entities := m.text, m.entities
 	if !m.static {
 		text, entities = m.tpl.Render(vars)
 	}
 	chat := telego.ChatID{ID: chatID}
 	if m.mediaKind == "" {
-		msg, err := bot.SendMessage(ctx, &telego.SendMessageParams{
-			ChatID: chat, Text: text, Entities: entities, ReplyMarkup: m.markup,
-			AllowPaidBroadcast: m.paidBroadcast,
-		})
-		if err != nil {
-			return 0, err
+		entitiesJSON := m.entitiesJSON
+		if !m.static && len(entities) > 0 {
+			var err error
+			if entitiesJSON, err = json.Marshal(entities); err != nil {
+				return 0, &notSentError{fmt.Errorf("encode entities: %w", err)}
+			}
 		}
-		return int64(msg.MessageID), nil
+		buf := bodyPool.Get().(*[]byte)
+		defer bodyPool.Put(buf)
+		*buf = appendSendMessage((*buf)[:0], chatID, text, entitiesJSON, m.markupJSON, m.paidBroadcast)
+		return bot.sendText(ctx, *buf)
 	}
 	if id := m.mediaFileID.Load(); id != nil {
 		msg, err := m.sendMedia(ctx, bot, chat, text, entities, tu.FileFromID(*id))
@@ -206,7 +221,7 @@ func (m *campaignMessage) send(ctx context.Context, bot *telego.Bot, chatID int6
 	return int64(msg.MessageID), nil
 }
 
-func (m *campaignMessage) sendMedia(ctx context.Context, bot *telego.Bot, chat telego.ChatID, caption string, entities []telego.MessageEntity, file telego.InputFile) (*telego.Message, error) {
+func (m *campaignMessage) sendMedia(ctx context.Context, bot *channelClient, chat telego.ChatID, caption string, entities []telego.MessageEntity, file telego.InputFile) (*telego.Message, error) {
 	switch m.mediaKind {
 	case "photo":
 		return bot.SendPhoto(ctx, &telego.SendPhotoParams{ChatID: chat, Photo: file, Caption: caption,
@@ -235,4 +250,62 @@ func mediaFileID(msg *telego.Message, kind string) string {
 		return msg.Document.FileID
 	}
 	return ""
+}
+
+// bodyPool recycles sendMessage request bodies (fasthttp copies the body it sends).
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// appendSendMessage writes a sendMessage request body. entities and markup are JSON
+// already (nil: none).
+func appendSendMessage(buf []byte, chatID int64, text string, entities, markup []byte, paid bool) []byte {
+	buf = append(buf, `{"chat_id":`...)
+	buf = strconv.AppendInt(buf, chatID, 10)
+	buf = append(buf, `,"text":`...)
+	buf = appendJSONString(buf, text)
+	if len(entities) > 0 {
+		buf = append(buf, `,"entities":`...)
+		buf = append(buf, entities...)
+	}
+	if len(markup) > 0 {
+		buf = append(buf, `,"reply_markup":`...)
+		buf = append(buf, markup...)
+	}
+	if paid {
+		buf = append(buf, `,"allow_paid_broadcast":true`...)
+	}
+	return append(buf, '}')
+}
+
+// appendJSONString writes s as a JSON string. Invalid UTF-8 goes through
+// encoding/json, which replaces it as Telegram would refuse it otherwise.
+func appendJSONString(buf []byte, s string) []byte {
+	if !utf8.ValidString(s) {
+		b, _ := json.Marshal(s)
+		return append(buf, b...)
+	}
+	const hex = "0123456789abcdef"
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		buf = append(buf, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			buf = append(buf, '\\', c)
+		case '\n':
+			buf = append(buf, '\\', 'n')
+		case '\r':
+			buf = append(buf, '\\', 'r')
+		case '\t':
+			buf = append(buf, '\\', 't')
+		default:
+			buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
 }

@@ -43,22 +43,36 @@ type classifyingCaller struct {
 }
 
 func (c classifyingCaller) Call(ctx context.Context, url string, data *ta.RequestData) (*ta.Response, error) {
+	if data.BodyRaw == nil && data.BodyStream == nil {
+		return nil, &notSentError{errors.New("empty request body")}
+	}
+	out := &ta.Response{}
+	err := c.post(ctx, url, data.ContentType, func(req *fasthttp.Request) {
+		if data.BodyRaw != nil {
+			req.SetBodyRaw(data.BodyRaw)
+		} else {
+			req.SetBodyStream(data.BodyStream, -1)
+		}
+	}, func(body []byte) error { return json.Unmarshal(body, out) })
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// post makes one POST request and hands the answer's body to decode (the body is only
+// valid during the call). Transport errors and 5xx answers come back as notSentError
+// or unknownOutcomeError; a body that does not decode is an unknownOutcomeError.
+func (c classifyingCaller) post(ctx context.Context, url, contentType string, setBody func(*fasthttp.Request), decode func([]byte) error) error {
 	if err := ctx.Err(); err != nil {
-		return nil, &notSentError{err}
+		return &notSentError{err}
 	}
 	req := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(req)
 	req.SetRequestURI(url)
-	req.Header.SetContentType(data.ContentType)
+	req.Header.SetContentType(contentType)
 	req.Header.SetMethod(fasthttp.MethodPost)
-	switch {
-	case data.BodyRaw != nil:
-		req.SetBodyRaw(data.BodyRaw)
-	case data.BodyStream != nil:
-		req.SetBodyStream(data.BodyStream, -1)
-	default:
-		return nil, &notSentError{errors.New("empty request body")}
-	}
+	setBody(req)
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseResponse(resp)
 	var err error
@@ -69,18 +83,55 @@ func (c classifyingCaller) Call(ctx context.Context, url string, data *ta.Reques
 	}
 	if err != nil {
 		if requestNeverLeft(err) {
-			return nil, &notSentError{err}
+			return &notSentError{err}
 		}
-		return nil, &unknownOutcomeError{err}
+		return &unknownOutcomeError{err}
 	}
 	if code := resp.StatusCode(); code >= 500 {
-		return nil, &notSentError{fmt.Errorf("telegram answered HTTP %d", code)}
+		return &notSentError{fmt.Errorf("telegram answered HTTP %d", code)}
 	}
-	out := &ta.Response{}
-	if err := json.Unmarshal(resp.Body(), out); err != nil {
-		return nil, &unknownOutcomeError{fmt.Errorf("decode answer: %w", err)}
+	if err := decode(resp.Body()); err != nil {
+		return &unknownOutcomeError{fmt.Errorf("decode answer: %w", err)}
 	}
-	return out, nil
+	return nil
+}
+
+// sendMessageAnswer is the part of sendMessage's answer the engine reads.
+type sendMessageAnswer struct {
+	OK     bool `json:"ok"`
+	Result struct {
+		MessageID int64 `json:"message_id"`
+	} `json:"result"`
+	ErrorCode   int                    `json:"error_code"`
+	Description string                 `json:"description"`
+	Parameters  *ta.ResponseParameters `json:"parameters"`
+}
+
+// sendText posts a sendMessage body written by appendSendMessage and returns the
+// message id. This is the engine's hot path, so it does not go through telego's
+// generic request path, which reflects over the parameters, builds debug strings for
+// every request even with logging off (Response.String formats a nil *Error, which
+// panics and recovers inside fmt) and decodes the whole Message; on the ceiling
+// benchmark that was about a third of Herald's CPU. Errors are what telego returns:
+// a *ta.Error for an API error, so classifySendError reads both alike.
+func (c *channelClient) sendText(ctx context.Context, body []byte) (int64, error) {
+	var ans sendMessageAnswer
+	err := c.caller.post(ctx, c.sendMessageURL, ta.ContentTypeJSON, func(req *fasthttp.Request) { req.SetBodyRaw(body) },
+		func(b []byte) error { return json.Unmarshal(b, &ans) })
+	if err != nil {
+		return 0, err
+	}
+	if !ans.OK {
+		return 0, fmt.Errorf("api: %w", &ta.Error{Description: ans.Description, ErrorCode: ans.ErrorCode, Parameters: ans.Parameters})
+	}
+	return ans.Result.MessageID, nil
+}
+
+// channelClient is a channel bot's telego client plus the engine's own sendMessage.
+type channelClient struct {
+	*telego.Bot
+	caller         classifyingCaller
+	sendMessageURL string
 }
 
 // requestNeverLeft reports transport errors raised before any byte of the request
@@ -106,7 +157,7 @@ type channelBots struct {
 
 type cachedBot struct {
 	sum [32]byte
-	bot *telego.Bot
+	bot *channelClient
 }
 
 func newChannelBots(apiURL string, openToken func([]byte) (string, error), maxConns int) *channelBots {
@@ -114,8 +165,12 @@ func newChannelBots(apiURL string, openToken func([]byte) (string, error), maxCo
 		apiURL:    apiURL,
 		openToken: openToken,
 		caller: classifyingCaller{client: &fasthttp.Client{
-			Name:                "herald",
-			MaxConnsPerHost:     maxConns,
+			Name:            "herald",
+			MaxConnsPerHost: maxConns,
+			// Every channel bot talks to the same host (api.telegram.org), so with more
+			// than four busy lanes the connections run out; a request then waits for one
+			// instead of failing at once with ErrNoFreeConns (a retry with backoff).
+			MaxConnWaitTimeout:  5 * time.Second,
 			MaxIdleConnDuration: time.Minute,
 			ReadTimeout:         time.Minute,
 			WriteTimeout:        time.Minute,
@@ -124,7 +179,7 @@ func newChannelBots(apiURL string, openToken func([]byte) (string, error), maxCo
 	}
 }
 
-func (c *channelBots) get(ch store.Channel) (*telego.Bot, error) {
+func (c *channelBots) get(ch store.Channel) (*channelClient, error) {
 	sum := sha256.Sum256(ch.TokenCiphertext)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -138,17 +193,18 @@ func (c *channelBots) get(ch store.Channel) (*telego.Bot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open token of channel %d: %w", ch.ID, err)
 	}
-	opts := []telego.BotOption{telego.WithAPICaller(c.caller), telego.WithDiscardLogger()}
+	apiURL := "https://api.telegram.org"
 	if c.apiURL != "" {
-		opts = append(opts, telego.WithAPIServer(strings.TrimRight(c.apiURL, "/")))
+		apiURL = strings.TrimRight(c.apiURL, "/")
 	}
-	bot, err := telego.NewBot(token, opts...)
+	bot, err := telego.NewBot(token, telego.WithAPICaller(c.caller), telego.WithDiscardLogger(), telego.WithAPIServer(apiURL))
 	if err != nil {
 		// telego's error does not contain the token.
 		return nil, fmt.Errorf("client for channel %d: %w", ch.ID, err)
 	}
-	c.bots[ch.ID] = cachedBot{sum: sum, bot: bot}
-	return bot, nil
+	cc := &channelClient{Bot: bot, caller: c.caller, sendMessageURL: apiURL + "/bot" + token + "/sendMessage"}
+	c.bots[ch.ID] = cachedBot{sum: sum, bot: cc}
+	return cc, nil
 }
 
 // sendClass is what an answer to a send means for the delivery.

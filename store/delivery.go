@@ -137,6 +137,10 @@ func (s *Store) DeliverySettle(ctx context.Context, channelID int64, outcomes []
 		notBefore[i] = o.NotBefore
 	}
 	var written int64
+	// QueryExecModeExec plans the statement with this batch's arrays every time: a
+	// cached generic plan does not know how many outcomes there are and, once the
+	// table's statistics say few deliveries are in flight, went for a scan of the
+	// deliveries table per batch, which stalled paced lanes after their first slice.
 	err := s.pool.QueryRow(ctx, `
 		WITH o AS (
 			SELECT * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[],
@@ -152,14 +156,20 @@ func (s *Store) DeliverySettle(ctx context.Context, channelID int64, outcomes []
 			    lease_until = NULL,
 			    updated_at = now()
 			FROM o JOIN campaigns c ON c.id = o.campaign_id
-			WHERE d.campaign_id = o.campaign_id AND d.chat_id = o.chat_id AND d.status = 'inflight'
+			-- "lease_until IS NOT NULL" means in flight (a CHECK ties the two). Written
+			-- as status = 'inflight', it let the planner pick the partial index
+			-- deliveries_inflight_idx (campaign_id only) and filter every in-flight
+			-- entry of the campaign, dead ones included, for each outcome: most of
+			-- PostgreSQL's CPU at high rates (BENCHMARKS.md). This way it is one primary
+			-- key lookup per outcome.
+			WHERE d.campaign_id = o.campaign_id AND d.chat_id = o.chat_id AND d.lease_until IS NOT NULL
 			RETURNING d.chat_id, o.suppress),
 		sup AS (
 			INSERT INTO suppressions (channel_id, chat_id, reason)
 			SELECT DISTINCT ON (chat_id) $1::bigint, chat_id, suppress FROM upd WHERE suppress <> ''
 			ON CONFLICT DO NOTHING
 			RETURNING 1)
-		SELECT count(*) FROM upd`,
+		SELECT count(*) FROM upd`, pgx.QueryExecModeExec,
 		channelID, campaigns, chats, statuses, messageIDs, reasons, incs, notBefore, suppress).Scan(&written)
 	if err != nil {
 		return 0, fmt.Errorf("settle %d deliveries: %w", n, err)

@@ -19,7 +19,7 @@
 // Server:
 //
 //	Start(cfg Config) (*Server, error); StartTest(t testing.TB, cfg Config) *Server
-//	Serve(ctx context.Context, addr string, cfg Config, stdout io.Writer) error
+//	Serve(ctx context.Context, addr string, cfg Config, stdout io.Writer, setup ...func(*Server)) error
 //	(*Server) URL() string; Close(); ServeHTTP(w, r)
 //	(*Server) CreateBot(username string) *Bot; CreateBotSpec(BotSpec) (*Bot, error); Bots() []Bot
 //	(*Server) SetBotRate(token string, perSecond int); SetPaidRate(token string, perSecond int)
@@ -64,7 +64,9 @@
 //	POST /emu/users/{id}/{start|block|unblock|deactivate|text|command|document|photo|contact|press}
 //	     {"token","text","command","message_id","data","caption","name","mime","bytes"(base64),"contact"}
 //	GET  /emu/users/{id}/next?token=…&timeout=5s
-//	GET  /emu/bots/{token}/stats    GET /emu/bots/{token}/chats/{chat_id}
+//	GET  /emu/bots/{token}/stats[?brief=1]  (sent, too_many_requests, max_per_second, chats,
+//	     duplicates, first_sent_ns, last_sent_ns, max_gap_ns, per_chat unless brief)
+//	GET  /emu/bots/{token}/chats/{chat_id}
 //	PUT  /emu/bots/{token}/rate {"per_second"}   PUT /emu/bots/{token}/faults {Faults, durations in ns}
 //
 // # Emulated and not, compared with the real Bot API

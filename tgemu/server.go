@@ -140,8 +140,11 @@ func StartTest(t testing.TB, cfg Config) *Server {
 }
 
 // Serve runs a standalone emulator on addr until ctx is done, printing the
-// URL and the tokens of cfg.Bots (or of one default bot) to stdout.
-func Serve(ctx context.Context, addr string, cfg Config, stdout io.Writer) error {
+// URL and the tokens of cfg.Bots (or of one default bot) to stdout. Each
+// setup function runs once the server listens, before the last line
+// ("user-side API under …") is printed, so a parent process reading stdout
+// knows the server is fully set up when that line arrives.
+func Serve(ctx context.Context, addr string, cfg Config, stdout io.Writer, setup ...func(*Server)) error {
 	if len(cfg.Bots) == 0 {
 		cfg.Bots = []BotSpec{{Username: "herald_test_bot"}}
 	}
@@ -157,6 +160,9 @@ func Serve(ctx context.Context, addr string, cfg Config, stdout io.Writer) error
 	fmt.Fprintf(stdout, "Telegram Bot API emulator listening on %s\n", s.URL())
 	for _, b := range s.Bots() {
 		fmt.Fprintf(stdout, "bot @%s token %s\n", b.Username, b.Token)
+	}
+	for _, f := range setup {
+		f(s)
 	}
 	fmt.Fprintf(stdout, "user-side API under %s/emu/ (see package tgemu docs)\n", s.URL())
 	<-ctx.Done()

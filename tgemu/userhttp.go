@@ -132,10 +132,25 @@ func (s *Server) userMux() *http.ServeMux {
 	m.HandleFunc("GET /emu/bots/{token}/stats", func(w http.ResponseWriter, r *http.Request) {
 		if b := s.pathBot(w, r); b != nil {
 			st := s.Stats(b.token)
-			writeOK(w, map[string]any{
+			out := map[string]any{
 				"sent": st.Sent, "too_many_requests": st.TooManyRequests, "max_per_second": st.MaxPerSecond,
-				"per_chat": st.PerChat, "unanswered_callbacks": s.UnansweredCallbacks(b.token),
-			})
+				"unanswered_callbacks": s.UnansweredCallbacks(b.token),
+				"chats":                len(st.PerChat), "duplicates": len(st.Duplicates()),
+			}
+			if n := len(st.Series); n > 0 {
+				// Unix nanoseconds of the first and last accepted send, for rates
+				// measured by the emulator's clock (herald bench).
+				out["first_sent_ns"], out["last_sent_ns"] = st.Series[0].UnixNano(), st.Series[n-1].UnixNano()
+				var gap time.Duration
+				for i := 1; i < n; i++ {
+					gap = max(gap, st.Series[i].Sub(st.Series[i-1]))
+				}
+				out["max_gap_ns"] = gap.Nanoseconds() // the longest pause between two sends
+			}
+			if r.URL.Query().Get("brief") == "" {
+				out["per_chat"] = st.PerChat
+			}
+			writeOK(w, out)
 		}
 	})
 	m.HandleFunc("GET /emu/bots/{token}/chats/{chat}", func(w http.ResponseWriter, r *http.Request) {

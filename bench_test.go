@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"herald/bench"
+	"herald/pgtest"
+)
+
+// A tiny `herald bench` run: the real binary, its emulator child and one database per
+// scenario on the test server. Every scenario fails itself unless each message arrived
+// exactly once (emulator truth and the database agree), so a clean result is proof of
+// that; here we check the JSON shape the figures are read from.
+func TestBenchSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs child processes")
+	}
+	t.Parallel()
+	bin := heraldBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "bench", "--quick", "--size", "400", "--json", "--scenario", "ceiling,baseline,import,fanout")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+pgtest.ServerURL(t))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), "stderr: %s", stderr.String())
+
+	results := map[string]bench.Result{}
+	sc := bufio.NewScanner(&stdout)
+	for sc.Scan() {
+		var r bench.Result
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &r), "line %q", sc.Text())
+		require.Empty(t, r.Error, r.Scenario)
+		results[r.Scenario] = r
+	}
+	require.Len(t, results, 4)
+	for name, metrics := range map[string][]string{
+		"ceiling":  {"msgs_per_s_0ms", "msgs_per_s_25ms", "cpu_s_per_1000_0ms", "peak_rss_mb", "vs_baseline_0ms"},
+		"baseline": {"msgs_per_s", "cpu_s_per_1000"},
+		"import":   {"rows_per_s", "peak_rss_mb"},
+		"fanout":   {"seconds_to_deliveries", "seconds_to_first_send"},
+	} {
+		r := results[name]
+		for _, m := range metrics {
+			require.Greater(t, r.Metrics[m], 0.0, "%s: %s", name, m)
+		}
+		require.Greater(t, r.LoadAvg[0]+r.LoadAvg[1], 0.0, name)
+	}
+	require.EqualValues(t, 400, results["ceiling"].Params["recipients"])
+	require.NotEmpty(t, results["ceiling"].Targets)
+}
