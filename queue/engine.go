@@ -25,7 +25,8 @@ type DeliveryConfig struct {
 	// latency: at rate r and latency L about r·L are needed [64].
 	Concurrency int
 	// Slice is how long a lane job runs before it yields (River snooze) so shutdowns
-	// and rebalancing between processes stay quick [10s].
+	// and rebalancing between processes stay quick [30s]. Each hand-over pauses the
+	// lane for a few hundred milliseconds, so a slice much shorter costs rate.
 	Slice time.Duration
 	// LaneLease is the lane ownership lease, renewed every third of it; a dead
 	// process's lane is free after it [3s].
@@ -44,10 +45,6 @@ type DeliveryConfig struct {
 	// up to a minute [1s].
 	MaxAttempts  int
 	RetryBackoff time.Duration
-	// RateMargin is the jitter, in seconds, that sends may arrive late at Telegram
-	// and still keep every 1-second window within the channel's rate [0.05]; see
-	// paceFor.
-	RateMargin float64
 	// ControlPoll is how often a lane re-reads which of its campaigns are running, so
 	// Pause and Cancel take effect within it [200ms].
 	ControlPoll time.Duration
@@ -76,7 +73,7 @@ func (c DeliveryConfig) withDefaults() DeliveryConfig {
 	if c.Concurrency <= 0 {
 		c.Concurrency = 64
 	}
-	def(&c.Slice, 10*time.Second)
+	def(&c.Slice, 30*time.Second)
 	def(&c.LaneLease, 3*time.Second)
 	def(&c.OrphanGrace, 3*time.Second)
 	def(&c.DeliveryLease, 30*time.Second)
@@ -87,9 +84,6 @@ func (c DeliveryConfig) withDefaults() DeliveryConfig {
 	def(&c.MaintenanceEvery, 2*time.Second)
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 5
-	}
-	if c.RateMargin <= 0 || c.RateMargin >= 0.5 {
-		c.RateMargin = 0.05
 	}
 	return c
 }
@@ -138,48 +132,43 @@ func (e *engine) unlockLane(channelID int64) {
 }
 
 // pacerFor returns the channel's pacer, kept across lane slices in this process so a
-// lane that continues here keeps its pace without a restart gap.
+// lane that continues here keeps its pace (and its window of recent sends).
 func (e *engine) pacerFor(ch store.Channel) *pacer {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	p := e.pacers[ch.ID]
 	limit, burst := e.paceFor(ch)
-	if p == nil {
+	if p == nil || p.window.size() != windowSize(limit) {
 		p = newPacer(limit, burst)
 		e.pacers[ch.ID] = p
-	} else if p.lim.Limit() != limit || p.lim.Burst() != burst {
-		p.lim.SetLimit(limit)
-		p.lim.SetBurst(burst)
 	}
 	return p
 }
 
-// paceFor is the channel's token bucket (see paceFor), or no limit when the engine
-// runs unpaced.
+// paceFor is the channel's token bucket: its rate, with a burst of about 2% of it so a
+// late timer wake-up does not cost throughput (the send window keeps the limit exact);
+// or no limit when the engine runs unpaced.
 func (e *engine) paceFor(ch store.Channel) (rate.Limit, int) {
 	if e.cfg.Unpaced {
 		return rate.Inf, 0
 	}
-	return paceFor(ch.RatePerSecond, e.cfg.RateMargin)
+	return rate.Limit(ch.RatePerSecond), max(1, ch.RatePerSecond/50)
 }
 
-// paceFor turns a channel's rate r into a token bucket (limit r', burst b) such that
-// no sliding 1-second window on Telegram's side sees more than r sends. A token bucket
-// lets at most b + r'·T sends through in any span T. Sends reach Telegram with varying
-// delay (network, scheduling), which can squeeze sends that left us up to 1+J seconds
-// apart into one second; so we need b + r'·(1+J) ≤ r, i.e. r' = (r − b)/(1 + J), with
-// J = RateMargin (0.05: 50 ms of jitter). b is about 2% of r (at least 1) so that a
-// late timer wake-up does not cost throughput. Examples: r=30 → 27.6/s burst 1;
-// r=1000 → 933/s burst 20.
-func paceFor(r int, jitter float64) (rate.Limit, int) {
-	burst := max(1, r/50)
-	limit := float64(r-burst) / (1 + jitter)
-	return rate.Limit(max(limit, 0.1)), burst
-}
-
-// pacer spaces a lane's sends and holds them all during a 429 pause.
+// pacer spaces a lane's sends, keeps every 1-second window within the channel's rate,
+// and holds all sends during a 429 pause.
+//
+// Two mechanisms: the token bucket spaces sends 1/r apart; the send window makes the
+// limit exact. Telegram counts a message at some moment between the start of our
+// request and its answer, and those moments drift with network and scheduling delay,
+// so spacing by start times alone cannot promise that no 1-second window on Telegram's
+// side sees more than r messages. The window lets a send start only a second after the
+// answer to the send r places before it: those two can then never fall into one
+// window, whatever the delay. The cost is the answer's latency once per r sends (a
+// rate of r/(1+latency)), instead of a fixed safety margin.
 type pacer struct {
-	lim *rate.Limiter
+	lim    *rate.Limiter
+	window *sendWindow // nil when unpaced
 
 	mu          sync.Mutex
 	pausedUntil time.Time
@@ -190,28 +179,114 @@ func newPacer(limit rate.Limit, burst int) *pacer {
 	// Start with an empty bucket: a lane that moved here from another process must not
 	// add a burst on top of the previous owner's last second.
 	lim.AllowN(time.Now(), burst)
-	return &pacer{lim: lim}
+	p := &pacer{lim: lim}
+	if n := windowSize(limit); n > 0 {
+		p.window = &sendWindow{slots: make([]*sendSlot, n)}
+	}
+	return p
 }
 
-// wait blocks until the next send may start.
-func (p *pacer) wait(ctx context.Context) error {
+func windowSize(limit rate.Limit) int {
+	if limit == rate.Inf {
+		return 0
+	}
+	return max(int(limit), 1)
+}
+
+// wait blocks until the next send may start and returns its slot in the send window;
+// the caller must finish the slot when the request has been answered (or was never
+// made).
+func (p *pacer) wait(ctx context.Context) (*sendSlot, error) {
 	for {
 		if d := time.Until(p.until()); d > 0 {
-			t := time.NewTimer(d)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
+			if err := sleepCtx(ctx, d); err != nil {
+				return nil, err
 			}
 		}
 		if err := p.lim.Wait(ctx); err != nil {
-			return err
+			return nil, err
 		}
 		// A 429 may have come in while we waited for the token.
-		if !time.Now().Before(p.until()) {
-			return nil
+		if time.Now().Before(p.until()) {
+			continue
 		}
+		if p.window == nil {
+			return nil, nil
+		}
+		return p.window.acquire(ctx)
+	}
+}
+
+// sendWindow remembers when the answers to the last size sends came (see pacer).
+// Only the lane's dispatcher acquires slots; senders finish them.
+type sendWindow struct {
+	mu    sync.Mutex
+	slots []*sendSlot // ring
+	next  int
+}
+
+// sendSlot is one send's place in the window.
+type sendSlot struct {
+	once     sync.Once
+	done     chan struct{}
+	answered time.Time // set before done is closed
+}
+
+func (w *sendWindow) size() int {
+	if w == nil {
+		return 0
+	}
+	return len(w.slots)
+}
+
+// acquire takes the next slot once the send size places earlier was answered more
+// than a second ago.
+func (w *sendWindow) acquire(ctx context.Context) (*sendSlot, error) {
+	w.mu.Lock()
+	i := w.next % len(w.slots)
+	prev := w.slots[i]
+	slot := &sendSlot{done: make(chan struct{})}
+	w.slots[i] = slot
+	w.next++
+	w.mu.Unlock()
+	if prev != nil {
+		select {
+		case <-prev.done:
+		case <-ctx.Done():
+			slot.finish()
+			return nil, ctx.Err()
+		}
+		if err := sleepCtx(ctx, time.Until(prev.answered.Add(time.Second))); err != nil {
+			slot.finish()
+			return nil, err
+		}
+	}
+	return slot, nil
+}
+
+// finish records that the send was answered (or will not be made). Safe on nil and
+// more than once.
+func (s *sendSlot) finish() {
+	if s == nil {
+		return
+	}
+	s.once.Do(func() {
+		s.answered = time.Now()
+		close(s.done)
+	})
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }
 

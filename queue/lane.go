@@ -173,8 +173,9 @@ type lane struct {
 }
 
 type sendTask struct {
-	d   store.ClaimedDelivery
-	msg *campaignMessage
+	d    store.ClaimedDelivery
+	msg  *campaignMessage
+	slot *sendSlot // finished when the request is answered (see pacer)
 }
 
 func (l *lane) run(ctx context.Context, until time.Time) (laneResult, error) {
@@ -306,9 +307,11 @@ func (l *lane) dispatch(ctx context.Context, until time.Time, tasks chan<- sendT
 				l.releaseAll(claimed[i:], results)
 				return laneResult{wait: d}, nil
 			}
-			if err := l.pacer.wait(ctx); err != nil || !l.mayStart() || !l.isSendable(d.CampaignID) {
+			slot, err := l.pacer.wait(ctx)
+			if err != nil || !l.mayStart() || !l.isSendable(d.CampaignID) {
 				// Stopped, lease lost or the campaign paused while we waited: give the
 				// rest back unsent.
+				slot.finish()
 				if err == nil && !l.isSendable(d.CampaignID) {
 					results <- release(d)
 					continue
@@ -317,8 +320,9 @@ func (l *lane) dispatch(ctx context.Context, until time.Time, tasks chan<- sendT
 				return laneResult{wait: time.Second}, nil
 			}
 			select {
-			case tasks <- sendTask{d: d, msg: msg}:
+			case tasks <- sendTask{d: d, msg: msg, slot: slot}:
 			case <-ctx.Done():
+				slot.finish()
 				l.releaseAll(claimed[i:], results)
 				return laneResult{}, nil
 			}
@@ -505,6 +509,7 @@ func (l *lane) sleep(ctx context.Context, d time.Duration) {
 
 // sendOne makes one request and turns its answer into an outcome.
 func (l *lane) sendOne(ctx context.Context, t sendTask) store.DeliveryOutcome {
+	defer t.slot.finish()
 	d := t.d
 	out := store.DeliveryOutcome{CampaignID: d.CampaignID, ChatID: d.ChatID}
 	vars, err := decodeVars(d.Vars)
