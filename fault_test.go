@@ -320,6 +320,8 @@ func TestFaultSIGTERMMidCampaign(t *testing.T) {
 	require.Positive(t, c.Pending, "the campaign was stopped mid-way")
 	require.Zero(t, c.Uncertain, "a graceful stop waits for the answers of what it sent")
 	require.Equal(t, b.emu.Stats(b.channel.Token).Sent, c.Sent, "every accepted send is recorded as sent")
+	require.NotContains(t, first.output.String(), "did not stop softly",
+		"lanes end their slice when shutdown begins, so River's soft stop needs no cancellation")
 
 	second := startHerald(t, b.env()...)
 	b.waitCompleted(t, 60*time.Second)

@@ -164,8 +164,10 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 		}
 		services.Box = box
 	}
+	stopping := make(chan struct{}) // closed when shutdown begins: lanes end their slice
 	queueCfg := queue.Config{
-		Logger: logger, Store: st,
+		Stopping: stopping,
+		Logger:   logger, Store: st,
 		TelegramAPIURL: cfg.TelegramAPIURL, DefaultLanguage: cfg.DefaultLang,
 		OpenToken: openToken,
 	}
@@ -237,6 +239,7 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 	<-gctx.Done()
 	logger.Info().Msg("shutting down")
 	deadline := time.Now().Add(cfg.ShutdownTimeout)
+	close(stopping)
 
 	if managementBot != nil {
 		// Stop taking updates first; the ones already taken finish within a third of

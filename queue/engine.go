@@ -99,10 +99,24 @@ type engine struct {
 	mgmt   *telego.Bot
 	texts  *texts
 	now    func() time.Time
+	// stopping is closed when the process begins to shut down (nil: never).
+	stopping <-chan struct{}
 
 	mu      sync.Mutex
 	pacers  map[int64]*pacer
 	running map[int64]bool // channels whose lane runs in this process
+}
+
+// draining reports whether the process is shutting down: lanes and reporters then end
+// their slice at once, so River's soft stop (which does not tell running jobs) returns
+// without cancelling them and another process continues at once.
+func (e *engine) draining() bool {
+	select {
+	case <-e.stopping:
+		return true
+	default:
+		return false
+	}
 }
 
 func processID() string {

@@ -247,7 +247,7 @@ func (l *lane) dispatch(ctx context.Context, until time.Time, tasks chan<- sendT
 		if ctx.Err() != nil || !l.mayStart() {
 			return laneResult{wait: time.Second}, nil
 		}
-		if !time.Now().Before(until) {
+		if !time.Now().Before(until) || l.e.draining() {
 			return laneResult{}, nil
 		}
 		if d := time.Until(l.pacer.until()); d > longPause {

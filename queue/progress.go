@@ -107,6 +107,9 @@ func (w *progressWorker) Work(ctx context.Context, job *river.Job[ProgressArgs])
 		case <-ctx.Done():
 			t.Stop()
 			return river.JobSnooze(0)
+		case <-e.stopping:
+			t.Stop()
+			return river.JobSnooze(0)
 		case <-t.C:
 		}
 	}

@@ -55,6 +55,10 @@ type Config struct {
 	ProcessID string
 	// Delivery tunes the delivery engine.
 	Delivery DeliveryConfig
+	// Stopping is closed when the process begins to shut down, before River's soft
+	// stop: lanes and progress reporters end their slice at once (settling what they
+	// sent) instead of running until the stop times out and cancels them.
+	Stopping <-chan struct{}
 }
 
 // NewClient builds the River client with every worker and periodic job registered.
@@ -78,16 +82,17 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 		return nil, err
 	}
 	eng := &engine{
-		store:   cfg.Store,
-		logger:  cfg.Logger,
-		cfg:     cfg.Delivery,
-		owner:   cfg.ProcessID,
-		bots:    newChannelBots(cfg.TelegramAPIURL, cfg.OpenToken, 4*cfg.Delivery.Concurrency),
-		mgmt:    cfg.ManagementBot,
-		texts:   txts,
-		now:     cfg.Now,
-		pacers:  map[int64]*pacer{},
-		running: map[int64]bool{},
+		store:    cfg.Store,
+		logger:   cfg.Logger,
+		cfg:      cfg.Delivery,
+		owner:    cfg.ProcessID,
+		bots:     newChannelBots(cfg.TelegramAPIURL, cfg.OpenToken, 4*cfg.Delivery.Concurrency),
+		mgmt:     cfg.ManagementBot,
+		stopping: cfg.Stopping,
+		texts:    txts,
+		now:      cfg.Now,
+		pacers:   map[int64]*pacer{},
+		running:  map[int64]bool{},
 	}
 	// The longest a delivery job runs (a slice, draining its requests, a margin).
 	jobTimeout := max(40*time.Second, cfg.Delivery.Slice+cfg.Delivery.RequestTimeout+30*time.Second)
