@@ -2,14 +2,17 @@ package bot_test
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/xuri/excelize/v2"
 
+	"herald/importer"
 	"herald/store"
 	"herald/tgemu"
 )
@@ -147,4 +150,32 @@ func TestBatchUploadRussian(t *testing.T) {
 	_, err := ru.SendDocument(b.token, "ids.csv", "text/csv", []byte("ИД;Имя\n5;Аня\n6;Боря\n7;Вера\n8;Гоша\n9;Даша\n"), "")
 	require.NoError(t, err)
 	require.Contains(t, b.next(t, ru).Text, "Список Без ID готов: 5 получателей")
+}
+
+// A long import keeps one progress message in the chat: sent once, edited while rows
+// arrive, and finally marked finished — then the summary follows.
+func TestBatchImportShowsProgress(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.cfg.Services.ImportProgressEvery = time.Millisecond
+	b.start(t)
+	const rows = 100_000
+	data, err := io.ReadAll(importer.SyntheticCSV(rows))
+	require.NoError(t, err)
+
+	first := b.uploadBatch(t, b.owner, "Big list", "big.csv", data)
+	require.Contains(t, first, "Importing Big list", "a long import first shows its progress")
+	summary := b.nextContaining(t, b.owner, "is ready")
+	require.Contains(t, summary.Text, "100000 recipients")
+
+	var progress *tgemu.Entry
+	for _, e := range b.srv.Transcript(b.token, b.owner.ID) {
+		if e.FromBot && strings.Contains(e.Message.Text, "Big list: import finished") {
+			progress = &e
+		}
+	}
+	require.NotNil(t, progress, "no progress message marked finished")
+	require.NotEmpty(t, progress.History, "the progress message was never edited")
+	require.Contains(t, progress.History[0].Text, "Importing Big list")
+	require.Contains(t, progress.History[0].Text, "rows read")
 }

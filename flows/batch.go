@@ -49,7 +49,8 @@ type batchDraft struct {
 	Name string `json:"name,omitempty"`
 }
 
-// importProgressEvery is how often the progress message of a long import is edited.
+// importProgressEvery is how often the progress message of a long import is edited,
+// unless Services.ImportProgressEvery says otherwise.
 const importProgressEvery = 2 * time.Second
 
 // BatchNew is the upload dialog: name → a CSV/XLSX file or pasted ids → summary.
@@ -190,9 +191,13 @@ func handleBatchSource(ctx context.Context, t *Turn, s *Session, in Input) (stri
 	defer rd.Close()
 
 	progress, stop := startImportProgress(ctx, t, d.Name)
+	every := t.Services().ImportProgressEvery
+	if every <= 0 {
+		every = importProgressEvery
+	}
 	b, err := batches(t).BatchImport(ctx, store.BatchImportParams{
 		Name: d.Name, SourceName: sourceName, CreatedBy: t.Actor.UserID, Source: rd,
-		Progress: progress, ProgressInterval: importProgressEvery,
+		Progress: progress, ProgressInterval: every,
 	})
 	stop()
 	switch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 
 	"herald/store"
 )
@@ -29,6 +30,9 @@ type Services struct {
 	Campaigns CampaignStarter
 	// Controls pauses, resumes and cancels campaigns (queue.Controls).
 	Controls CampaignControls
+	// ImportProgressEvery is how often a long import's progress message is edited
+	// (0: every 2 s).
+	ImportProgressEvery time.Duration
 }
 
 // TokenBox encrypts channel-bot tokens at rest; *secrets.Box implements it.
