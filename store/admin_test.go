@@ -57,6 +57,33 @@ func TestTemplateDeleteRefusedWhileUsed(t *testing.T) {
 	require.ErrorIs(t, st.TemplateDelete(ctx, id), store.ErrTemplateInUse)
 	require.ErrorIs(t, st.TemplateDelete(ctx, id+100), store.ErrNotFound)
 	require.ErrorIs(t, st.TemplateRename(ctx, id+100, "x"), store.ErrNotFound)
+
+	// Once the campaign is finished the template can go: it leaves the lists and frees
+	// its name, while the campaign keeps pointing at it.
+	_, err = pool.Exec(ctx, `UPDATE campaigns SET status = 'completed', finished_at = now() WHERE template_id = $1`, id)
+	require.NoError(t, err)
+	require.NoError(t, st.TemplateDelete(ctx, id))
+	_, err = st.TemplateGet(ctx, id)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	list, total, err := st.TemplateList(ctx, 10, 0)
+	require.NoError(t, err)
+	require.Zero(t, total)
+	require.Empty(t, list)
+	var kept int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM templates WHERE id = $1 AND deleted_at IS NOT NULL`, id).Scan(&kept))
+	require.Equal(t, 1, kept, "a template used by a finished campaign is kept, marked deleted")
+	_, err = st.TemplateCreate(ctx, store.Template{Name: "Promo", Body: "Hi again", CreatedBy: 1})
+	require.NoError(t, err, "the name is free again")
+	_, err = pool.Exec(ctx, `INSERT INTO campaigns (template_id, batch_id, channel_id, status, control_chat_id, created_by)
+		VALUES ($1, $2, $3, 'scheduled', 1, 1)`, id, batchID, channelID)
+	require.ErrorContains(t, err, "is deleted", "no new campaign on a deleted template")
+	require.ErrorIs(t, st.TemplateDelete(ctx, id), store.ErrNotFound)
+
+	unused, err := st.TemplateCreate(ctx, store.Template{Name: "Unused", Body: "x", CreatedBy: 1})
+	require.NoError(t, err)
+	require.NoError(t, st.TemplateDelete(ctx, unused))
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM templates WHERE id = $1`, unused).Scan(&kept))
+	require.Zero(t, kept, "an unused template is deleted outright")
 }
 
 func TestDialogSessionRoundTrip(t *testing.T) {

@@ -63,7 +63,7 @@ func (s *Store) TemplateCreate(ctx context.Context, t Template) (int64, error) {
 
 // TemplateGet returns the template with id, or ErrNotFound.
 func (s *Store) TemplateGet(ctx context.Context, id int64) (Template, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+templateColumns+` FROM templates WHERE id = $1`, id)
+	rows, err := s.db.Query(ctx, `SELECT `+templateColumns+` FROM templates WHERE id = $1 AND deleted_at IS NULL`, id)
 	if err != nil {
 		return Template{}, fmt.Errorf("get template: %w", err)
 	}
@@ -80,10 +80,10 @@ func (s *Store) TemplateGet(ctx context.Context, id int64) (Template, error) {
 // TemplateList returns one page of templates, newest first, and the total count.
 func (s *Store) TemplateList(ctx context.Context, limit, offset int) ([]Template, int, error) {
 	var total int
-	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM templates`).Scan(&total); err != nil {
+	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM templates WHERE deleted_at IS NULL`).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count templates: %w", err)
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+templateColumns+` FROM templates ORDER BY id DESC LIMIT $1 OFFSET $2`, limit, offset)
+	rows, err := s.db.Query(ctx, `SELECT `+templateColumns+` FROM templates WHERE deleted_at IS NULL ORDER BY id DESC LIMIT $1 OFFSET $2`, limit, offset)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list templates: %w", err)
 	}
@@ -98,7 +98,7 @@ func (s *Store) TemplateList(ctx context.Context, limit, offset int) ([]Template
 // (case-insensitive), so a dialog can refuse the name before the admin goes on.
 func (s *Store) TemplateNameTaken(ctx context.Context, name string, exceptID int64) (bool, error) {
 	var taken bool
-	err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM templates WHERE lower(name) = lower($1) AND id <> $2)`, name, exceptID).Scan(&taken)
+	err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM templates WHERE lower(name) = lower($1) AND id <> $2 AND deleted_at IS NULL)`, name, exceptID).Scan(&taken)
 	if err != nil {
 		return false, fmt.Errorf("check template name: %w", err)
 	}
@@ -107,7 +107,7 @@ func (s *Store) TemplateNameTaken(ctx context.Context, name string, exceptID int
 
 // TemplateRename renames a template; ErrNotFound, ErrTemplateNameTaken.
 func (s *Store) TemplateRename(ctx context.Context, id int64, name string) error {
-	tag, err := s.db.Exec(ctx, `UPDATE templates SET name = $2, updated_at = now() WHERE id = $1`, id, name)
+	tag, err := s.db.Exec(ctx, `UPDATE templates SET name = $2, updated_at = now() WHERE id = $1 AND deleted_at IS NULL`, id, name)
 	if pgUniqueViolation(err) {
 		return ErrTemplateNameTaken
 	}
@@ -120,27 +120,37 @@ func (s *Store) TemplateRename(ctx context.Context, id int64, name string) error
 	return nil
 }
 
-// TemplateDelete deletes a template; ErrNotFound, or ErrTemplateInUse while any campaign
-// (running or finished, whose report still points at it) refers to it.
+// TemplateDelete deletes a template; ErrNotFound, or ErrTemplateInUse while a campaign
+// that is not finished (scheduled, running, paused) uses it. A template that only
+// finished campaigns used is marked deleted instead, so their cards and reports keep
+// it; it disappears from lists and its name is free again.
 func (s *Store) TemplateDelete(ctx context.Context, id int64) error {
-	var used bool
-	if err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM campaigns WHERE template_id = $1)`, id).Scan(&used); err != nil {
-		return fmt.Errorf("delete template: %w", err)
-	}
-	if used {
-		return ErrTemplateInUse
-	}
-	tag, err := s.db.Exec(ctx, `DELETE FROM templates WHERE id = $1`, id)
-	if pgForeignKeyViolation(err) { // a campaign was created meanwhile
-		return ErrTemplateInUse
-	}
-	if err != nil {
-		return fmt.Errorf("delete template: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return s.InTx(ctx, func(s *Store) error {
+		var active, used bool
+		err := s.db.QueryRow(ctx, `
+			SELECT EXISTS (SELECT 1 FROM campaigns WHERE template_id = t.id AND status IN ('scheduled', 'running', 'paused')),
+			       EXISTS (SELECT 1 FROM campaigns WHERE template_id = t.id)
+			FROM templates t WHERE t.id = $1 AND t.deleted_at IS NULL FOR UPDATE`, id).Scan(&active, &used)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return ErrNotFound
+		case err != nil:
+			return fmt.Errorf("delete template: %w", err)
+		case active:
+			return ErrTemplateInUse
+		case used:
+			_, err = s.db.Exec(ctx, `UPDATE templates SET deleted_at = now(), updated_at = now() WHERE id = $1`, id)
+		default:
+			_, err = s.db.Exec(ctx, `DELETE FROM templates WHERE id = $1`, id)
+		}
+		if pgForeignKeyViolation(err) { // a campaign was created meanwhile
+			return ErrTemplateInUse
+		}
+		if err != nil {
+			return fmt.Errorf("delete template: %w", err)
+		}
+		return nil
+	})
 }
 
 func pgUniqueViolation(err error) bool {
