@@ -37,13 +37,13 @@ func main() {
 const usage = `Usage: herald [command]
 
 Commands:
-  run        run the service (default)
-  migrate    apply database migrations and exit
-  version    print the version and exit
-  emulator   run the Telegram Bot API emulator (--addr 127.0.0.1:8081)
-  bench      run the benchmarks (--scenario NAME, --json, --quick; see BENCHMARKS.md)
+  run          run the service (default)
+  migrate      apply database migrations and exit
+  version      print the version and exit
+  emulator     run the Telegram Bot API emulator (--addr 127.0.0.1:8081)
+  bench        run the benchmarks (--scenario NAME, --json, --quick; see BENCHMARKS.md)
   healthcheck  exit 0 when the running service's /healthz answers (for containers)
-  help       print this help
+  help         print this help
 
 Configuration is read from the environment; see README.md.
 `
