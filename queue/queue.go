@@ -118,7 +118,8 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 		Workers: workers,
 		// Lanes and reporters run in slices of Delivery.Slice, so no job legitimately
 		// runs longer than JobTimeout; a job left "running" by a dead process is
-		// rescued after a minute. Lanes do not wait for that (see LaneArgs).
+		// rescued 20 s after that (90 s with the default 30-s slice). Lanes do not wait
+		// for it: WatchLanes adopts an orphaned lane within seconds (see LaneArgs).
 		JobTimeout:           jobTimeout,
 		RescueStuckJobsAfter: max(time.Minute, jobTimeout+20*time.Second),
 		// Sliced lanes are picked up again by polling; keep the gap short.
