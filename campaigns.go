@@ -31,7 +31,7 @@ func (c *campaignServices) bind(starter *queue.Starter, controls *queue.Controls
 	c.controls.Store(controls)
 }
 
-func (c *campaignServices) CreateCampaign(ctx context.Context, tx store.DBTX, nc store.NewCampaign) (int64, error) {
+func (c *campaignServices) CreateCampaign(ctx context.Context, tx *store.Store, nc store.NewCampaign) (int64, error) {
 	s := c.starter.Load()
 	if s == nil {
 		return 0, errQueueNotReady

@@ -113,15 +113,11 @@ func setupFault(t *testing.T, o faultOpts) *faultBundle {
 	// insert-only River client; the herald process started next runs it.
 	inserter, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})
 	require.NoError(t, err)
-	require.NoError(t, pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	require.NoError(t, store.New(pool).InTx(ctx, func(tx *store.Store) error {
 		var err error
-		b.campaignID, err = store.New(pool).CampaignCreate(ctx, tx, store.NewCampaign{
+		b.campaignID, err = queue.NewStarter(inserter).CreateCampaign(ctx, tx, store.NewCampaign{
 			TemplateID: tpl, BatchID: batch, ChannelID: b.channelID, ControlChatID: b.owner.ID, CreatedBy: b.owner.ID,
 		})
-		if err != nil {
-			return err
-		}
-		_, err = inserter.InsertTx(ctx, tx, queue.StartCampaignArgs{CampaignID: b.campaignID}, queue.StartAt(time.Time{}))
 		return err
 	}))
 	return b

@@ -188,7 +188,7 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
-	campaigns.bind(queue.NewStarter(st, riverClient), queue.NewControls(st, riverClient, queueCfg.Delivery))
+	campaigns.bind(queue.NewStarter(riverClient), queue.NewControls(st, riverClient, queueCfg.Delivery))
 	// River gets a context of its own: it must keep running while we shut down softly.
 	if err := riverClient.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start river: %w", err)

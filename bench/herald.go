@@ -167,16 +167,12 @@ func (h *herald) batch(ctx context.Context, first int64, n int) (int64, error) {
 // campaign wizard's Confirm does.
 func (h *herald) confirm(ctx context.Context, tpl, batch, channel int64) (int64, error) {
 	var id int64
-	err := pgx.BeginFunc(ctx, h.pool, func(tx pgx.Tx) error {
+	err := h.store.InTx(ctx, func(tx *store.Store) error {
 		var err error
-		id, err = h.store.CampaignCreate(ctx, tx, store.NewCampaign{
+		id, err = queue.NewStarter(h.client).CreateCampaign(ctx, tx, store.NewCampaign{
 			TemplateID: tpl, BatchID: batch, ChannelID: channel, ControlChatID: h.admin, CreatedBy: h.admin,
 			RequestKey: fmt.Sprintf("bench-%d-%d-%d", batch, channel, time.Now().UnixNano()),
 		})
-		if err != nil {
-			return err
-		}
-		_, err = h.client.InsertTx(ctx, tx, queue.StartCampaignArgs{CampaignID: id}, queue.StartAt(time.Time{}))
 		return err
 	})
 	if err != nil {

@@ -45,7 +45,7 @@ func (b *testBundle) withQueue(t *testing.T) {
 	t.Helper()
 	client, err := queue.NewClient(b.st.Pool(), queue.Config{Logger: zerolog.Nop(), Store: b.st})
 	require.NoError(t, err)
-	b.cfg.Services.Campaigns = queue.NewStarter(b.st, client)
+	b.cfg.Services.Campaigns = queue.NewStarter(client)
 	b.cfg.Services.Controls = queue.NewControls(b.st, client, queue.DeliveryConfig{})
 }
 

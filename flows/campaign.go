@@ -528,7 +528,7 @@ func handleCampaignSummary(ctx context.Context, t *Turn, s *Session, in Input) (
 	if starter == nil {
 		return "", errors.New("campaign wizard: no campaign starter configured")
 	}
-	id, err := starter.CreateCampaign(ctx, StoreAs[connStore](t).Conn(), store.NewCampaign{
+	id, err := starter.CreateCampaign(ctx, StoreAs[*store.Store](t), store.NewCampaign{
 		TemplateID: d.TemplateID, BatchID: d.BatchID, ChannelID: d.ChannelID, ScheduledAt: d.At,
 		RequestKey: d.Key, ControlChatID: t.ChatID, CreatedBy: t.Actor.UserID,
 	})

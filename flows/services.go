@@ -83,16 +83,11 @@ type FileFetcher interface {
 }
 
 // CampaignStarter creates a confirmed campaign and enqueues its start job in the
-// turn's transaction tx (store.CampaignCreate + River InsertTx), so both happen or
-// neither. A RequestKey already used returns the first campaign's id.
+// transaction tx is bound to (store.CampaignCreate + River InsertTx), so both happen
+// or neither. A RequestKey already used returns the first campaign's id.
 // *queue.Starter implements it.
 type CampaignStarter interface {
-	CreateCampaign(ctx context.Context, tx store.DBTX, nc store.NewCampaign) (int64, error)
-}
-
-// connStore gives the turn's transaction to a service that joins it.
-type connStore interface {
-	Conn() store.DBTX
+	CreateCampaign(ctx context.Context, tx *store.Store, nc store.NewCampaign) (int64, error)
 }
 
 // CampaignControls are the campaign buttons; *queue.Controls implements them. Each

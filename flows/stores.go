@@ -42,5 +42,4 @@ var _ interface {
 	batchStore
 	channelStore
 	campaignStore
-	connStore
 } = (*store.Store)(nil)

@@ -126,7 +126,7 @@ func (c *Controls) ResendUncertain(ctx context.Context, campaignID, actorID int6
 }
 
 func (c *Controls) enqueue(ctx context.Context, camp store.Campaign) error {
-	epoch, err := c.store.LaneEnsure(ctx, c.store.Pool(), camp.ChannelID)
+	epoch, err := c.store.LaneEnsure(ctx, camp.ChannelID)
 	if err != nil {
 		return err
 	}

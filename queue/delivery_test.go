@@ -146,16 +146,12 @@ func (b *testBundle) startCampaign(t *testing.T, client *river.Client[pgx.Tx], t
 	t.Helper()
 	ctx := context.Background()
 	var id int64
-	err := pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+	err := b.store.InTx(ctx, func(tx *store.Store) error {
 		var err error
-		id, err = b.store.CampaignCreate(ctx, tx, store.NewCampaign{
+		id, err = queue.NewStarter(client).CreateCampaign(ctx, tx, store.NewCampaign{
 			TemplateID: tpl, BatchID: batch, ChannelID: channel, ControlChatID: b.admin, CreatedBy: b.admin,
 			RequestKey: "req-" + time.Now().Format("150405.000000000"),
 		})
-		if err != nil {
-			return err
-		}
-		_, err = client.InsertTx(ctx, tx, queue.StartCampaignArgs{CampaignID: id}, queue.StartAt(time.Time{}))
 		return err
 	})
 	require.NoError(t, err)

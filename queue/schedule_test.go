@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"herald/queue"
@@ -24,15 +23,11 @@ func TestScheduledCampaignStartsOnTime(t *testing.T) {
 	at := time.Now().Add(8 * time.Second).Truncate(time.Second)
 	ctx := context.Background()
 	var id int64
-	require.NoError(t, pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+	require.NoError(t, b.store.InTx(ctx, func(tx *store.Store) error {
 		var err error
-		id, err = b.store.CampaignCreate(ctx, tx, store.NewCampaign{
+		id, err = queue.NewStarter(client).CreateCampaign(ctx, tx, store.NewCampaign{
 			TemplateID: tpl, BatchID: batch, ChannelID: channel, ScheduledAt: at, ControlChatID: b.admin, CreatedBy: b.admin,
 		})
-		if err != nil {
-			return err
-		}
-		_, err = client.InsertTx(ctx, tx, queue.StartCampaignArgs{CampaignID: id}, queue.StartAt(at))
 		return err
 	}))
 	c := b.waitStatus(t, id, store.CampaignCompleted, 30*time.Second)

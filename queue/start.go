@@ -15,8 +15,13 @@ import (
 // StartCampaignArgs starts a scheduled campaign. The wizard inserts it in the same
 // transaction that creates the campaign:
 //
-//	id, err := st.CampaignCreate(ctx, tx, store.NewCampaign{…})
-//	_, err = client.InsertTx(ctx, tx, queue.StartCampaignArgs{CampaignID: id}, queue.StartAt(when))
+//	st.InTx(ctx, func(tx *store.Store) error {
+//		id, err := tx.CampaignCreate(ctx, store.NewCampaign{…})
+//		ptx, _ := tx.Tx()
+//		_, err = client.InsertTx(ctx, ptx, queue.StartCampaignArgs{CampaignID: id}, queue.StartAt(when))
+//	})
+//
+// (Starter.CreateCampaign does exactly this.)
 //
 // It is unique per campaign for good: a second insert (Confirm pressed twice) is
 // skipped.
@@ -77,18 +82,19 @@ func (w *startWorker) Work(ctx context.Context, job *river.Job[StartCampaignArgs
 		return fmt.Errorf("start campaign %d: %w", id, err)
 	}
 	var res store.CampaignStartResult
-	err = pgx.BeginFunc(ctx, w.e.store.Pool(), func(tx pgx.Tx) error {
-		if res, err = w.e.store.CampaignStart(ctx, tx, id); err != nil {
+	err = w.e.store.InTx(ctx, func(tx *store.Store) error {
+		if res, err = tx.CampaignStart(ctx, id); err != nil {
 			return err
 		}
 		if !res.Started {
 			return nil
 		}
-		epoch, err := w.e.store.LaneEnsure(ctx, tx, res.ChannelID)
+		epoch, err := tx.LaneEnsure(ctx, res.ChannelID)
 		if err != nil {
 			return err
 		}
-		_, err = client.InsertManyTx(ctx, tx, []river.InsertManyParams{
+		ptx, _ := tx.Tx()
+		_, err = client.InsertManyTx(ctx, ptx, []river.InsertManyParams{
 			{Args: LaneArgs{ChannelID: res.ChannelID, Epoch: epoch}},
 			{Args: ProgressArgs{CampaignID: id}},
 		})

@@ -22,7 +22,7 @@ func TestStarterIsIdempotentPerRequestKey(t *testing.T) {
 	st := store.New(pool)
 	client, err := queue.NewClient(pool, queue.Config{Logger: zerolog.Nop(), Store: st})
 	require.NoError(t, err)
-	starter := queue.NewStarter(st, client)
+	starter := queue.NewStarter(client)
 	var tpl, batch, channel int64
 	require.NoError(t, pool.QueryRow(ctx, `INSERT INTO templates (name, body, created_by) VALUES ('t', 'hi', 1) RETURNING id`).Scan(&tpl))
 	require.NoError(t, pool.QueryRow(ctx, `INSERT INTO batches (name, status, created_by) VALUES ('b', 'ready', 1) RETURNING id`).Scan(&batch))
@@ -35,7 +35,7 @@ func TestStarterIsIdempotentPerRequestKey(t *testing.T) {
 	var ids []int64
 	for range 2 {
 		require.NoError(t, st.InTx(ctx, func(tx *store.Store) error {
-			id, err := starter.CreateCampaign(ctx, tx.Conn(), nc)
+			id, err := starter.CreateCampaign(ctx, tx, nc)
 			ids = append(ids, id)
 			return err
 		}))
@@ -50,6 +50,6 @@ func TestStarterIsIdempotentPerRequestKey(t *testing.T) {
 	require.True(t, jobAt.Before(at) && jobAt.After(at.Add(-10*time.Second)), "job at %s for %s", jobAt, at)
 
 	// Outside a transaction it refuses rather than enqueue on its own.
-	_, err = starter.CreateCampaign(ctx, st.Conn(), nc)
+	_, err = starter.CreateCampaign(ctx, st, nc)
 	require.Error(t, err)
 }

@@ -80,18 +80,29 @@ func (s *Store) BatchImport(ctx context.Context, p BatchImportParams) (Batch, er
 	if err := checkName(p.Name); err != nil {
 		return Batch{}, err
 	}
-	tx, err := s.beginNested(ctx)
+	var b Batch
+	err := s.InTx(ctx, func(st *Store) error {
+		var err error
+		b, err = st.batchImport(ctx, p)
+		return err
+	})
 	if err != nil {
-		return Batch{}, fmt.Errorf("import batch: %w", err)
+		return Batch{}, err
 	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	return b, nil
+}
 
+func (s *Store) batchImport(ctx context.Context, p BatchImportParams) (Batch, error) {
+	tx, ok := s.Tx()
+	if !ok {
+		return Batch{}, errors.New("import batch: not inside a transaction")
+	}
 	columns := p.Source.Columns()
 	if columns == nil {
 		columns = []string{}
 	}
 	var id int64
-	err = tx.QueryRow(ctx, `
+	err := tx.QueryRow(ctx, `
 		INSERT INTO batches (name, columns, source_name, created_by)
 		VALUES ($1, $2, $3, $4)
 		RETURNING id`, p.Name, columns, p.SourceName, p.CreatedBy).Scan(&id)
@@ -111,19 +122,7 @@ func (s *Store) BatchImport(ctx context.Context, p BatchImportParams) (Batch, er
 	if err != nil {
 		return Batch{}, fmt.Errorf("import batch: finish: %w", err)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return Batch{}, fmt.Errorf("import batch: commit: %w", err)
-	}
 	return b, nil
-}
-
-// beginNested starts a transaction of the method's own, or a savepoint when the Store
-// already runs in one (InTx), so a failed import or delete undoes only itself.
-func (s *Store) beginNested(ctx context.Context) (pgx.Tx, error) {
-	if tx, ok := s.db.(pgx.Tx); ok {
-		return tx.Begin(ctx)
-	}
-	return s.pool.Begin(ctx)
 }
 
 func everyInterval(d time.Duration) func() bool {
@@ -199,15 +198,15 @@ func (s *Store) BatchRename(ctx context.Context, id int64, name string) error {
 // that only finished campaigns used loses its recipients but keeps its row, marked
 // deleted, for those campaigns' history; it no longer appears anywhere else.
 func (s *Store) BatchDelete(ctx context.Context, id int64) error {
-	tx, err := s.beginNested(ctx)
-	if err != nil {
-		return fmt.Errorf("delete batch %d: %w", id, err)
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	return s.InTx(ctx, func(st *Store) error { return st.batchDelete(ctx, id) })
+}
+
+func (s *Store) batchDelete(ctx context.Context, id int64) error {
+	tx := s.db
 	// FOR UPDATE makes a campaign being created on this batch wait for the outcome
 	// (its foreign key check locks the row FOR KEY SHARE).
 	var referenced bool
-	err = tx.QueryRow(ctx, `
+	err := tx.QueryRow(ctx, `
 		SELECT EXISTS (SELECT 1 FROM campaigns WHERE batch_id = b.id)
 		FROM batches b WHERE id = $1 AND deleted_at IS NULL
 		FOR UPDATE`, id).Scan(&referenced)
@@ -229,9 +228,6 @@ func (s *Store) BatchDelete(ctx context.Context, id int64) error {
 	}
 	if err != nil {
 		return fmt.Errorf("delete batch %d: %w", id, err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("delete batch %d: commit: %w", id, err)
 	}
 	return nil
 }

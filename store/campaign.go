@@ -88,10 +88,12 @@ type NewCampaign struct {
 	CreatedBy        int64
 }
 
-// CampaignCreate inserts a scheduled campaign in the caller's transaction (so the same
-// transaction can enqueue its start job) and returns its id. With a RequestKey already
+// CampaignCreate inserts a scheduled campaign and returns its id. Call it on the Store
+// of the transaction that also enqueues the start job (InTx + Tx), so both happen or
+// neither. With a RequestKey already
 // used it returns the existing campaign's id and creates nothing.
-func (s *Store) CampaignCreate(ctx context.Context, db DBTX, nc NewCampaign) (int64, error) {
+func (s *Store) CampaignCreate(ctx context.Context, nc NewCampaign) (int64, error) {
+	db := s.db
 	var key *string
 	if nc.RequestKey != "" {
 		key = &nc.RequestKey
@@ -123,7 +125,7 @@ func (s *Store) CampaignCreate(ctx context.Context, db DBTX, nc NewCampaign) (in
 
 // CampaignGet returns the campaign with id, or ErrNotFound.
 func (s *Store) CampaignGet(ctx context.Context, id int64) (Campaign, error) {
-	c, err := scanCampaign(s.pool.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = $1`, id))
+	c, err := scanCampaign(s.db.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, ErrNotFound
 	}
@@ -142,14 +144,19 @@ type CampaignStartResult struct {
 	Suppressed int64 // recipients skipped because the channel's suppression list has them
 }
 
-// CampaignStart starts a scheduled campaign inside tx: it creates one pending delivery
+// CampaignStart starts a scheduled campaign; s must be bound to a transaction (InTx),
+// which holds the campaign's row lock until the caller commits. It creates one pending delivery
 // per recipient of the batch that is not on the channel's suppression list (one
 // INSERT … SELECT) and marks the campaign running. A campaign that is no longer
 // scheduled (cancelled meanwhile, or started by an earlier attempt) is left alone
 // (Started false). A campaign whose batch is not ready or whose channel is disabled
 // becomes failed with the reason in pause_reason.
-func (s *Store) CampaignStart(ctx context.Context, tx pgx.Tx, id int64) (CampaignStartResult, error) {
+func (s *Store) CampaignStart(ctx context.Context, id int64) (CampaignStartResult, error) {
 	var res CampaignStartResult
+	if !s.InTransaction() {
+		return res, errors.New("start campaign: not inside a transaction")
+	}
+	tx := s.db
 	var batchID int64
 	var batchStatus string
 	var enabled bool
@@ -215,7 +222,7 @@ func (s *Store) CampaignStart(ctx context.Context, tx pgx.Tx, id int64) (Campaig
 
 // campaignTransition moves a campaign from one of the statuses in from to status to,
 // in tx, or returns a *CampaignStateError (ErrNotFound if there is no such campaign).
-func campaignTransition(ctx context.Context, tx pgx.Tx, id int64, action string, from []string, to string, reason *string) (Campaign, error) {
+func campaignTransition(ctx context.Context, tx DBTX, id int64, action string, from []string, to string, reason *string) (Campaign, error) {
 	c, err := scanCampaign(tx.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = $1 FOR UPDATE`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, ErrNotFound
@@ -242,7 +249,7 @@ func campaignTransition(ctx context.Context, tx pgx.Tx, id int64, action string,
 	return c, nil
 }
 
-func auditCampaign(ctx context.Context, tx pgx.Tx, actorID int64, action string, id int64, details map[string]any) error {
+func auditCampaign(ctx context.Context, tx DBTX, actorID int64, action string, id int64, details map[string]any) error {
 	if details == nil {
 		details = map[string]any{}
 	}
@@ -257,17 +264,13 @@ func auditCampaign(ctx context.Context, tx pgx.Tx, actorID int64, action string,
 	return nil
 }
 
-// inTx runs fn in a transaction of its own.
-func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, fn)
-}
-
 // CampaignPause pauses a running campaign. actorID 0 means the engine paused it (a
 // template Telegram refuses); reason is shown to the admin. Returns *CampaignStateError
 // when the campaign is not running.
 func (s *Store) CampaignPause(ctx context.Context, id, actorID int64, reason string) (Campaign, error) {
 	var c Campaign
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.InTx(ctx, func(st *Store) error {
+		tx := st.db
 		var err error
 		var r *string
 		if reason != "" {
@@ -284,7 +287,8 @@ func (s *Store) CampaignPause(ctx context.Context, id, actorID int64, reason str
 // CampaignResume resumes a paused campaign.
 func (s *Store) CampaignResume(ctx context.Context, id, actorID int64) (Campaign, error) {
 	var c Campaign
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.InTx(ctx, func(st *Store) error {
+		tx := st.db
 		var err error
 		if c, err = campaignTransition(ctx, tx, id, "resume", []string{CampaignPaused}, CampaignRunning, nil); err != nil {
 			return err
@@ -301,7 +305,8 @@ func (s *Store) CampaignResume(ctx context.Context, id, actorID int64) (Campaign
 func (s *Store) CampaignCancel(ctx context.Context, id, actorID int64) (Campaign, int64, error) {
 	var c Campaign
 	var n int64
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.InTx(ctx, func(st *Store) error {
+		tx := st.db
 		var err error
 		if c, err = campaignTransition(ctx, tx, id, "cancel",
 			[]string{CampaignScheduled, CampaignRunning, CampaignPaused}, CampaignCancelled, nil); err != nil {
@@ -325,7 +330,8 @@ func (s *Store) CampaignCancel(ctx context.Context, id, actorID int64) (Campaign
 func (s *Store) CampaignResendUncertain(ctx context.Context, id, actorID int64) (Campaign, int64, error) {
 	var c Campaign
 	var n int64
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.InTx(ctx, func(st *Store) error {
+		tx := st.db
 		var err error
 		c, err = scanCampaign(tx.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = $1 FOR UPDATE`, id))
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -367,7 +373,7 @@ func (s *Store) CampaignResendUncertain(ctx context.Context, id, actorID int64) 
 // delivery left as completed and returns their ids. ids limits the check to those
 // campaigns; nil checks every running campaign.
 func (s *Store) CampaignsCompleteFinished(ctx context.Context, ids []int64) ([]int64, error) {
-	rows, err := s.pool.Query(ctx, `
+	rows, err := s.db.Query(ctx, `
 		UPDATE campaigns c SET status = 'completed', finished_at = now(), updated_at = now()
 		WHERE c.status = 'running'
 		  AND ($1::bigint[] IS NULL OR c.id = ANY($1))
@@ -387,7 +393,7 @@ func (s *Store) CampaignsCompleteFinished(ctx context.Context, ids []int64) ([]i
 // CampaignsRunningOnChannel lists the ids of the channel's running campaigns, oldest
 // first. The lane polls it to notice pause, resume and cancel quickly.
 func (s *Store) CampaignsRunningOnChannel(ctx context.Context, channelID int64) ([]int64, error) {
-	rows, err := s.pool.Query(ctx, `
+	rows, err := s.db.Query(ctx, `
 		SELECT id FROM campaigns WHERE channel_id = $1 AND status = 'running' ORDER BY id`, channelID)
 	if err != nil {
 		return nil, fmt.Errorf("running campaigns of channel %d: %w", channelID, err)
@@ -416,7 +422,7 @@ type CampaignMessage struct {
 // CampaignMessageGet returns the template of campaign id, or ErrNotFound.
 func (s *Store) CampaignMessageGet(ctx context.Context, id int64) (CampaignMessage, error) {
 	var m CampaignMessage
-	err := s.pool.QueryRow(ctx, `
+	err := s.db.QueryRow(ctx, `
 		SELECT c.id, c.channel_id, c.control_chat_id, c.created_by, t.body, t.entities, t.buttons,
 		       t.media_kind, t.media_file_id, t.media_unique_id
 		FROM campaigns c JOIN templates t ON t.id = c.template_id
@@ -433,7 +439,7 @@ func (s *Store) CampaignMessageGet(ctx context.Context, id int64) (CampaignMessa
 
 // CampaignSetControlMessage records the control message of a campaign.
 func (s *Store) CampaignSetControlMessage(ctx context.Context, id, messageID int64) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE campaigns SET control_message_id = $2 WHERE id = $1`, id, messageID); err != nil {
+	if _, err := s.db.Exec(ctx, `UPDATE campaigns SET control_message_id = $2 WHERE id = $1`, id, messageID); err != nil {
 		return fmt.Errorf("set control message of campaign %d: %w", id, err)
 	}
 	return nil
@@ -441,7 +447,7 @@ func (s *Store) CampaignSetControlMessage(ctx context.Context, id, messageID int
 
 // CampaignSetControlText records a digest of what the control message now shows.
 func (s *Store) CampaignSetControlText(ctx context.Context, id int64, text string) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE campaigns SET control_text = $2 WHERE id = $1`, id, text); err != nil {
+	if _, err := s.db.Exec(ctx, `UPDATE campaigns SET control_text = $2 WHERE id = $1`, id, text); err != nil {
 		return fmt.Errorf("set control text of campaign %d: %w", id, err)
 	}
 	return nil
@@ -450,7 +456,7 @@ func (s *Store) CampaignSetControlText(ctx context.Context, id int64, text strin
 // CampaignMarkReported records that the final report of a finished campaign was sent.
 // It returns false when it had been marked already.
 func (s *Store) CampaignMarkReported(ctx context.Context, id int64) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `
+	tag, err := s.db.Exec(ctx, `
 		UPDATE campaigns SET reported_at = now() WHERE id = $1 AND reported_at IS NULL
 		  AND status IN ('completed', 'cancelled', 'failed')`, id)
 	if err != nil {
@@ -463,7 +469,7 @@ func (s *Store) CampaignMarkReported(ctx context.Context, id int64) (bool, error
 // the admin has none set).
 func (s *Store) CampaignLanguage(ctx context.Context, id int64) (string, error) {
 	var lang *string
-	err := s.pool.QueryRow(ctx, `
+	err := s.db.QueryRow(ctx, `
 		SELECT a.language FROM campaigns c LEFT JOIN admins a ON a.user_id = c.created_by
 		WHERE c.id = $1`, id).Scan(&lang)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -481,7 +487,7 @@ func (s *Store) CampaignLanguage(ctx context.Context, id int64) (string, error) 
 // CampaignsUnreported lists campaigns that are running or paused, or finished without
 // a final report, and have a chat to report to.
 func (s *Store) CampaignsUnreported(ctx context.Context) ([]int64, error) {
-	rows, err := s.pool.Query(ctx, `
+	rows, err := s.db.Query(ctx, `
 		SELECT id FROM campaigns
 		WHERE status IN ('running', 'paused')
 		   OR (status IN ('completed', 'cancelled', 'failed') AND reported_at IS NULL)

@@ -208,13 +208,13 @@ func (s *Store) ChannelMarkVerified(ctx context.Context, id int64, username stri
 // finished campaigns used keeps its row, marked deleted and with its token ciphertext
 // wiped, for their history; the bot can be registered again.
 func (s *Store) ChannelDelete(ctx context.Context, id int64) error {
-	tx, err := s.beginNested(ctx)
-	if err != nil {
-		return fmt.Errorf("delete channel %d: %w", id, err)
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	return s.InTx(ctx, func(st *Store) error { return st.channelDelete(ctx, id) })
+}
+
+func (s *Store) channelDelete(ctx context.Context, id int64) error {
+	tx := s.db
 	var referenced bool
-	err = tx.QueryRow(ctx, `
+	err := tx.QueryRow(ctx, `
 		SELECT EXISTS (SELECT 1 FROM campaigns WHERE channel_id = c.id)
 		FROM channels c WHERE id = $1 AND deleted_at IS NULL
 		FOR UPDATE`, id).Scan(&referenced)
@@ -237,9 +237,6 @@ func (s *Store) ChannelDelete(ctx context.Context, id int64) error {
 	}
 	if err != nil {
 		return fmt.Errorf("delete channel %d: %w", id, err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("delete channel %d: commit: %w", id, err)
 	}
 	return nil
 }

@@ -12,7 +12,7 @@ import (
 // file_unique_id), or ErrNotFound when it was not uploaded through that bot yet.
 func (s *Store) ChannelMediaGet(ctx context.Context, channelID int64, uniqueID string) (string, error) {
 	var fileID string
-	err := s.pool.QueryRow(ctx, `
+	err := s.db.QueryRow(ctx, `
 		SELECT file_id FROM channel_media WHERE channel_id = $1 AND media_unique_id = $2`,
 		channelID, uniqueID).Scan(&fileID)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -26,7 +26,7 @@ func (s *Store) ChannelMediaGet(ctx context.Context, channelID int64, uniqueID s
 
 // ChannelMediaPut caches the channel bot's file_id of a template medium.
 func (s *Store) ChannelMediaPut(ctx context.Context, channelID int64, uniqueID, fileID string) error {
-	if _, err := s.pool.Exec(ctx, `
+	if _, err := s.db.Exec(ctx, `
 		INSERT INTO channel_media (channel_id, media_unique_id, file_id) VALUES ($1, $2, $3)
 		ON CONFLICT (channel_id, media_unique_id) DO UPDATE SET file_id = EXCLUDED.file_id`,
 		channelID, uniqueID, fileID); err != nil {

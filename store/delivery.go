@@ -35,7 +35,7 @@ func (c DeliveryCounts) Open() int64 { return c.Pending + c.Inflight }
 // DeliveryCounts counts campaign id's deliveries by status.
 func (s *Store) DeliveryCounts(ctx context.Context, campaignID int64) (DeliveryCounts, error) {
 	var c DeliveryCounts
-	err := s.pool.QueryRow(ctx, `
+	err := s.db.QueryRow(ctx, `
 		SELECT count(*) FILTER (WHERE status = 'pending'),
 		       count(*) FILTER (WHERE status = 'inflight'),
 		       count(*) FILTER (WHERE status = 'sent'),
@@ -66,7 +66,7 @@ type ClaimedDelivery struct {
 // each other; the status check on the campaign means a paused or cancelled campaign is
 // never claimed from.
 func (s *Store) DeliveryClaim(ctx context.Context, campaignIDs []int64, perCampaign int, lease time.Duration) ([]ClaimedDelivery, error) {
-	rows, err := s.pool.Query(ctx, `
+	rows, err := s.db.Query(ctx, `
 		WITH picked AS (
 			SELECT d.campaign_id, d.chat_id
 			FROM unnest($1::bigint[]) AS c(id)
@@ -141,7 +141,7 @@ func (s *Store) DeliverySettle(ctx context.Context, channelID int64, outcomes []
 	// cached generic plan does not know how many outcomes there are and, once the
 	// table's statistics say few deliveries are in flight, went for a scan of the
 	// deliveries table per batch, which stalled paced lanes after their first slice.
-	err := s.pool.QueryRow(ctx, `
+	err := s.db.QueryRow(ctx, `
 		WITH o AS (
 			SELECT * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[],
 			                     $7::int[], $8::timestamptz[], $9::text[])
@@ -181,7 +181,7 @@ func (s *Store) DeliverySettle(ctx context.Context, channelID int64, outcomes []
 // uncertain ones (their request may or may not have reached Telegram; they are never
 // resent on their own) and returns the affected campaigns with how many each got.
 func (s *Store) DeliveriesExpireLeases(ctx context.Context, limit int) (map[int64]int64, error) {
-	rows, err := s.pool.Query(ctx, `
+	rows, err := s.db.Query(ctx, `
 		UPDATE deliveries d
 		SET status = 'uncertain', lease_until = NULL, updated_at = now(),
 		    error = 'no outcome recorded before the lease expired'
@@ -211,7 +211,7 @@ func (s *Store) DeliveriesExpireLeases(ctx context.Context, limit int) (map[int6
 // A lane that claimed nothing uses it to decide between sleeping and ending.
 func (s *Store) DeliveryNextDue(ctx context.Context, campaignIDs []int64) (next time.Time, anyPending bool, err error) {
 	var at *time.Time
-	err = s.pool.QueryRow(ctx, `
+	err = s.db.QueryRow(ctx, `
 		SELECT EXISTS (SELECT 1 FROM deliveries WHERE campaign_id = ANY($1) AND status = 'pending'),
 		       (SELECT min(not_before) FROM deliveries WHERE campaign_id = ANY($1) AND status = 'pending')`,
 		campaignIDs).Scan(&anyPending, &at)
@@ -234,7 +234,7 @@ type UnsentDelivery struct {
 // DeliveriesUnsentEach calls fn for every delivery of the campaign that was not sent,
 // ordered by chat id, without holding them all in memory.
 func (s *Store) DeliveriesUnsentEach(ctx context.Context, campaignID int64, fn func(UnsentDelivery) error) error {
-	rows, err := s.pool.Query(ctx, `
+	rows, err := s.db.Query(ctx, `
 		SELECT chat_id, status, coalesce(error, '') FROM deliveries
 		WHERE campaign_id = $1 AND status <> 'sent'
 		ORDER BY chat_id`, campaignID)

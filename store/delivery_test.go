@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"herald/pgtest"
@@ -40,7 +39,7 @@ func setupDelivery(t *testing.T, n int) *deliveryBundle {
 
 func (b *deliveryBundle) create(t *testing.T, key string) int64 {
 	t.Helper()
-	id, err := b.st.CampaignCreate(context.Background(), b.st.Pool(), store.NewCampaign{
+	id, err := b.st.CampaignCreate(context.Background(), store.NewCampaign{
 		TemplateID: b.tpl, BatchID: b.batch, ChannelID: b.channel, ControlChatID: 1, CreatedBy: 1, RequestKey: key,
 	})
 	require.NoError(t, err)
@@ -50,9 +49,9 @@ func (b *deliveryBundle) create(t *testing.T, key string) int64 {
 func (b *deliveryBundle) start(t *testing.T, id int64) store.CampaignStartResult {
 	t.Helper()
 	var res store.CampaignStartResult
-	err := pgx.BeginFunc(context.Background(), b.st.Pool(), func(tx pgx.Tx) error {
+	err := b.st.InTx(context.Background(), func(tx *store.Store) error {
 		var err error
-		res, err = b.st.CampaignStart(context.Background(), tx, id)
+		res, err = tx.CampaignStart(context.Background(), id)
 		return err
 	})
 	require.NoError(t, err)
@@ -197,7 +196,7 @@ func TestLaneLease(t *testing.T) {
 	t.Parallel()
 	b := setupDelivery(t, 1)
 	ctx := context.Background()
-	epoch, err := b.st.LaneEnsure(ctx, b.st.Pool(), b.channel)
+	epoch, err := b.st.LaneEnsure(ctx, b.channel)
 	require.NoError(t, err)
 	l, err := b.st.LaneAcquire(ctx, b.channel, epoch, "a", time.Minute)
 	require.NoError(t, err)

@@ -22,7 +22,7 @@ type ExpiredDialog struct {
 // returns them, so the caller can tell each chat its dialog ended. SKIP LOCKED lets
 // several processes expire at once without waiting on a session being edited.
 func (s *Store) DialogSessionsExpire(ctx context.Context, now time.Time, limit int) ([]ExpiredDialog, error) {
-	rows, err := s.pool.Query(ctx, `
+	rows, err := s.db.Query(ctx, `
 		DELETE FROM dialog_sessions
 		WHERE chat_id IN (
 			SELECT chat_id FROM dialog_sessions

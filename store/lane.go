@@ -9,11 +9,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// LaneEnsure creates channelID's lane row if needed, in the caller's transaction, and
+// LaneEnsure creates channelID's lane row if needed (on the Store's executor: the
+// transaction that enqueues the lane job, when there is one) and
 // returns its current epoch: the epoch a new lane job for the channel must carry.
-func (s *Store) LaneEnsure(ctx context.Context, db DBTX, channelID int64) (int64, error) {
+func (s *Store) LaneEnsure(ctx context.Context, channelID int64) (int64, error) {
 	var epoch int64
-	err := db.QueryRow(ctx, `
+	err := s.db.QueryRow(ctx, `
 		INSERT INTO lanes (channel_id) VALUES ($1)
 		ON CONFLICT (channel_id) DO UPDATE SET channel_id = EXCLUDED.channel_id
 		RETURNING epoch`, channelID).Scan(&epoch)
@@ -41,7 +42,8 @@ type LaneLease struct {
 // and the lease is free (expired, released) or already owner's.
 func (s *Store) LaneAcquire(ctx context.Context, channelID, epoch int64, owner string, ttl time.Duration) (LaneLease, error) {
 	var l LaneLease
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := s.InTx(ctx, func(st *Store) error {
+		tx := st.db
 		var curEpoch int64
 		var left float64
 		err := tx.QueryRow(ctx, `
@@ -77,7 +79,7 @@ func (s *Store) LaneAcquire(ctx context.Context, channelID, epoch int64, owner s
 // LaneRenew extends owner's lease on channelID's lane by ttl from now. It returns false
 // when owner no longer holds the lane at epoch: the caller must stop sending at once.
 func (s *Store) LaneRenew(ctx context.Context, channelID, epoch int64, owner string, ttl time.Duration) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `
+	tag, err := s.db.Exec(ctx, `
 		UPDATE lanes SET lease_until = now() + make_interval(secs => $4), updated_at = now()
 		WHERE channel_id = $1 AND epoch = $2 AND owner = $3`, channelID, epoch, owner, ttl.Seconds())
 	if err != nil {
@@ -89,7 +91,7 @@ func (s *Store) LaneRenew(ctx context.Context, channelID, epoch int64, owner str
 // LaneRelease ends owner's lease on channelID's lane now, so the next lane job (in any
 // process) may take it without waiting for the lease to run out.
 func (s *Store) LaneRelease(ctx context.Context, channelID, epoch int64, owner string) error {
-	if _, err := s.pool.Exec(ctx, `
+	if _, err := s.db.Exec(ctx, `
 		UPDATE lanes SET lease_until = least(lease_until, now()), updated_at = now()
 		WHERE channel_id = $1 AND epoch = $2 AND owner = $3`, channelID, epoch, owner); err != nil {
 		return fmt.Errorf("release lane of channel %d: %w", channelID, err)
@@ -110,7 +112,7 @@ type OrphanLane struct {
 // process's River job may stay "running" until River's rescuer notices, but a job for
 // the new epoch does not collide with it.
 func (s *Store) LanesAdoptOrphans(ctx context.Context, grace time.Duration) ([]OrphanLane, error) {
-	rows, err := s.pool.Query(ctx, `
+	rows, err := s.db.Query(ctx, `
 		WITH need AS (
 			SELECT DISTINCT c.channel_id FROM campaigns c
 			WHERE c.status = 'running'
@@ -134,7 +136,7 @@ func (s *Store) LanesAdoptOrphans(ctx context.Context, grace time.Duration) ([]O
 // ChannelSetRetryAfter records a 429 pause of the channel bot until until, so a lane
 // that moves to another process keeps honouring it.
 func (s *Store) ChannelSetRetryAfter(ctx context.Context, channelID int64, until time.Time) error {
-	if _, err := s.pool.Exec(ctx, `
+	if _, err := s.db.Exec(ctx, `
 		UPDATE channels SET retry_after_until = greatest(coalesce(retry_after_until, $2), $2)
 		WHERE id = $1`, channelID, until); err != nil {
 		return fmt.Errorf("set retry_after of channel %d: %w", channelID, err)

@@ -7,14 +7,22 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// InTx runs fn with a Store whose methods (those that query through s.db) take part in
-// one transaction, committed when fn returns nil and rolled back otherwise. A dialog
-// step uses it to save its object, its audit entry and its session atomically.
+// InTx runs fn with a Store bound to a new transaction, committed when fn returns nil
+// and rolled back otherwise. Every method of the Store fn receives runs in that
+// transaction, so a reader sees at the call site which transaction a query joins:
+// tx.X inside, s.X outside. Called on a Store that is itself bound to a transaction,
+// InTx opens a savepoint, so a failed inner step (an import, a delete) undoes only
+// itself while the caller decides what to do with the error — River's Executor.Begin.
 func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
-	if _, nested := s.db.(pgx.Tx); nested {
-		return fn(s)
+	var (
+		tx  pgx.Tx
+		err error
+	)
+	if outer, nested := s.db.(pgx.Tx); nested {
+		tx, err = outer.Begin(ctx)
+	} else {
+		tx, err = s.pool.Begin(ctx)
 	}
-	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
@@ -34,4 +42,11 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 func (s *Store) Tx() (tx pgx.Tx, ok bool) {
 	tx, ok = s.db.(pgx.Tx)
 	return tx, ok
+}
+
+// InTransaction reports whether the Store is bound to a transaction; methods that
+// must run inside one (they lock rows for the caller's later statements) check it.
+func (s *Store) InTransaction() bool {
+	_, ok := s.db.(pgx.Tx)
+	return ok
 }

@@ -123,8 +123,3 @@ func scanCampaignItem(row pgx.Row) (CampaignListItem, error) {
 		&i.TemplateName, &i.BatchName, &i.ChannelName)
 	return i, err
 }
-
-// Conn is what this Store queries through: the transaction inside InTx (a pgx.Tx),
-// the pool otherwise. A dialog step hands it to code that joins its transaction,
-// such as the campaign wizard's River InsertTx.
-func (s *Store) Conn() DBTX { return s.db }
