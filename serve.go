@@ -105,11 +105,11 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 	var ready readiness
 	mux := http.NewServeMux()
 	health.Register(mux, ready.checks(cfg), time.Now())
-	server := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	server := newHTTPServer(cfg, listener, mux, logger)
 	serverDone := make(chan error, 1)
 	go func() { // owned here: Shutdown below ends it and we wait on serverDone
 		logger.Info().Str("addr", listener.Addr().String()).Msg("http listening")
-		serverDone <- server.Serve(listener)
+		serverDone <- server.serve()
 	}()
 	defer func() {
 		httpCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
@@ -177,7 +177,7 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 			return err
 		}
 		if path := managementBot.WebhookPath(); path != "" {
-			mux.Handle("POST "+path, managementBot)
+			mux.Handle("POST "+path, webhookLimits(managementBot))
 		}
 		queueCfg.DialogNotifier = managementBot
 		queueCfg.ManagementBot = managementBot.Client()
