@@ -149,13 +149,14 @@ func ensureFiles(t *testing.T, need uint64) {
 // TestHTTPIdleFloodKeepsHealthAnswering is issue 13's acceptance: with 5,000 idle
 // keep-alive connections open, /readyz answers within 1 s, and the idle timeout closes
 // every one of them (the cap is set above 5,000 here so that only the timeout can).
-// The idle timeout is long enough for a loaded machine to open the whole flood before
-// the first connections expire, so the probe really meets all 5,000.
+// The idle timeout must outlast opening the flood, so that the probe really meets all
+// 5,000: under -race on a loaded 2-core machine opening took 15–40 s, and a short
+// timeout closed the first connections before the probe. The test mostly waits.
 func TestHTTPIdleFloodKeepsHealthAnswering(t *testing.T) {
 	t.Parallel()
 	const flood = 5000
 	ensureFiles(t, 2*flood+2000)
-	idle := 30 * time.Second
+	idle := 90 * time.Second
 	p := startInProcess(t, map[string]string{
 		"DATABASE_URL": pgtest.NewDB(t), "HERALD_HTTP_IDLE_TIMEOUT": idle.String(),
 		"HERALD_HTTP_MAX_CONNS": "6000",
@@ -165,8 +166,9 @@ func TestHTTPIdleFloodKeepsHealthAnswering(t *testing.T) {
 	started := time.Now()
 	conns := openIdleConns(t, p.addr, flood)
 	opened := time.Since(started)
-	require.Equal(t, flood, countOpen(conns, time.Millisecond), "the flood is no longer open when /readyz is asked")
 	took := readyWithin(t, p.addr, time.Second)
+	// Connections only close: all open now means all open at the probe.
+	require.Equal(t, flood, countOpen(conns, time.Millisecond), "part of the flood was closed before /readyz was asked")
 	t.Logf("%d idle connections opened in %s; /readyz answered in %s", flood, opened.Round(time.Millisecond), took.Round(time.Millisecond))
 
 	require.Zero(t, countOpen(conns, idle+10*time.Second), "connections the idle timeout did not close")
