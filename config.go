@@ -23,7 +23,10 @@ type config struct {
 	DatabaseURL     string        `env:"DATABASE_URL"`
 	OwnerIDs        []int64       `env:"HERALD_OWNER_IDS" envSeparator:","`
 	SecretKey       string        `env:"HERALD_SECRET_KEY"`
+	NewSecretKey    string        `env:"HERALD_NEW_SECRET_KEY"` // herald rotate-key only
 	HTTPAddr        string        `env:"HERALD_HTTP_ADDR" envDefault:"127.0.0.1:8080"`
+	HTTPIdleTimeout time.Duration `env:"HERALD_HTTP_IDLE_TIMEOUT" envDefault:"60s"`
+	HTTPMaxConns    int           `env:"HERALD_HTTP_MAX_CONNS" envDefault:"1000"`
 	TelegramAPIURL  string        `env:"HERALD_TELEGRAM_API_URL" envDefault:"https://api.telegram.org"`
 	WebhookURL      string        `env:"HERALD_WEBHOOK_URL"`
 	WebhookSecret   string        `env:"HERALD_WEBHOOK_SECRET"`
@@ -34,8 +37,9 @@ type config struct {
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
 	LogFormat       string        `env:"LOG_FORMAT" envDefault:"json"`
 
-	secretKey []byte        // SecretKey decoded
-	logLevel  zerolog.Level // LogLevel parsed
+	secretKey    []byte        // SecretKey decoded
+	newSecretKey []byte        // NewSecretKey decoded
+	logLevel     zerolog.Level // LogLevel parsed
 }
 
 // configError names the variable at fault; its message is the one line start-up prints.
@@ -95,8 +99,21 @@ func (c *config) validate() error {
 		}
 		c.secretKey = key
 	}
+	if c.NewSecretKey != "" {
+		key, err := decodeKey(c.NewSecretKey)
+		if err != nil {
+			return &configError{"HERALD_NEW_SECRET_KEY", err.Error()}
+		}
+		c.newSecretKey = key
+	}
 	if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil || port == "" {
 		return &configError{"HERALD_HTTP_ADDR", fmt.Sprintf("%q is not host:port (for example 127.0.0.1:8080)", c.HTTPAddr)}
+	}
+	if c.HTTPIdleTimeout < time.Second || c.HTTPIdleTimeout > time.Hour {
+		return &configError{"HERALD_HTTP_IDLE_TIMEOUT", fmt.Sprintf("%s is outside 1s…1h", c.HTTPIdleTimeout)}
+	}
+	if c.HTTPMaxConns < 16 || c.HTTPMaxConns > 1_000_000 {
+		return &configError{"HERALD_HTTP_MAX_CONNS", fmt.Sprintf("%d is outside 16…1000000", c.HTTPMaxConns)}
 	}
 	if err := checkURL(c.TelegramAPIURL); err != nil {
 		return &configError{"HERALD_TELEGRAM_API_URL", err.Error()}
@@ -175,6 +192,8 @@ func describeType(t string) string {
 	switch t {
 	case "int64", "[]int64":
 		return "list of numeric IDs"
+	case "int":
+		return "whole number"
 	case "time.Duration":
 		return "duration (for example 30s, 5m)"
 	}

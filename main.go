@@ -2,6 +2,7 @@
 //
 //	herald [run]      the service: management bot, delivery workers, health endpoint
 //	herald migrate    apply database migrations and exit
+//	herald rotate-key re-encrypt stored tokens from HERALD_SECRET_KEY to HERALD_NEW_SECRET_KEY
 //	herald version    print the version
 //	herald emulator   a local Telegram Bot API for tests and demos
 //	herald bench      measure the delivery engine, import and bot (BENCHMARKS.md)
@@ -39,6 +40,8 @@ const usage = `Usage: herald [command]
 Commands:
   run          run the service (default)
   migrate      apply database migrations and exit
+  rotate-key   re-encrypt stored tokens from HERALD_SECRET_KEY to HERALD_NEW_SECRET_KEY
+               (stop the service first; see SECURITY.md)
   version      print the version and exit
   emulator     run the Telegram Bot API emulator (--addr 127.0.0.1:8081)
   bench        run the benchmarks (--scenario NAME, --json, --quick; see BENCHMARKS.md)
@@ -67,7 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runBench(ctx, args[2:], getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, getenv)
-	case "run", "migrate":
+	case "run", "migrate", "rotate-key":
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", command)
@@ -78,8 +81,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	logger := newLogger(cfg, stderr)
-	if command == "migrate" {
+	switch command {
+	case "migrate":
 		return migrate(ctx, cfg, logger, stdout)
+	case "rotate-key":
+		return rotateKey(ctx, cfg, logger, stdout)
 	}
 	return serve(ctx, cfg, logger)
 }

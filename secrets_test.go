@@ -67,7 +67,15 @@ func TestWebhookRequiresSecret(t *testing.T) {
 		resp.Body.Close()
 		require.Equal(t, http.StatusUnauthorized, resp.StatusCode, name)
 	}
-	resp, err := http.Get("http://" + addr + "/telegram/hook")
+	// A body over the webhook's limit is refused unread, before the secret is looked at.
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/telegram/hook", bytes.NewReader(make([]byte, 2<<20)))
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+
+	resp, err = http.Get("http://" + addr + "/telegram/hook")
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.NotEqual(t, http.StatusOK, resp.StatusCode)

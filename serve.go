@@ -105,11 +105,11 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 	var ready readiness
 	mux := http.NewServeMux()
 	health.Register(mux, ready.checks(cfg), time.Now())
-	server := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	server := newHTTPServer(cfg, listener, mux, logger)
 	serverDone := make(chan error, 1)
 	go func() { // owned here: Shutdown below ends it and we wait on serverDone
 		logger.Info().Str("addr", listener.Addr().String()).Msg("http listening")
-		serverDone <- server.Serve(listener)
+		serverDone <- server.serve()
 	}()
 	defer func() {
 		httpCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
@@ -133,16 +133,9 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 	ready.migrated.Store(true)
 	logger.Info().Int("river_applied", res.RiverApplied).Int("herald_applied", res.HeraldApplied).Int64("version", res.Version).Msg("schema up to date")
 
-	if len(cfg.secretKey) == 0 {
-		// Without the key the stored channel tokens cannot be opened: refuse to start
-		// rather than fail every campaign later.
-		n, err := st.ChannelCount(ctx)
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			return &configError{"HERALD_SECRET_KEY", fmt.Sprintf("required: %d channel bot(s) are registered and their tokens are encrypted with it", n)}
-		}
+	// A missing or wrong key would fail every campaign later: refuse to start instead.
+	if err := checkSecretKey(ctx, st, cfg.secretKey); err != nil {
+		return err
 	}
 	if len(cfg.OwnerIDs) > 0 {
 		if err := st.AdminSyncOwners(ctx, cfg.OwnerIDs); err != nil {
@@ -177,7 +170,7 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 			return err
 		}
 		if path := managementBot.WebhookPath(); path != "" {
-			mux.Handle("POST "+path, managementBot)
+			mux.Handle("POST "+path, webhookLimits(managementBot))
 		}
 		queueCfg.DialogNotifier = managementBot
 		queueCfg.ManagementBot = managementBot.Client()

@@ -50,3 +50,20 @@ func TestNewBoxRefusesShortKey(t *testing.T) {
 	_, err := secrets.NewBox(make([]byte, 16))
 	require.ErrorContains(t, err, "32 bytes")
 }
+
+func TestVerifierTellsTheKey(t *testing.T) {
+	t.Parallel()
+	box, err := secrets.NewBox(newKey(t))
+	require.NoError(t, err)
+	other, err := secrets.NewBox(newKey(t))
+	require.NoError(t, err)
+
+	v := box.NewVerifier()
+	require.True(t, box.Verify(v))
+	require.False(t, other.Verify(v), "another key verifies")
+	require.False(t, box.Verify(box.Seal([]byte("not the constant"))), "a token is not a verifier")
+	damaged := bytes.Clone(v)
+	damaged[len(damaged)-1] ^= 1
+	require.False(t, box.Verify(damaged))
+	require.False(t, box.Verify(nil))
+}
