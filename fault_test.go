@@ -29,6 +29,7 @@ import (
 	"herald/secrets"
 	"herald/store"
 	"herald/tgemu"
+	"herald/tgemu/emutest"
 )
 
 // The fault tests run the built herald binary against a real PostgreSQL and the
@@ -73,7 +74,7 @@ func setupFault(t *testing.T, o faultOpts) *faultBundle {
 	pool, err := pgxpool.New(ctx, o.dbURL)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	b := &faultBundle{dbURL: o.dbURL, pool: pool, emu: tgemu.StartTest(t, tgemu.Config{})}
+	b := &faultBundle{dbURL: o.dbURL, pool: pool, emu: emutest.Start(t, tgemu.Config{})}
 	b.apiURL = b.emu.URL()
 	b.key = make([]byte, secrets.KeySize)
 	_, _ = rand.Read(b.key)

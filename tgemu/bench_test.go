@@ -8,12 +8,13 @@ import (
 	"github.com/mymmrac/telego"
 
 	"herald/tgemu"
+	"herald/tgemu/emutest"
 )
 
 // BenchmarkSendMessage measures sendMessage through the real telego client
 // on loopback, with flood control off, spread over many chats.
 func BenchmarkSendMessage(b *testing.B) {
-	srv := tgemu.StartTest(b, tgemu.Config{DefaultRate: -1, PerChatDisabled: true})
+	srv := emutest.Start(b, tgemu.Config{DefaultRate: -1, PerChatDisabled: true})
 	bot := srv.CreateBot("bench_bot")
 	users := srv.CreateUsers(1000, tgemu.UserSpec{})
 	srv.SetStarted(bot.Token, users...)
