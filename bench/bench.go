@@ -33,7 +33,7 @@ var Scenarios = []string{"import", "fanout", "adherence", "baseline_telego", "ba
 // Options configure Run.
 type Options struct {
 	Scenarios []string // default: all, in the order of Scenarios
-	// Size is the recipients of ceiling, baseline and responsiveness (default 100,000);
+	// Size is the recipients of ceiling, the baselines and responsiveness (default 100,000);
 	// import and fanout use ten times as many.
 	Size int
 	// Quick shortens the timed scenarios (adherence runs 3 s instead of 60 s,
