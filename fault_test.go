@@ -468,13 +468,22 @@ func (p *outageProxy) serve(ln net.Listener) {
 				client.Close()
 				continue
 			}
-			p.track(client, server)
+			p.track(ln, client, server)
 		}
 	}()
 }
 
-func (p *outageProxy) track(client, server net.Conn) {
+// track pipes client and server, unless the listener that accepted client was closed
+// meanwhile: a connection accepted just before down() and dialled after it would
+// otherwise outlive the outage and carry sends through it.
+func (p *outageProxy) track(ln net.Listener, client, server net.Conn) {
 	p.mu.Lock()
+	if p.ln != ln {
+		p.mu.Unlock()
+		client.Close()
+		server.Close()
+		return
+	}
 	p.conns[client], p.conns[server] = struct{}{}, struct{}{}
 	p.mu.Unlock()
 	pipe := func(dst, src net.Conn) {
