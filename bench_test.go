@@ -28,7 +28,7 @@ func TestBenchSmoke(t *testing.T) {
 	bin := heraldBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "bench", "--quick", "--size", "400", "--json", "--scenario", "ceiling,baseline,import,fanout")
+	cmd := exec.CommandContext(ctx, bin, "bench", "--quick", "--size", "400", "--json", "--scenario", "ceiling,baseline,baseline_telego,import,fanout")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+pgtest.ServerURL(t))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -40,20 +40,28 @@ func TestBenchSmoke(t *testing.T) {
 		var r bench.Result
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &r), "line %q", sc.Text())
 		require.Empty(t, r.Error, r.Scenario)
+		// The load average is a figure of the machine: on an idle one it is 0, so only
+		// its presence (start and end) and its sign can be checked.
+		var raw struct {
+			LoadAvg []float64 `json:"load_avg"`
+		}
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &raw))
+		require.Len(t, raw.LoadAvg, 2, r.Scenario)
+		require.GreaterOrEqual(t, min(raw.LoadAvg[0], raw.LoadAvg[1]), 0.0, r.Scenario)
 		results[r.Scenario] = r
 	}
-	require.Len(t, results, 4)
+	require.Len(t, results, 5)
 	for name, metrics := range map[string][]string{
-		"ceiling":  {"msgs_per_s_0ms", "msgs_per_s_25ms", "cpu_s_per_1000_0ms", "peak_rss_mb", "vs_baseline_0ms"},
-		"baseline": {"msgs_per_s", "cpu_s_per_1000"},
-		"import":   {"rows_per_s", "peak_rss_mb"},
-		"fanout":   {"seconds_to_deliveries", "seconds_to_first_send"},
+		"ceiling":         {"msgs_per_s_0ms", "msgs_per_s_25ms", "cpu_s_per_1000_0ms", "peak_rss_mb", "vs_baseline_0ms", "vs_baseline_telego_0ms"},
+		"baseline":        {"msgs_per_s", "cpu_s_per_1000"},
+		"baseline_telego": {"msgs_per_s", "cpu_s_per_1000"},
+		"import":          {"rows_per_s", "peak_rss_mb"},
+		"fanout":          {"seconds_to_deliveries", "seconds_to_first_send"},
 	} {
 		r := results[name]
 		for _, m := range metrics {
 			require.Greater(t, r.Metrics[m], 0.0, "%s: %s", name, m)
 		}
-		require.Greater(t, r.LoadAvg[0]+r.LoadAvg[1], 0.0, name)
 	}
 	require.EqualValues(t, 400, results["ceiling"].Params["recipients"])
 	require.NotEmpty(t, results["ceiling"].Targets)

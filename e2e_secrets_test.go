@@ -19,6 +19,7 @@ import (
 	"herald/pgtest"
 	"herald/store"
 	"herald/tgemu"
+	"herald/tgemu/emutest"
 )
 
 // chat drives the management bot as one Telegram user.
@@ -80,7 +81,7 @@ func (c chat) press(m telego.Message, label string) {
 func TestEndToEndKeepsSecrets(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	emu := tgemu.StartTest(t, tgemu.Config{PerChatDisabled: true})
+	emu := emutest.Start(t, tgemu.Config{PerChatDisabled: true})
 	mgmt := emu.CreateBot("herald_e2e_admin_bot")
 	sender := emu.CreateBot("herald_e2e_sender_bot")
 	owner := emu.CreateUser(tgemu.UserSpec{FirstName: "Olga", LanguageCode: "en"})

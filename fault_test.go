@@ -29,6 +29,7 @@ import (
 	"herald/secrets"
 	"herald/store"
 	"herald/tgemu"
+	"herald/tgemu/emutest"
 )
 
 // The fault tests run the built herald binary against a real PostgreSQL and the
@@ -37,10 +38,6 @@ import (
 // recipient without a message is reported failed, blocked or uncertain, and the
 // uncertain ones stay within the in-flight bound. Each also searches everything Herald
 // wrote (logs, health bodies, every database column) for the tokens and the key.
-
-// defaultMaxInFlight is queue.DeliveryConfig's default MaxInFlight, the bound the
-// binary runs with (it has no setting for it).
-const defaultMaxInFlight = 256
 
 // faultBundle is one campaign's world: database, emulator, bots, users and key.
 type faultBundle struct {
@@ -73,7 +70,7 @@ func setupFault(t *testing.T, o faultOpts) *faultBundle {
 	pool, err := pgxpool.New(ctx, o.dbURL)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	b := &faultBundle{dbURL: o.dbURL, pool: pool, emu: tgemu.StartTest(t, tgemu.Config{})}
+	b := &faultBundle{dbURL: o.dbURL, pool: pool, emu: emutest.Start(t, tgemu.Config{})}
 	b.apiURL = b.emu.URL()
 	b.key = make([]byte, secrets.KeySize)
 	_, _ = rand.Read(b.key)
@@ -203,7 +200,7 @@ func (b *faultBundle) checkDeliveries(t *testing.T) store.DeliveryCounts {
 		}
 	}
 	c := b.counts(t)
-	require.LessOrEqual(t, c.Uncertain, int64(defaultMaxInFlight))
+	require.LessOrEqual(t, c.Uncertain, int64(queue.DefaultMaxInFlight))
 	require.Zero(t, st.TooManyRequests, "Herald went faster than the emulator allows")
 	return c
 }
@@ -277,7 +274,7 @@ func TestFaultKill9MidCampaign(t *testing.T) {
 	// Counted after the death, so nothing can change it any more: exactly the
 	// deliveries whose outcome the dead process took with it.
 	inflight := b.counts(t).Inflight
-	require.LessOrEqual(t, inflight, int64(256), "in flight beyond the engine's default bound (MaxInFlight)")
+	require.LessOrEqual(t, inflight, int64(queue.DefaultMaxInFlight), "in flight beyond the engine's default bound (MaxInFlight), which the binary runs with")
 	b.emu.SetFaults(b.channel.Token, tgemu.Faults{})
 
 	sentAtKill := b.emu.Stats(b.channel.Token).Sent
@@ -343,7 +340,7 @@ func TestFaultEmulatorOutage(t *testing.T) {
 	downAt := time.Now()
 	sentAtDown := b.emu.Stats(b.channel.Token).Sent
 	time.Sleep(10 * time.Second) // the outage itself: nothing to poll for
-	require.LessOrEqual(t, b.emu.Stats(b.channel.Token).Sent, sentAtDown+defaultMaxInFlight, "nothing got through the outage")
+	require.LessOrEqual(t, b.emu.Stats(b.channel.Token).Sent, sentAtDown+queue.DefaultMaxInFlight, "nothing got through the outage")
 	require.NoError(t, proxy.up())
 	t.Logf("outage of %s", time.Since(downAt).Round(10*time.Millisecond))
 
@@ -352,8 +349,8 @@ func TestFaultEmulatorOutage(t *testing.T) {
 	c := b.checkDeliveries(t)
 	require.Zero(t, c.Failed, "5 attempts with backoff outlast a 10 s outage")
 	// Only requests under way when the connections were cut can be uncertain, and a
-	// lane has at most Concurrency (default 64) of those.
-	require.LessOrEqual(t, c.Uncertain, int64(64))
+	// lane has at most Concurrency (the binary runs with the default) of those.
+	require.LessOrEqual(t, c.Uncertain, int64(queue.DefaultConcurrency))
 	var retried int
 	require.NoError(t, b.pool.QueryRow(context.Background(),
 		`SELECT count(*) FROM deliveries WHERE campaign_id = $1 AND status = 'sent' AND attempts > 1`, b.campaignID).Scan(&retried))
@@ -467,13 +464,22 @@ func (p *outageProxy) serve(ln net.Listener) {
 				client.Close()
 				continue
 			}
-			p.track(client, server)
+			p.track(ln, client, server)
 		}
 	}()
 }
 
-func (p *outageProxy) track(client, server net.Conn) {
+// track pipes client and server, unless the listener that accepted client was closed
+// meanwhile: a connection accepted just before down() and dialled after it would
+// otherwise outlive the outage and carry sends through it.
+func (p *outageProxy) track(ln net.Listener, client, server net.Conn) {
 	p.mu.Lock()
+	if p.ln != ln {
+		p.mu.Unlock()
+		client.Close()
+		server.Close()
+		return
+	}
 	p.conns[client], p.conns[server] = struct{}{}, struct{}{}
 	p.mu.Unlock()
 	pipe := func(dst, src net.Conn) {

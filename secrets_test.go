@@ -16,6 +16,7 @@ import (
 
 	"herald/pgtest"
 	"herald/tgemu"
+	"herald/tgemu/emutest"
 )
 
 // TestWebhookRequiresSecret runs Herald in webhook mode: Telegram's own deliveries
@@ -24,7 +25,7 @@ import (
 // claim to come from the owner.
 func TestWebhookRequiresSecret(t *testing.T) {
 	t.Parallel()
-	emu := tgemu.StartTest(t, tgemu.Config{PerChatDisabled: true})
+	emu := emutest.Start(t, tgemu.Config{PerChatDisabled: true})
 	mgmt := emu.CreateBot("herald_hook_bot")
 	owner := emu.CreateUser(tgemu.UserSpec{FirstName: "Olga", LanguageCode: "en"})
 	emu.SetStarted(mgmt.Token, owner)

@@ -12,6 +12,7 @@ import (
 
 	"herald/pgtest"
 	"herald/tgemu"
+	"herald/tgemu/emutest"
 )
 
 // TestServeRunsManagementBot starts the whole service against the emulator: owners
@@ -19,7 +20,7 @@ import (
 // and shutdown stops the bot before River.
 func TestServeRunsManagementBot(t *testing.T) {
 	t.Parallel()
-	srv := tgemu.StartTest(t, tgemu.Config{PerChatDisabled: true})
+	srv := emutest.Start(t, tgemu.Config{PerChatDisabled: true})
 	tb := srv.CreateBot("herald_admin_bot")
 	owner := srv.CreateUser(tgemu.UserSpec{FirstName: "Olga", LanguageCode: "ru"})
 	srv.SetStarted(tb.Token, owner)

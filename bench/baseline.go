@@ -2,17 +2,23 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/mymmrac/telego"
 	tu "github.com/mymmrac/telego/telegoutil"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/rs/zerolog"
+
+	"herald/queue"
 )
 
 // Baseline tuning: the best of a small sweep on the reference machine (see
@@ -42,32 +48,78 @@ func baselineTuning() error {
 	return err
 }
 
-// naiveSendArgs is the naive design's job: one River job per message.
+// naiveSendArgs is the naive design's job: one River job per message, carrying the
+// recipient's variables as a lane finds them in the recipients table.
 type naiveSendArgs struct {
-	Bot    int    `json:"bot"`
-	ChatID int64  `json:"chat_id"`
-	Name   string `json:"name"`
+	Bot    int             `json:"bot"`
+	ChatID int64           `json:"chat_id"`
+	Vars   json.RawMessage `json:"vars"`
 }
 
 func (naiveSendArgs) Kind() string { return "bench_naive_send" }
 
 type naiveSendWorker struct {
 	river.WorkerDefaults[naiveSendArgs]
-	bots []*telego.Bot
+	send func(ctx context.Context, a naiveSendArgs) error
 }
 
 func (w *naiveSendWorker) Work(ctx context.Context, job *river.Job[naiveSendArgs]) error {
-	a := job.Args
-	_, err := w.bots[a.Bot].SendMessage(ctx, tu.Message(tu.ID(a.ChatID), "Hello, "+a.Name+"! This is a Herald benchmark message."))
-	return err
+	return w.send(ctx, job.Args)
+}
+
+// baselineSend is how a baseline job sends its message.
+type baselineSend func(ctx context.Context, apiURL string, tokens []string) (func(context.Context, naiveSendArgs) error, error)
+
+// laneSend sends as Herald's lanes do (queue.TextSender: the engine's own sendMessage
+// body and request path), so that baseline and ceiling differ only in their design.
+func laneSend(_ context.Context, apiURL string, tokens []string) (func(context.Context, naiveSendArgs) error, error) {
+	s, err := queue.NewTextSender(apiURL, benchBody, tokens)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, a naiveSendArgs) error {
+		_, err := s.Send(ctx, a.Bot, a.ChatID, a.Vars)
+		return err
+	}, nil
+}
+
+// telegoSend sends through telego's generic request path (its default fasthttp
+// caller, reflection-based JSON, the whole Message decoded), as the baseline did
+// before it shared the lanes' send path: the difference between the two baselines is
+// what the send path alone is worth.
+func telegoSend(_ context.Context, apiURL string, tokens []string) (func(context.Context, naiveSendArgs) error, error) {
+	var bots []*telego.Bot
+	for _, tok := range tokens {
+		b, err := telego.NewBot(tok, telego.WithAPIServer(apiURL), telego.WithDiscardLogger())
+		if err != nil {
+			return nil, err
+		}
+		bots = append(bots, b)
+	}
+	return func(ctx context.Context, a naiveSendArgs) error {
+		var vars map[string]string
+		if err := json.Unmarshal(a.Vars, &vars); err != nil {
+			return err
+		}
+		_, err := bots[a.Bot].SendMessage(ctx, tu.Message(tu.ID(a.ChatID), "Hello, "+vars["first_name"]+"! This is a Herald benchmark message."))
+		return err
+	}, nil
 }
 
 // baseline is the naive design on the same emulator and database: n River jobs
-// inserted with InsertManyFast (COPY), each sending one message through telego, with
-// River tuned for throughput. The rate is from the start of the insert to the last
-// message the emulator accepted.
+// inserted with InsertManyFast (COPY), each sending one message the way Herald's lanes
+// do, with River tuned for throughput. The rate is from the start of the insert to the
+// last message the emulator accepted.
 func baseline(ctx context.Context, s *scenario) (Result, error) {
-	r := newResult("baseline")
+	return runBaseline(ctx, s, newResult("baseline"), laneSend)
+}
+
+// baselineTelego is baseline with telego's generic send path.
+func baselineTelego(ctx context.Context, s *scenario) (Result, error) {
+	return runBaseline(ctx, s, newResult("baseline_telego"), telegoSend)
+}
+
+func runBaseline(ctx context.Context, s *scenario, r Result, sendVia baselineSend) (Result, error) {
 	if err := baselineTuning(); err != nil {
 		return r, err
 	}
@@ -87,27 +139,12 @@ func baseline(ctx context.Context, s *scenario) (Result, error) {
 	}
 	defer h.close()
 
-	w := &naiveSendWorker{}
-	for _, tok := range emu.tokens {
-		b, err := telego.NewBot(tok, telego.WithAPIServer(emu.url), telego.WithDiscardLogger())
-		if err != nil {
-			return r, err
-		}
-		w.bots = append(w.bots, b)
-	}
-	workers := river.NewWorkers()
-	river.AddWorker(workers, w)
-	client, err := river.NewClient(riverpgxv5.New(h.pool), &river.Config{
-		Logger:            slog.New(zerolog.NewSlogHandler(h.logger)),
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: baselineMaxWorkers}},
-		Workers:           workers,
-		FetchCooldown:     baselineFetchCooldown,
-		FetchPollInterval: baselinePollInterval,
-	})
+	send, err := sendVia(ctx, emu.url, emu.tokens)
 	if err != nil {
 		return r, err
 	}
-	if err := client.Start(ctx); err != nil {
+	client, err := startBaselineRiver(ctx, h, send)
+	if err != nil {
 		return r, err
 	}
 	defer func() {
@@ -119,7 +156,8 @@ func baseline(ctx context.Context, s *scenario) (Result, error) {
 	params := make([]river.InsertManyParams, n)
 	for i := range params {
 		chat := emu.firstUser + int64(i)
-		params[i] = river.InsertManyParams{Args: naiveSendArgs{Bot: i * nbots / n, ChatID: chat, Name: fmt.Sprintf("User %d", chat)}}
+		vars := fmt.Appendf(nil, `{"first_name":"User %d"}`, chat)
+		params[i] = river.InsertManyParams{Args: naiveSendArgs{Bot: i * nbots / n, ChatID: chat, Vars: vars}}
 	}
 	emuPID := emu.cmd.Process.Pid
 	db0, emu0 := procCPU(s.pgPID, true), procCPU(emuPID, false)
@@ -128,37 +166,8 @@ func baseline(ctx context.Context, s *scenario) (Result, error) {
 		return r, fmt.Errorf("insert jobs: %w", err)
 	}
 	inserted := time.Since(start)
-	// Done when the emulator has every message and River has completed every job.
-	deadline := time.Now().Add(10 * time.Minute)
-	for {
-		var total int64
-		for _, tok := range emu.tokens {
-			st, err := emu.stats(ctx, tok)
-			if err != nil {
-				return r, err
-			}
-			total += st.Sent
-		}
-		if total >= int64(n) {
-			break
-		}
-		if time.Now().After(deadline) {
-			return r, fmt.Errorf("%d of %d sent after 10 minutes", total, n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	for {
-		var open int
-		if err := h.pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = 'bench_naive_send' AND state <> 'completed'`).Scan(&open); err != nil {
-			return r, err
-		}
-		if open == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			return r, fmt.Errorf("%d jobs not completed after 10 minutes", open)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := waitBaselineDone(ctx, emu, client, n); err != nil {
+		return r, err
 	}
 	complete, cpu := time.Since(start), cpuTime()-cpu0
 	dbCPU, emuCPU := procCPU(s.pgPID, true)-db0, procCPU(emuPID, false)-emu0
@@ -176,4 +185,64 @@ func baseline(ctx context.Context, s *scenario) (Result, error) {
 	r.Metrics["emulator_cpu_s_per_1000"] = emuCPU.Seconds() / (float64(n) / 1000)
 	r.Metrics["peak_rss_mb"] = peakRSSMB()
 	return r, nil
+}
+
+// startBaselineRiver starts River on h's pool with the baseline tuning and one worker
+// that sends with send.
+func startBaselineRiver(ctx context.Context, h *herald, send func(context.Context, naiveSendArgs) error) (*river.Client[pgx.Tx], error) {
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &naiveSendWorker{send: send})
+	client, err := river.NewClient(riverpgxv5.New(h.pool), &river.Config{
+		Logger:            slog.New(zerolog.NewSlogHandler(h.logger)),
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: baselineMaxWorkers}},
+		Workers:           workers,
+		FetchCooldown:     baselineFetchCooldown,
+		FetchPollInterval: baselinePollInterval,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := client.Start(ctx); err != nil {
+		return nil, err
+	}
+	return client, nil
+}
+
+// waitBaselineDone waits until the emulator has accepted n messages and River has
+// completed every job (up to 10 minutes).
+func waitBaselineDone(ctx context.Context, emu *emulator, client *river.Client[pgx.Tx], n int) error {
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		var total int64
+		for _, tok := range emu.tokens {
+			st, err := emu.stats(ctx, tok)
+			if err != nil {
+				return err
+			}
+			total += st.Sent
+		}
+		if total >= int64(n) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d of %d sent after 10 minutes", total, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Any job not completed (River's own query, not ours).
+	open := river.NewJobListParams().Kinds(naiveSendArgs{}.Kind()).First(1).
+		States(slices.DeleteFunc(rivertype.JobStates(), func(s rivertype.JobState) bool { return s == rivertype.JobStateCompleted })...)
+	for {
+		res, err := client.JobList(ctx, open)
+		if err != nil {
+			return err
+		}
+		if len(res.Jobs) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("job %d (and maybe others) not completed after 10 minutes: %s", res.Jobs[0].ID, res.Jobs[0].State)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -14,5 +14,9 @@
 // queue.StartCampaignArgs in one transaction), River runs the start job, the lanes, the
 // reporter and maintenance, and outcomes go through the store. The one switch is
 // queue.DeliveryConfig.Unpaced in the ceiling scenario (the engine's raw capacity with
-// the channel rate lifted); adherence runs paced. See BENCHMARKS.md for the figures.
+// the channel rate lifted); adherence runs paced. Bench writes no SQL of its own: its
+// set-up and checks are store methods (the few only it needs are in store/bench.go).
+// The baseline (one River job per message) sends through the lanes' own send path
+// (queue.TextSender), so ceiling ÷ baseline compares designs; baseline_telego sends
+// through telego's generic path. See BENCHMARKS.md for the figures.
 package bench

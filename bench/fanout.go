@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"herald/queue"
+	"herald/store"
 )
 
 // fanout: a campaign over 10 × size recipients (1,000,000 by default) is confirmed;
@@ -44,7 +45,7 @@ func fanout(ctx context.Context, s *scenario) (Result, error) {
 		return r, err
 	}
 	// Settle the freshly written table as a running system's would be.
-	if _, err := h.pool.Exec(ctx, `VACUUM ANALYZE recipients`); err != nil {
+	if err := h.store.RecipientsVacuumAnalyze(ctx); err != nil {
 		return r, err
 	}
 
@@ -57,11 +58,11 @@ func fanout(ctx context.Context, s *scenario) (Result, error) {
 	deadline := start.Add(5 * time.Minute)
 	for {
 		if created == 0 {
-			var status string
-			if err := h.pool.QueryRow(ctx, `SELECT status FROM campaigns WHERE id = $1`, id).Scan(&status); err != nil {
+			c, err := h.store.CampaignGet(ctx, id)
+			if err != nil {
 				return r, err
 			}
-			if status != "scheduled" {
+			if c.Status != store.CampaignScheduled {
 				created = time.Since(start)
 			}
 		}
@@ -79,12 +80,12 @@ func fanout(ctx context.Context, s *scenario) (Result, error) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	var count int64
-	if err := h.pool.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE campaign_id = $1`, id).Scan(&count); err != nil {
+	counts, err := h.store.DeliveryCounts(ctx, id)
+	if err != nil {
 		return r, err
 	}
-	if count != int64(n) {
-		return r, fmt.Errorf("%d deliveries for %d recipients", count, n)
+	if counts.Total() != int64(n) {
+		return r, fmt.Errorf("%d deliveries for %d recipients", counts.Total(), n)
 	}
 	if _, _, err := h.store.CampaignCancel(ctx, id, h.admin); err != nil {
 		return r, fmt.Errorf("cancel: %w", err)

@@ -55,7 +55,8 @@ func openHerald(ctx context.Context, s *scenario, admin int64) (*herald, error) 
 	}
 	h := &herald{pool: pool, store: store.New(pool), box: box, admin: admin,
 		logger: zerolog.New(logw).Level(zerolog.WarnLevel).With().Timestamp().Logger()}
-	if _, err := pool.Exec(ctx, `INSERT INTO admins (user_id, role, language) VALUES ($1, 'owner', 'en') ON CONFLICT DO NOTHING`, admin); err != nil {
+	// As `herald run` makes HERALD_OWNER_IDS the owners.
+	if err := h.store.AdminSyncOwners(ctx, []int64{admin}); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("register admin: %w", err)
 	}
@@ -111,56 +112,46 @@ func (h *herald) close() {
 	h.pool.Close()
 }
 
-// channel registers a channel bot as the channel wizard would leave it.
+// channel registers a channel bot as the channel wizard would leave it (paid broadcast
+// above the free rate).
 func (h *herald) channel(ctx context.Context, token string, rate int) (int64, error) {
 	var botID int64
 	if _, err := fmt.Sscanf(token, "%d:", &botID); err != nil {
 		return 0, fmt.Errorf("bot id of token: %w", err)
 	}
-	var id int64
-	err := h.pool.QueryRow(ctx, `
-		INSERT INTO channels (bot_user_id, username, name, token_ciphertext, rate_per_second, paid_broadcast, created_by)
-		VALUES ($1, $2, $2, $3, $4, $5, $6) RETURNING id`,
-		botID, fmt.Sprintf("bench_%d_bot", botID), h.box.Seal([]byte(token)), rate, rate > 30, h.admin).Scan(&id)
+	name := fmt.Sprintf("bench_%d_bot", botID)
+	ch, err := h.store.ChannelCreate(ctx, h.box, store.ChannelCreateParams{
+		BotUserID: botID, Username: name, Name: name, Token: token,
+		RatePerSecond: rate, PaidBroadcast: rate > store.ChannelMaxRate, CreatedBy: h.admin,
+	})
 	if err != nil {
 		return 0, fmt.Errorf("register channel: %w", err)
 	}
-	return id, nil
+	return ch.ID, nil
 }
 
 // template stores a template with one variable, so every message is rendered.
 func (h *herald) template(ctx context.Context) (int64, error) {
-	var id int64
-	err := h.pool.QueryRow(ctx, `
-		INSERT INTO templates (name, body, created_by) VALUES ($1, $2, $3) RETURNING id`,
-		"bench "+time.Now().Format("150405.000000000"), "Hello, {{first_name}}! This is a Herald benchmark message.", h.admin).Scan(&id)
+	id, err := h.store.TemplateCreate(ctx, store.Template{
+		Name: "bench " + time.Now().Format("150405.000000000"), Body: benchBody, CreatedBy: h.admin,
+	})
 	if err != nil {
 		return 0, fmt.Errorf("create template: %w", err)
 	}
 	return id, nil
 }
 
+// benchBody is the text every delivery scenario sends (baseline included), with one
+// variable that each recipient's first_name fills in.
+const benchBody = "Hello, {{first_name}}! This is a Herald benchmark message."
+
 // batch stores a ready batch of the chat ids first..first+n-1, each with a first_name.
 // (The import path has a scenario of its own; this is set-up, not measured.)
 func (h *herald) batch(ctx context.Context, first int64, n int) (int64, error) {
-	var id int64
-	err := pgx.BeginFunc(ctx, h.pool, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `
-			INSERT INTO batches (name, status, columns, recipient_count, created_by)
-			VALUES ($1, 'ready', '{first_name}', $2, $3) RETURNING id`,
-			fmt.Sprintf("bench %d+%d %s", first, n, time.Now().Format("150405.000000000")), n, h.admin).Scan(&id); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `
-			INSERT INTO recipients (batch_id, chat_id, vars)
-			SELECT $1, c, jsonb_build_object('first_name', 'User ' || c)
-			FROM generate_series($2::bigint, $2::bigint + $3 - 1) AS c`, id, first, n)
-		return err
+	return h.store.BatchCreateSynthetic(ctx, store.SyntheticBatch{
+		Name:        fmt.Sprintf("bench %d+%d %s", first, n, time.Now().Format("150405.000000000")),
+		FirstChatID: first, Count: n, CreatedBy: h.admin,
 	})
-	if err != nil {
-		return 0, fmt.Errorf("create batch: %w", err)
-	}
-	return id, nil
 }
 
 // confirm creates a campaign and enqueues its start in one transaction, as the
@@ -186,9 +177,8 @@ func (h *herald) waitFinished(ctx context.Context, ids []int64, timeout time.Dur
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
-		var open int
-		if err := h.pool.QueryRow(ctx, `
-			SELECT count(*) FROM campaigns WHERE id = ANY($1) AND status IN ('scheduled', 'running')`, ids).Scan(&open); err != nil {
+		open, err := h.store.CampaignsOpenCount(ctx, ids)
+		if err != nil {
 			return fmt.Errorf("wait for campaigns %v: %w", ids, err)
 		}
 		if open == 0 {
@@ -204,7 +194,5 @@ func (h *herald) waitFinished(ctx context.Context, ids []int64, timeout time.Dur
 
 // sentCount is the number of deliveries of the campaigns recorded as sent.
 func (h *herald) sentCount(ctx context.Context, ids []int64) (int64, error) {
-	var n int64
-	err := h.pool.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE campaign_id = ANY($1) AND status = 'sent'`, ids).Scan(&n)
-	return n, err
+	return h.store.DeliveriesSentCount(ctx, ids)
 }

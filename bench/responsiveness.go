@@ -126,8 +126,7 @@ func responsiveness(ctx context.Context, s *scenario) (Result, error) {
 			return r, err
 		}
 		loaded = append(loaded, d)
-		var open int
-		if err := h.pool.QueryRow(ctx, `SELECT count(*) FROM campaigns WHERE id = ANY($1) AND status IN ('scheduled', 'running')`, ids).Scan(&open); err == nil && open > 0 {
+		if open, err := h.store.CampaignsOpenCount(ctx, ids); err == nil && open > 0 {
 			duringLoad++
 		}
 	}

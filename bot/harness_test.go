@@ -17,6 +17,7 @@ import (
 	"herald/render"
 	"herald/store"
 	"herald/tgemu"
+	"herald/tgemu/emutest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -54,7 +55,7 @@ func (c *clock) advance(d time.Duration) {
 
 func setup(t *testing.T) *testBundle {
 	t.Helper()
-	srv := tgemu.StartTest(t, tgemu.Config{PerChatDisabled: true})
+	srv := emutest.Start(t, tgemu.Config{PerChatDisabled: true})
 	tb := srv.CreateBot("herald_admin_bot")
 	st := store.New(pgtest.NewPool(t))
 	catalog, err := i18n.New("en")

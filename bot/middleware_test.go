@@ -16,6 +16,7 @@ import (
 	"herald/pgtest"
 	"herald/store"
 	"herald/tgemu"
+	"herald/tgemu/emutest"
 )
 
 type syncBuffer struct {
@@ -39,7 +40,7 @@ func (s *syncBuffer) String() string {
 // id, and the log has the same id with the cause.
 func TestPanicBecomesApologyWithReference(t *testing.T) {
 	t.Parallel()
-	srv := tgemu.StartTest(t, tgemu.Config{})
+	srv := emutest.Start(t, tgemu.Config{})
 	tb := srv.CreateBot("herald_admin_bot")
 	user := srv.CreateUser(tgemu.UserSpec{FirstName: "Olga", LanguageCode: "ru"})
 	srv.SetStarted(tb.Token, user)

@@ -19,6 +19,7 @@ import (
 	"herald/secrets"
 	"herald/store"
 	"herald/tgemu"
+	"herald/tgemu/emutest"
 )
 
 // testBundle is one database, one emulator and what a test needs to build campaigns.
@@ -42,7 +43,7 @@ func setup(t *testing.T, opts setupOpts) *testBundle {
 	box, err := secrets.NewBox(key)
 	require.NoError(t, err)
 	pool := pgtest.NewPool(t)
-	b := &testBundle{pool: pool, store: store.New(pool), emu: tgemu.StartTest(t, opts.emu), box: box}
+	b := &testBundle{pool: pool, store: store.New(pool), emu: emutest.Start(t, opts.emu), box: box}
 	b.mgmt = b.emu.CreateBot("herald_mgmt_bot")
 	admin := b.emu.CreateUser(tgemu.UserSpec{FirstName: "Admin"})
 	b.emu.SetStarted(b.mgmt.Token, admin)

@@ -16,6 +16,13 @@ import (
 	"herald/store"
 )
 
+// The defaults of DeliveryConfig.MaxInFlight and Concurrency, exported because they
+// are the bounds on uncertain deliveries that the fault tests check a process against.
+const (
+	DefaultMaxInFlight = 256
+	DefaultConcurrency = 64
+)
+
 // DeliveryConfig tunes the delivery engine. Zero values take the defaults in brackets.
 type DeliveryConfig struct {
 	// MaxInFlight bounds the deliveries a lane has marked in flight at once [256]. It is
@@ -68,10 +75,10 @@ func (c DeliveryConfig) withDefaults() DeliveryConfig {
 		}
 	}
 	if c.MaxInFlight <= 0 {
-		c.MaxInFlight = 256
+		c.MaxInFlight = DefaultMaxInFlight
 	}
 	if c.Concurrency <= 0 {
-		c.Concurrency = 64
+		c.Concurrency = DefaultConcurrency
 	}
 	def(&c.Slice, 30*time.Second)
 	def(&c.LaneLease, 3*time.Second)

@@ -7,7 +7,7 @@
 //
 // # Go API
 //
-//	srv := tgemu.StartTest(t, tgemu.Config{})          // or Start(cfg) + Close()
+//	srv := emutest.Start(t, tgemu.Config{})            // tests (herald/tgemu/emutest); or Start(cfg) + Close()
 //	bot := srv.CreateBot("herald_bot")                 // Bot{ID, Token, Username}
 //	tg, _ := telego.NewBot(bot.Token, telego.WithAPIServer(srv.URL()), telego.WithDiscardLogger())
 //	u := srv.CreateUser(tgemu.UserSpec{FirstName: "Ann"})
@@ -18,7 +18,7 @@
 //
 // Server:
 //
-//	Start(cfg Config) (*Server, error); StartTest(t testing.TB, cfg Config) *Server
+//	Start(cfg Config) (*Server, error); emutest.Start(t testing.TB, cfg Config) *Server
 //	Serve(ctx context.Context, addr string, cfg Config, stdout io.Writer, setup ...func(*Server)) error
 //	(*Server) URL() string; Close(); ServeHTTP(w, r)
 //	(*Server) CreateBot(username string) *Bot; CreateBotSpec(BotSpec) (*Bot, error); Bots() []Bot

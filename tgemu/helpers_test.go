@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"herald/tgemu"
+	"herald/tgemu/emutest"
 )
 
 // env is one emulator, one bot, one telego client.
@@ -23,7 +24,7 @@ type env struct {
 
 func newEnv(t *testing.T, cfg tgemu.Config) *env {
 	t.Helper()
-	srv := tgemu.StartTest(t, cfg)
+	srv := emutest.Start(t, cfg)
 	b := srv.CreateBot("herald_bot")
 	return &env{srv: srv, bot: b, tg: client(t, srv, b.Token), ctx: context.Background()}
 }

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 )
 
@@ -125,18 +124,6 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("tgemu: listen: %w", err)
 	}
 	return startOn(ln, cfg)
-}
-
-// StartTest is Start for tests: it fails t on error and closes the server
-// in t.Cleanup.
-func StartTest(t testing.TB, cfg Config) *Server {
-	t.Helper()
-	s, err := Start(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
 }
 
 // Serve runs a standalone emulator on addr until ctx is done, printing the
