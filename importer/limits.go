@@ -1,6 +1,10 @@
 package importer
 
-import "strings"
+import (
+	"math"
+	"strings"
+	"unicode/utf8"
+)
 
 // Limits bound what one file may hold, so that no upload — a 10 MB cell, a workbook
 // whose one huge shared string fills a thousand rows — can exhaust Herald's memory or
@@ -57,7 +61,7 @@ func (l Limits) withDefaults() Limits {
 		d.UnzippedBytes = l.UnzippedBytes
 	}
 	if l.SharedStringsBytes > 0 {
-		d.SharedStringsBytes = l.SharedStringsBytes
+		d.SharedStringsBytes = min(l.SharedStringsBytes, math.MaxUint32) // offsets are uint32
 	}
 	return d
 }
@@ -71,10 +75,11 @@ func (rd *Reader) checkRow(fields []string, line int) error {
 	}
 	total := 0
 	for i, f := range fields {
-		if len(f) > lim.CellBytes {
+		n := storedLen(f)
+		if n > lim.CellBytes {
 			return rd.located(&Error{Code: CodeCellTooLong, Line: line, Column: i + 1, Limit: int64(lim.CellBytes)})
 		}
-		total += len(f)
+		total += n
 		if total > lim.RowBytes {
 			return rd.located(&Error{Code: CodeRowTooLong, Line: line, Column: i + 1, Limit: int64(lim.RowBytes)})
 		}
@@ -84,6 +89,19 @@ func (rd *Reader) checkRow(fields []string, line int) error {
 		return &Error{Code: CodeTooMuchData, Line: line, Limit: lim.TotalBytes}
 	}
 	return nil
+}
+
+// storedLen is how many bytes a cell takes once stored: invalid UTF-8 bytes become
+// U+FFFD, three bytes each (see appendJSONString).
+func storedLen(s string) int {
+	if utf8.ValidString(s) {
+		return len(s)
+	}
+	n := 0
+	for _, r := range s {
+		n += utf8.RuneLen(r) // RuneError, for an invalid byte, is 3
+	}
+	return n
 }
 
 // located adds the column's header to an error a source or checkRow raised, so the

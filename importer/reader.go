@@ -81,17 +81,17 @@ type Reader struct {
 	totalBytes int64    // cell bytes read so far, for Limits.TotalBytes
 	header     []string // header cells as written, to name a column in an error
 	summary    Summary
-	encoding *Encoding // written by the decoder when it decides, after Open returned
-	idCol    int
-	ncols    int      // header cells; 0 for pasted ids
-	varCols  []int    // field index of each variable, parallel to summary.Columns
-	keys     [][]byte // `"name":` for each variable, pre-encoded
-	seen     map[int64]struct{}
-	chatID   int64
-	line     int
-	vars     []byte
-	err      error
-	done     bool
+	encoding   *Encoding // written by the decoder when it decides, after Open returned
+	idCol      int
+	ncols      int      // header cells; 0 for pasted ids
+	varCols    []int    // field index of each variable, parallel to summary.Columns
+	keys       [][]byte // `"name":` for each variable, pre-encoded
+	seen       map[int64]struct{}
+	chatID     int64
+	line       int
+	vars       []byte
+	err        error
+	done       bool
 }
 
 // rowSource yields raw rows: the cells and the 1-based line or row number they start on,

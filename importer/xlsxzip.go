@@ -45,16 +45,17 @@ func (wb *workbook) open(name string, max int64) (io.ReadCloser, bool, error) {
 	if err != nil {
 		return nil, true, &Error{Code: CodeBadXLSX, Detail: name + ": " + err.Error()}
 	}
-	return &budgetReader{rc: rc, wb: wb, left: max, name: name}, true, nil
+	return &budgetReader{rc: rc, wb: wb, left: max, limit: max, name: name}, true, nil
 }
 
 // budgetReader counts a part's bytes against the part's and the workbook's budgets.
 type budgetReader struct {
-	rc   io.ReadCloser
-	wb   *workbook
-	left int64
-	name string
-	n    int64 // bytes read so far
+	rc    io.ReadCloser
+	wb    *workbook
+	left  int64 // of this part's own limit
+	limit int64
+	name  string
+	n     int64 // bytes read so far
 
 	from      int64  // n at mark
 	spanLimit int64  // 0: no span limit
@@ -80,7 +81,7 @@ func (b *budgetReader) Read(p []byte) (int, error) {
 	case b.wb.left < 0:
 		return 0, &Error{Code: CodeXLSXTooLarge, Detail: "unzipped", Limit: b.wb.limit}
 	case b.left < 0:
-		return 0, &Error{Code: CodeXLSXTooLarge, Detail: b.name}
+		return 0, &Error{Code: CodeXLSXTooLarge, Detail: b.name, Limit: b.limit}
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
 		err = &Error{Code: CodeBadXLSX, Detail: b.name + ": " + err.Error()}
