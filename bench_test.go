@@ -55,7 +55,7 @@ func TestBenchSmoke(t *testing.T) {
 		"ceiling":         {"msgs_per_s_0ms", "msgs_per_s_25ms", "cpu_s_per_1000_0ms", "peak_rss_mb", "vs_baseline_0ms", "vs_baseline_telego_0ms"},
 		"baseline":        {"msgs_per_s", "cpu_s_per_1000"},
 		"baseline_telego": {"msgs_per_s", "cpu_s_per_1000"},
-		"import":          {"rows_per_s", "peak_rss_mb"},
+		"import":          {"rows_per_s", "peak_rss_mb", "xlsx_rows_per_s", "xlsx_peak_rss_mb"},
 		"fanout":          {"seconds_to_deliveries", "seconds_to_first_send"},
 	} {
 		r := results[name]

@@ -15,6 +15,7 @@ import (
 // variable columns (importer.SyntheticCSV), streamed to a temporary file, then imported through
 // importer.Open and store.BatchImport (parse, de-duplicate, COPY) as the upload
 // dialog does. Peak RSS is this child process's VmHWM, which covers only the import.
+// Then the same recipients as a workbook (importXLSX).
 func importCSV(ctx context.Context, s *scenario) (Result, error) {
 	r := newResult("import")
 	rows := 10 * s.size
@@ -61,5 +62,5 @@ func importCSV(ctx context.Context, s *scenario) (Result, error) {
 	r.Metrics["peak_rss_mb"] = peakRSSMB()
 	r.target("rows_per_s", ">=", 150_000)
 	r.target("peak_rss_mb", "<=", 150)
-	return r, nil
+	return r, importXLSX(ctx, h, &r, rows)
 }

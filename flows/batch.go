@@ -281,7 +281,8 @@ func importError(t *Turn, err error) error {
 	if !errors.As(err, &ie) {
 		return err
 	}
-	data := i18n.Data{"Line": ie.Line, "Column": ie.Column, "Detail": esc(ie.Detail),
+	data := i18n.Data{"Line": ie.Line, "Column": ie.Column, "Detail": esc(ie.Detail), "Name": esc(ie.Name),
+		"Limit": ie.Limit, "LimitKB": sizeIn(ie.Limit, 1<<10), "LimitMB": sizeIn(ie.Limit, 1<<20),
 		"MaxMB": importer.MaxFileSize >> 20, "MaxColumns": importer.MaxColumns}
 	switch ie.Code {
 	case importer.CodeTooBig:
@@ -292,6 +293,14 @@ func importError(t *Turn, err error) error {
 		data["Accepted"] = codeList(ie.Accepted)
 	}
 	return Invalid("import.err."+string(ie.Code), data)
+}
+
+// sizeIn writes n bytes in units of unit bytes: "1" for 1 KB, "1.5" for 1.5 KB.
+func sizeIn(n, unit int64) string {
+	if n%unit == 0 {
+		return strconv.FormatInt(n/unit, 10)
+	}
+	return strconv.FormatFloat(float64(n)/float64(unit), 'f', 1, 64)
 }
 
 func codeList(items []string) string {

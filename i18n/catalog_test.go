@@ -51,11 +51,13 @@ func TestEveryKeyInBothLanguages(t *testing.T) {
 	}
 	for _, c := range []importer.Code{importer.CodeEmpty, importer.CodeBinary, importer.CodeTooBig, importer.CodeBadHeader,
 		importer.CodeLongHeader, importer.CodeDuplicateColumn, importer.CodeNoIDColumn, importer.CodeTooManyColumns,
-		importer.CodeMalformed, importer.CodeBadXLSX, importer.CodeNoRows, importer.CodeNoValidRows} {
+		importer.CodeMalformed, importer.CodeBadXLSX, importer.CodeNoRows, importer.CodeNoValidRows,
+		importer.CodeCellTooLong, importer.CodeRowTooLong, importer.CodeRowTooWide, importer.CodeTooManyRows,
+		importer.CodeTooMuchData, importer.CodeXLSXTooLarge} {
 		keys["import.err."+string(c)] = true
 	}
 	for _, r := range []importer.Reason{importer.ReasonEmptyID, importer.ReasonNotNumeric, importer.ReasonZeroID,
-		importer.ReasonOutOfRange, importer.ReasonExtraFields} {
+		importer.ReasonOutOfRange, importer.ReasonExtraFields, importer.ReasonExcelDigits} {
 		keys["import.reason."+string(r)] = true
 	}
 	for _, s := range []string{store.CampaignScheduled, store.CampaignRunning, store.CampaignPaused, store.CampaignCompleted,

@@ -7,7 +7,9 @@
 //   - CSV text is UTF-8 (with or without BOM), UTF-16 with BOM, or Windows-1251. The
 //     choice between UTF-8 and Windows-1251 is made at the first non-ASCII byte by
 //     looking at the next 4 KB, so a file is decoded as it streams.
-//   - The delimiter (comma, semicolon or tab) is the most frequent one on the header line.
+//   - The delimiter is named by Excel's "sep=;" first line when there is one (that line is
+//     skipped; line numbers stay the file's), else it is the most frequent of comma,
+//     semicolon and tab on the header line.
 //   - A header is required. Header cells become variable names through NormalizeName
 //     (trimmed, lower-cased, runs of non-letters/digits → "_", letters of any script
 //     kept: "Имя клиента" → {{имя_клиента}}). An empty or symbol-only cell in the middle
@@ -18,9 +20,10 @@
 //     "ИД"); every other column is a variable, present in every recipient's Vars ("" when
 //     the cell is empty).
 //   - XLSX: the first sheet, same rules, the first non-empty row being the header; cells
-//     are read as displayed.
-//   - Ids: see ParseChatID. Invalid rows (empty id, not a number, 0, out of range, more
-//     non-empty cells than the header) are skipped, counted and the first ten kept with
+//     are read as stored (text as written, numbers in full, dates as 2006-01-02), by this
+//     package's own streaming reader (see OpenXLSX).
+//   - Ids: see ParseChatID. Invalid rows (empty id, not a number, digits Excel dropped
+//     (1.23457E+11), 0, out of range, more non-empty cells than the header) are skipped, counted and the first ten kept with
 //     their line numbers — the file's own lines, counting newlines inside quoted fields.
 //   - Duplicate ids: the first row wins; later rows are counted as duplicates.
 //   - Blank rows are skipped silently.
@@ -28,6 +31,12 @@
 //     translate: empty, binary (a picture renamed .csv, an old .xls), too_big, bad_header,
 //     duplicate_column, no_id_column (with the header found and the names accepted),
 //     too_many_columns, malformed (unterminated quote), bad_xlsx, no_rows, no_valid_rows.
+//   - Limits (see Limits; defaults in DefaultLimits: 1 KB a cell, 16 KB a row, 1,024
+//     cells a row, 2,000,000 rows, 128 MB of cells a file; for XLSX 256 MB of XML
+//     inflated and 64 MB of shared strings) are checked while the file streams, before
+//     a row is handed on: a file over one is refused whole, the *Error naming the line,
+//     the column with its header, and the limit (cell_too_long, row_too_long,
+//     row_too_wide, too_many_rows, too_much_data, xlsx_too_large).
 //
 // # Performance
 //

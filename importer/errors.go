@@ -23,6 +23,14 @@ const (
 	CodeBadXLSX         Code = "bad_xlsx"         // not a readable .xlsx workbook, or no sheet
 	CodeNoRows          Code = "no_rows"          // a header but not a single data row
 	CodeNoValidRows     Code = "no_valid_rows"    // data rows, but none with a usable id (see Summary.InvalidSample)
+
+	// Limits (see Limits). Line and Column say where, Limit what was exceeded.
+	CodeCellTooLong  Code = "cell_too_long"  // a cell over Limits.CellBytes (Name: its column's header; Line 0: a shared string of an XLSX)
+	CodeRowTooLong   Code = "row_too_long"   // a row whose cells add up to more than Limits.RowBytes (Column: where it went over)
+	CodeRowTooWide   Code = "row_too_wide"   // a row with more than Limits.RowCells cells (Column: the cell that went over)
+	CodeTooManyRows  Code = "too_many_rows"  // more than Limits.Rows data rows
+	CodeTooMuchData  Code = "too_much_data"  // cells adding up to more than Limits.TotalBytes
+	CodeXLSXTooLarge Code = "xlsx_too_large" // a workbook that unpacks (Detail "unzipped") or whose text table (Detail "shared_strings") goes over its Limit
 )
 
 // Error rejects a whole file. Only Code is meant for people (through a catalog); the
@@ -32,6 +40,8 @@ type Error struct {
 	Line     int      // 1-based line (CSV) or row (XLSX) the problem is on, 0 if none
 	Column   int      // 1-based column, 0 if none
 	Detail   string   // a value to show: the offending name, the size, the parser's words
+	Name     string   // the column's header cell as written, when Column names a header column
+	Limit    int64    // the limit exceeded (bytes, cells or rows, by Code), 0 if none
 	Found    []string // CodeNoIDColumn: the header cells as found
 	Accepted []string // CodeNoIDColumn: the id column names we recognise
 }
@@ -45,6 +55,9 @@ func (e *Error) Error() string {
 	}
 	if e.Column > 0 {
 		fmt.Fprintf(&b, " column %d", e.Column)
+	}
+	if e.Limit > 0 {
+		fmt.Fprintf(&b, " (limit %d)", e.Limit)
 	}
 	if e.Detail != "" {
 		b.WriteString(": ")
@@ -68,7 +81,8 @@ type Reason string
 // Reasons a data row is invalid.
 const (
 	ReasonEmptyID     Reason = "empty_id"     // the id cell is empty but the row is not
-	ReasonNotNumeric  Reason = "not_numeric"  // the id is not an integer (letters, @username, 1.2E+11 …)
+	ReasonNotNumeric  Reason = "not_numeric"  // the id is not an integer (letters, @username, …)
+	ReasonExcelDigits Reason = "excel_digits" // the id is in exponent notation (1.23457E+11): Excel dropped its last digits
 	ReasonZeroID      Reason = "zero_id"      // the id is 0, which no chat has
 	ReasonOutOfRange  Reason = "out_of_range" // the id does not fit in 64 bits
 	ReasonExtraFields Reason = "extra_fields" // more non-empty cells than header columns

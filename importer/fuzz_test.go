@@ -12,6 +12,15 @@ import (
 // with exactly the summary's columns, the counts add up, and a failure is an *Error
 // (bytes.Reader never fails to read).
 func checkReader(t *testing.T, rd *Reader, err error) {
+	checkLimited(t, rd, err, DefaultLimits)
+}
+
+// fuzzLimits are small, so that fuzzed input reaches them.
+var fuzzLimits = Limits{CellBytes: 16, RowBytes: 40, RowCells: 8, Rows: 50, TotalBytes: 600, SharedStringsBytes: 256}
+
+// checkLimited is checkReader that also holds every recipient to lim: no value over
+// CellBytes, no row over RowBytes, no more than Rows rows.
+func checkLimited(t *testing.T, rd *Reader, err error, lim Limits) {
 	if err != nil {
 		var ie *Error
 		if !errors.As(err, &ie) {
@@ -33,10 +42,18 @@ func checkReader(t *testing.T, rd *Reader, err error) {
 		if len(vars) != len(rd.Columns()) {
 			t.Fatalf("vars %q for columns %q", rd.Vars(), rd.Columns())
 		}
+		rowBytes := 0
 		for _, c := range rd.Columns() {
 			if _, ok := vars[c]; !ok || !ValidName(c) {
 				t.Fatalf("column %q missing from %q or not a valid name", c, rd.Vars())
 			}
+			if len(vars[c]) > lim.CellBytes {
+				t.Fatalf("value %q over the cell limit %d", vars[c], lim.CellBytes)
+			}
+			rowBytes += len(vars[c])
+		}
+		if rowBytes > lim.RowBytes || len(seen) > lim.Rows {
+			t.Fatalf("row %d of %d bytes (limits: %d bytes, %d rows)", len(seen), rowBytes, lim.RowBytes, lim.Rows)
 		}
 	}
 	sum := rd.Summary()
@@ -60,14 +77,26 @@ func FuzzCSV(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rd, err := Open(bytes.NewReader(data), Options{Format: FormatCSV})
 		checkReader(t, rd, err)
+		rd, err = Open(bytes.NewReader(data), Options{Format: FormatCSV, Limits: fuzzLimits})
+		checkLimited(t, rd, err, fuzzLimits)
 	})
 }
 
 func FuzzXLSX(f *testing.F) {
 	f.Add(makeXLSX(f, [][]any{{"chat_id", "name"}, {1, "a"}, {"2", "b"}}))
+	f.Add(workbookParts(f, sheetXML(`<c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>2</v></c>`,
+		`<c r="A2"><v>7</v></c><c r="B2" t="s"><v>1</v></c>`, `<c r="A3"><v>8</v></c><c r="B3" t="inlineStr"><is><t>x</t></is></c>`),
+		bombStrings(40)))
+	var synthetic bytes.Buffer
+	if err := SyntheticXLSX(&synthetic, 60); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(synthetic.Bytes())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rd, err := Open(bytes.NewReader(data), Options{Format: FormatXLSX})
 		checkReader(t, rd, err)
+		rd, err = Open(bytes.NewReader(data), Options{Format: FormatXLSX, Limits: fuzzLimits})
+		checkLimited(t, rd, err, fuzzLimits)
 	})
 }
 

@@ -8,7 +8,7 @@ import (
 
 // openIDList reads ids separated by whitespace, commas or semicolons, one "row" per id
 // so that each bad token is reported with its line.
-func openIDList(r io.Reader) (*Reader, error) {
+func openIDList(r io.Reader, lim Limits) (*Reader, error) {
 	enc := new(Encoding)
 	text, err := decodeText(r, enc)
 	if err != nil {
@@ -16,7 +16,7 @@ func openIDList(r io.Reader) (*Reader, error) {
 	}
 	sc := bufio.NewScanner(text)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	return newReader(&idListSource{sc: sc}, Summary{Format: FormatIDList}, enc, false)
+	return newReader(&idListSource{sc: sc}, Summary{Format: FormatIDList}, enc, false, lim)
 }
 
 type idListSource struct {

@@ -181,7 +181,7 @@ func TestFixtureNonNumeric(t *testing.T) {
 		{3, ReasonNotNumeric, "@username"},
 		{4, ReasonZeroID, "0"},
 		{5, ReasonEmptyID, ""},
-		{6, ReasonNotNumeric, "1.23457E+11"},
+		{6, ReasonExcelDigits, "1.23457E+11"},
 		{7, ReasonOutOfRange, "99999999999999999999"},
 		{9, ReasonExtraFields, "extra"},
 	}, sum.InvalidSample)
@@ -325,7 +325,7 @@ func TestParseChatID(t *testing.T) {
 		require.Equal(t, want, got, in)
 	}
 	for in, want := range map[string]Reason{
-		"abc": ReasonNotNumeric, "1.5": ReasonNotNumeric, "1e5": ReasonNotNumeric, "0": ReasonZeroID,
+		"abc": ReasonNotNumeric, "1.5": ReasonNotNumeric, "1e5": ReasonExcelDigits, "1,23457E+11": ReasonExcelDigits, "1.2.3E4": ReasonNotNumeric, "0": ReasonZeroID,
 		"-0": ReasonZeroID, "0.0": ReasonZeroID, "9223372036854775808": ReasonOutOfRange, "-": ReasonNotNumeric,
 		"12-34": ReasonNotNumeric, ".": ReasonNotNumeric, "1234567 7654321": ReasonNotNumeric,
 		"12 34": ReasonNotNumeric, "1 2345": ReasonNotNumeric, " ": ReasonNotNumeric, "+": ReasonNotNumeric,

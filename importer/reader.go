@@ -48,6 +48,8 @@ type Options struct {
 	Format Format
 	// MaxBytes rejects input longer than this with CodeTooBig; 0 means no limit.
 	MaxBytes int64
+	// Limits bound cells, rows and the whole file; zero fields take DefaultLimits.
+	Limits Limits
 }
 
 // Summary describes an import: what the file looked like and what became of its rows.
@@ -55,7 +57,7 @@ type Options struct {
 type Summary struct {
 	Format        Format
 	Encoding      Encoding     // CSV only
-	Delimiter     rune         // CSV only: ',', ';' or '\t'
+	Delimiter     rune         // CSV only: ',', ';', '\t' (or '|' from a "sep=|" line)
 	IDColumn      string       // the recipient column's header as written in the file
 	Columns       []string     // variable names, in file order, normalised (see NormalizeName)
 	Rows          int          // non-blank data rows read
@@ -74,19 +76,22 @@ type Summary struct {
 // Reader satisfies store.RecipientSource, so store.BatchImport can COPY it straight
 // into Postgres.
 type Reader struct {
-	src      rowSource
-	summary  Summary
-	encoding *Encoding // written by the decoder when it decides, after Open returned
-	idCol    int
-	ncols    int      // header cells; 0 for pasted ids
-	varCols  []int    // field index of each variable, parallel to summary.Columns
-	keys     [][]byte // `"name":` for each variable, pre-encoded
-	seen     map[int64]struct{}
-	chatID   int64
-	line     int
-	vars     []byte
-	err      error
-	done     bool
+	src        rowSource
+	limits     Limits
+	totalBytes int64    // cell bytes read so far, for Limits.TotalBytes
+	header     []string // header cells as written, to name a column in an error
+	summary    Summary
+	encoding   *Encoding // written by the decoder when it decides, after Open returned
+	idCol      int
+	ncols      int      // header cells; 0 for pasted ids
+	varCols    []int    // field index of each variable, parallel to summary.Columns
+	keys       [][]byte // `"name":` for each variable, pre-encoded
+	seen       map[int64]struct{}
+	chatID     int64
+	line       int
+	vars       []byte
+	err        error
+	done       bool
 }
 
 // rowSource yields raw rows: the cells and the 1-based line or row number they start on,
@@ -103,13 +108,14 @@ func Open(r io.Reader, opts Options) (*Reader, error) {
 	if opts.MaxBytes > 0 {
 		r = &limitReader{r: r, left: opts.MaxBytes}
 	}
+	lim := opts.Limits.withDefaults()
 	switch opts.Format {
 	case FormatCSV:
-		return OpenCSV(r)
+		return openCSV(r, lim)
 	case FormatXLSX:
-		return OpenXLSX(r)
+		return openXLSX(r, lim)
 	case FormatIDList:
-		return openIDList(r)
+		return openIDList(r, lim)
 	case FormatAuto:
 		br := bufio.NewReaderSize(r, textBufSize)
 		head, err := br.Peek(4)
@@ -117,9 +123,9 @@ func Open(r io.Reader, opts Options) (*Reader, error) {
 			return nil, readErr(err)
 		}
 		if bytes.HasPrefix(head, []byte("PK\x03\x04")) {
-			return OpenXLSX(br)
+			return openXLSX(br, lim)
 		}
-		return OpenCSV(br)
+		return openCSV(br, lim)
 	default:
 		return nil, fmt.Errorf("import: unknown format %q", opts.Format)
 	}
@@ -128,13 +134,13 @@ func Open(r io.Reader, opts Options) (*Reader, error) {
 // OpenIDList reads recipient ids pasted as text: numbers separated by spaces, commas,
 // semicolons or newlines, no header and no variables.
 func OpenIDList(text string) (*Reader, error) {
-	return openIDList(strings.NewReader(text))
+	return openIDList(strings.NewReader(text), DefaultLimits)
 }
 
 // newReader reads the header from src and prepares the Reader. With header == false
 // (pasted ids) every row's first cell is the id and there are no variables.
-func newReader(src rowSource, sum Summary, enc *Encoding, header bool) (*Reader, error) {
-	rd := &Reader{src: src, summary: sum, encoding: enc, seen: make(map[int64]struct{}, 1024)}
+func newReader(src rowSource, sum Summary, enc *Encoding, header bool, lim Limits) (*Reader, error) {
+	rd := &Reader{src: src, limits: lim, summary: sum, encoding: enc, seen: make(map[int64]struct{}, 1024)}
 	if !header {
 		rd.summary.Columns = []string{}
 		return rd, nil
@@ -146,6 +152,9 @@ func newReader(src rowSource, sum Summary, enc *Encoding, header bool) (*Reader,
 		if err == io.EOF {
 			_ = src.close()
 			return nil, &Error{Code: CodeEmpty}
+		}
+		if err == nil {
+			err = rd.checkRow(fields, l)
 		}
 		if err != nil {
 			_ = src.close()
@@ -190,6 +199,7 @@ func (rd *Reader) useHeader(cells []string, line int) error {
 		names[i] = n
 	}
 	rd.ncols = len(names)
+	rd.header = headerCells(cells)
 	rd.idCol = idColumn(names)
 	if rd.idCol < 0 {
 		found := make([]string, len(cells))
@@ -225,14 +235,21 @@ func (rd *Reader) Next() bool {
 			rd.finish(nil)
 			return false
 		}
+		if err == nil {
+			err = rd.checkRow(fields, line)
+		}
 		if err != nil {
-			rd.finish(readErr(err))
+			rd.finish(readErr(rd.located(err)))
 			return false
 		}
 		if blank(fields) {
 			continue
 		}
 		rd.summary.Rows++
+		if rd.summary.Rows > rd.limits.Rows {
+			rd.finish(&Error{Code: CodeTooManyRows, Line: line, Limit: int64(rd.limits.Rows)})
+			return false
+		}
 		id, reason, raw := rd.parseRow(fields)
 		if reason != "" {
 			rd.summary.Invalid++
@@ -290,67 +307,6 @@ func (rd *Reader) parseRow(fields []string) (int64, Reason, string) {
 	}
 	id, reason := ParseChatID(raw)
 	return id, reason, raw
-}
-
-// ParseChatID parses a recipient id as admins type or export it: an optional sign and
-// digits, allowing digit grouping with spaces or apostrophes (Excel in Russian locales
-// writes "123 456 789" with no-break spaces) and a zero fraction ("123.0", "123,00"). Exponent
-// notation ("1.23457E+11") is refused: it is how spreadsheets display a rounded number.
-// Negative ids are group chats and allowed; 0 is not an id.
-func ParseChatID(s string) (int64, Reason) {
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		var ok bool
-		if id, ok, err = parseLooseInt(s); !ok {
-			return 0, ReasonNotNumeric
-		}
-	}
-	if err != nil {
-		return 0, ReasonOutOfRange
-	}
-	if id == 0 {
-		return 0, ReasonZeroID
-	}
-	return id, ""
-}
-
-// parseLooseInt handles the spellings strconv.ParseInt refuses; ok is false when s is
-// not an integer at all. Digit groups must be well-formed (1–3 digits, then groups of
-// exactly 3), so "1234567 7654321" — two ids in one cell — is refused, not glued.
-func parseLooseInt(s string) (int64, bool, error) {
-	if i := strings.IndexAny(s, ".,"); i >= 0 {
-		frac := s[i+1:]
-		// "1,000" is a thousands separator as often as a decimal comma: refuse it.
-		if frac == "" || strings.Trim(frac, "0") != "" || (s[i] == ',' && len(frac) == 3) {
-			return 0, false, nil
-		}
-		s = s[:i]
-	}
-	sign := ""
-	if s != "" && (s[0] == '+' || s[0] == '-') {
-		sign, s = s[:1], s[1:]
-	}
-	groups := strings.FieldsFunc(s, func(r rune) bool {
-		return r == ' ' || r == '\u00A0' || r == '\u202F' || r == '\u2009' || r == '\''
-	})
-	if len(groups) == 0 || strings.Join(groups, "") == "" {
-		return 0, false, nil
-	}
-	var b strings.Builder
-	b.WriteString(sign)
-	for i, g := range groups {
-		if (i == 0 && len(g) > 3 && len(groups) > 1) || (i > 0 && len(g) != 3) {
-			return 0, false, nil
-		}
-		for _, r := range g {
-			if r < '0' || r > '9' {
-				return 0, false, nil
-			}
-		}
-		b.WriteString(g)
-	}
-	id, err := strconv.ParseInt(b.String(), 10, 64)
-	return id, true, err
 }
 
 // ChatID is the current recipient's chat id.

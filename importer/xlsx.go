@@ -1,84 +1,306 @@
 package importer
 
 import (
-	"fmt"
+	"encoding/xml"
 	"io"
-
-	"github.com/xuri/excelize/v2"
+	"math"
+	"strconv"
+	"strings"
+	"time"
 )
 
-// xlsxUnzipLimit bounds how much a workbook may inflate to: a 20 MB upload of real
-// data stays far below, a zip bomb does not.
-const xlsxUnzipLimit = 256 << 20
+// OpenXLSX reads the first sheet of an .xlsx workbook with DefaultLimits and the same
+// rules as a CSV file: the first non-empty row is the header.
+//
+// The workbook is read by this package, not by excelize: excelize keeps the
+// shared-string table as Go values and copies a string into every cell that uses it,
+// so a small workbook with one huge shared string used by many rows took gigabytes.
+// Here the ZIP directory is read from memory (the upload is at most MaxFileSize), each
+// part is inflated as a stream counted against Limits.UnzippedBytes, the shared strings
+// are held compactly within Limits.SharedStringsBytes, and the sheet is decoded row by
+// row with a bound on each row's XML. Cells arrive as stored: text as written, numbers
+// in full (an id never loses digits to a display format), dates as 2006-01-02 (with
+// the time when there is one), booleans as TRUE/FALSE.
+func OpenXLSX(r io.Reader) (*Reader, error) { return openXLSX(r, DefaultLimits) }
 
-// OpenXLSX reads the first sheet of an .xlsx workbook with the same rules as a CSV file:
-// the first non-empty row is the header. Cells are read as Excel displays them, so an id
-// formatted "0.00" arrives as "123.00" (accepted, see ParseChatID). The workbook's ZIP
-// directory needs random access, so the file is read into memory (it is at most
-// MaxFileSize); a big sheet's XML is streamed, spilling to a temporary file.
-func OpenXLSX(r io.Reader) (rd *Reader, err error) {
-	// excelize is a large parser fed untrusted input; a panic in it must not take the
-	// process down with it.
-	defer func() {
-		if p := recover(); p != nil {
-			rd, err = nil, &Error{Code: CodeBadXLSX, Detail: fmt.Sprint(p)}
-		}
-	}()
-	f, err := excelize.OpenReader(r, excelize.Options{UnzipSizeLimit: xlsxUnzipLimit})
+func openXLSX(r io.Reader, lim Limits) (*Reader, error) {
+	// The ZIP directory is at the end of the file and needs random access. In the
+	// upload dialog r is bounded by Options.MaxBytes.
+	data, err := io.ReadAll(r)
 	if err != nil {
-		if ie := readErr(err); isImportError(ie) {
-			return nil, ie
-		}
-		return nil, &Error{Code: CodeBadXLSX, Detail: err.Error()}
+		return nil, readErr(err)
 	}
-	sheets := f.GetSheetList()
-	if len(sheets) == 0 {
-		_ = f.Close()
-		return nil, &Error{Code: CodeBadXLSX, Detail: "no sheet"}
-	}
-	rows, err := f.Rows(sheets[0])
+	wb, err := openWorkbook(data, lim)
 	if err != nil {
-		_ = f.Close()
-		return nil, &Error{Code: CodeBadXLSX, Detail: err.Error()}
+		return nil, err
 	}
-	return newReader(&xlsxSource{f: f, rows: rows}, Summary{Format: FormatXLSX}, nil, true)
+	l, err := wb.layout()
+	if err != nil {
+		return nil, err
+	}
+	sst, err := readSharedStrings(wb, l.sst, lim)
+	if err != nil {
+		return nil, err
+	}
+	dates, err := dateStyles(wb, l.styles)
+	if err != nil {
+		return nil, err
+	}
+	rc, ok, err := wb.open(l.sheet, lim.UnzippedBytes)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, &Error{Code: CodeBadXLSX, Detail: "no " + l.sheet}
+	}
+	br := rc.(*budgetReader)
+	src := &xlsxSource{br: br, dec: xml.NewDecoder(br), name: l.sheet, sst: sst, dates: dates, date1904: l.date1904, lim: lim}
+	// One row's XML: generous for the markup of RowCells cells plus escaped text.
+	br.span(64<<10+64*int64(lim.RowCells)+8*int64(lim.RowBytes), errRowXML)
+	return newReader(src, Summary{Format: FormatXLSX}, nil, true, lim)
 }
+
+// errRowXML is the budgetReader's signal that one row's XML is too long; the sheet
+// reader replaces it with an error that says where.
+var errRowXML = &Error{Code: CodeRowTooLong}
 
 type xlsxSource struct {
-	f    *excelize.File
-	rows *excelize.Rows
-	row  int
+	br       *budgetReader
+	dec      *xml.Decoder
+	name     string
+	sst      *sharedStrings
+	dates    []bool // by style index: the cell's number is a date
+	date1904 bool
+	lim      Limits
+	row      int // the last row's number
+	cells    []string
 }
 
-func (s *xlsxSource) next() (fields []string, line int, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			fields, line, err = nil, 0, &Error{Code: CodeBadXLSX, Line: s.row, Detail: fmt.Sprint(p)}
+// cell is the state of the <c> element being read.
+type cell struct {
+	col       int
+	typ       string
+	style     int
+	value     []byte
+	collect   bool // inside <v>, or <t> of an inline string
+	inline    bool // inside <is>
+	phonetic  int  // inside <rPh>, whose text is not the cell's
+	open      bool
+	valueSize int
+}
+
+func (s *xlsxSource) next() ([]string, int, error) {
+	for {
+		s.br.mark()
+		tok, err := s.dec.RawToken()
+		if err == io.EOF {
+			return nil, 0, io.EOF
 		}
-	}()
-	if !s.rows.Next() {
-		if err := s.rows.Error(); err != nil {
-			return nil, 0, &Error{Code: CodeBadXLSX, Line: s.row + 1, Detail: err.Error()}
+		if err != nil {
+			return nil, 0, s.fail(err, s.row+1, 0)
 		}
-		return nil, 0, io.EOF
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if t.Name.Local == "row" {
+				row := s.row + 1
+				if n, err := strconv.Atoi(attr(t, "r")); err == nil && n > 0 {
+					row = n
+				}
+				s.row = row
+				return s.readRow(row)
+			}
+		case xml.EndElement:
+			if t.Name.Local == "sheetData" {
+				return nil, 0, io.EOF
+			}
+		}
 	}
-	s.row++ // Next steps through every sheet row, also empty ones, so this is the row number
-	cells, err := s.rows.Columns()
+}
+
+func (s *xlsxSource) readRow(row int) ([]string, int, error) {
+	s.cells = s.cells[:0]
+	var c cell
+	for {
+		tok, err := s.dec.RawToken()
+		if err == io.EOF {
+			return nil, 0, &Error{Code: CodeBadXLSX, Line: row, Detail: "unexpected end of the sheet"}
+		}
+		if err != nil {
+			col := 0
+			if c.open {
+				col = c.col
+			}
+			return nil, 0, s.fail(err, row, col)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if err := s.start(&c, t, row); err != nil {
+				return nil, 0, err
+			}
+		case xml.EndElement:
+			switch t.Name.Local {
+			case "v", "t":
+				c.collect = false
+			case "is":
+				c.inline = false
+			case "rPh":
+				c.phonetic--
+			case "c":
+				if err := s.endCell(&c, row); err != nil {
+					return nil, 0, err
+				}
+			case "row":
+				return s.cells, row, nil
+			}
+		case xml.CharData:
+			if !c.collect {
+				continue
+			}
+			c.valueSize += len(t)
+			if c.valueSize > s.lim.CellBytes {
+				return nil, 0, &Error{Code: CodeCellTooLong, Line: row, Column: c.col, Limit: int64(s.lim.CellBytes)}
+			}
+			c.value = append(c.value, t...)
+		}
+	}
+}
+
+func (s *xlsxSource) start(c *cell, t xml.StartElement, row int) error {
+	switch t.Name.Local {
+	case "c":
+		col := c.col + 1
+		if ref := attr(t, "r"); ref != "" {
+			col = columnOf(ref)
+		}
+		if col <= 0 {
+			return &Error{Code: CodeBadXLSX, Line: row, Detail: "bad cell reference " + cut(attr(t, "r"), 16)}
+		}
+		if col > s.lim.RowCells {
+			return &Error{Code: CodeRowTooWide, Line: row, Column: col, Limit: int64(s.lim.RowCells)}
+		}
+		style, _ := strconv.Atoi(attr(t, "s"))
+		*c = cell{col: col, typ: attr(t, "t"), style: style, value: c.value[:0], open: true}
+	case "v":
+		c.collect = c.open
+	case "is":
+		c.inline = c.open
+	case "t":
+		c.collect = c.inline && c.phonetic == 0
+	case "rPh":
+		c.phonetic++
+	}
+	return nil
+}
+
+func (s *xlsxSource) endCell(c *cell, row int) error {
+	v, err := s.value(c, row)
 	if err != nil {
-		return nil, 0, &Error{Code: CodeBadXLSX, Line: s.row, Detail: err.Error()}
+		return err
 	}
-	return cells, s.row, nil
+	for len(s.cells) < c.col {
+		s.cells = append(s.cells, "")
+	}
+	s.cells[c.col-1] = v
+	c.open = false
+	return nil
 }
 
-func (s *xlsxSource) close() error {
-	err := s.rows.Close()
-	if cerr := s.f.Close(); err == nil {
-		err = cerr
+func (s *xlsxSource) value(c *cell, row int) (string, error) {
+	raw := string(c.value)
+	switch c.typ {
+	case "s":
+		i, err := strconv.Atoi(strings.TrimSpace(raw))
+		text, long, ok := s.sst.get(i)
+		switch {
+		case err != nil || !ok:
+			return "", &Error{Code: CodeBadXLSX, Line: row, Column: c.col, Detail: "no shared string " + cut(raw, 16)}
+		case long > 0:
+			return "", &Error{Code: CodeCellTooLong, Line: row, Column: c.col, Limit: int64(s.lim.CellBytes)}
+		}
+		return text, nil
+	case "b":
+		if strings.TrimSpace(raw) == "1" {
+			return "TRUE", nil
+		}
+		return "FALSE", nil
+	case "", "n":
+		return s.number(strings.TrimSpace(raw), c.style), nil
+	default: // inlineStr, str (a formula's text), e (an error such as #N/A), d (ISO date)
+		return raw, nil
 	}
-	return err
 }
 
-func isImportError(err error) bool {
-	_, ok := err.(*Error)
-	return ok
+// number renders a numeric cell: integers as written, dates by their style, other
+// numbers to 15 significant digits as Excel shows them (0.1+0.2 is 0.3, not
+// 0.30000000000000004).
+func (s *xlsxSource) number(raw string, style int) string {
+	v, err := strconv.ParseFloat(raw, 64)
+	if err != nil {
+		return raw
+	}
+	if style >= 0 && style < len(s.dates) && s.dates[style] {
+		if d, ok := excelDate(v, s.date1904); ok {
+			return d
+		}
+	}
+	if _, err := strconv.ParseInt(raw, 10, 64); err == nil {
+		return raw
+	}
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'G', 15, 64)
 }
+
+// excelDate turns a date serial (days since 1899-12-30, or since 1904-01-01) into
+// ISO text; a serial below 1 is a time of day.
+func excelDate(v float64, date1904 bool) (string, bool) {
+	if v < 0 || v > 2958465 { // after 9999-12-31: not a date
+		return "", false
+	}
+	base := time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
+	if date1904 {
+		base = time.Date(1904, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	t := base.Add(time.Duration(math.Round(v*86400)) * time.Second)
+	switch {
+	case v < 1:
+		return t.Format("15:04:05"), true
+	case t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0:
+		return t.Format("2006-01-02"), true
+	default:
+		return t.Format("2006-01-02 15:04:05"), true
+	}
+}
+
+// columnOf returns the 1-based column of a cell reference such as "AB12", 0 if it has
+// none; it stops counting once past any sheet's width.
+func columnOf(ref string) int {
+	col := 0
+	for i := 0; i < len(ref); i++ {
+		c := ref[i] | 0x20 // lower case
+		if c < 'a' || c > 'z' {
+			break
+		}
+		col = col*26 + int(c-'a'+1)
+		if col > 1<<20 {
+			return 1 << 20
+		}
+	}
+	return col
+}
+
+// fail turns a read error into one that says where: the row's XML going over its
+// bound is a cell too long when it happened inside a cell, else a row too long.
+func (s *xlsxSource) fail(err error, row, col int) error {
+	if err == errRowXML { // the same pointer, handed back by encoding/xml as it was read
+		code, limit := CodeRowTooLong, int64(s.lim.RowBytes)
+		if col > 0 {
+			code, limit = CodeCellTooLong, int64(s.lim.CellBytes)
+		}
+		return &Error{Code: code, Line: row, Column: col, Limit: limit}
+	}
+	return xmlErr(s.name, err)
+}
+
+func (s *xlsxSource) close() error { return s.br.Close() }
