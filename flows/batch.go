@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,7 +43,7 @@ type batchStore interface {
 	BatchNameTaken(ctx context.Context, name string) (bool, error)
 }
 
-func batches(t *Turn) batchStore { return StoreAs[batchStore](t) }
+func batches(t *Turn) batchStore { return t.st }
 
 // batchDraft is what the upload dialog has collected.
 type batchDraft struct {
@@ -53,20 +55,20 @@ type batchDraft struct {
 // unless Services.ImportProgressEvery says otherwise.
 const importProgressEvery = 2 * time.Second
 
-// BatchNew is the upload dialog: name → a CSV/XLSX file or pasted ids → summary.
-func BatchNew() *Definition {
+// dialogBatchNew is the upload dialog: name → a CSV/XLSX file or pasted ids → summary.
+func dialogBatchNew() *Definition {
 	return &Definition{
 		Name: FlowBatchNew, Role: store.RoleAdmin, Initial: "name",
 		Events: []fsm.EventDesc{{Name: "named", Src: []string{"name"}, Dst: "source"}},
 		Steps: map[string]*Step{
 			"name":   {Prompt: promptBatchName, Handle: handleBatchName},
-			"source": {Prompt: promptBatchSource, Handle: handleBatchSource, Back: "name"},
+			"source": {Prompt: promptBatchSource, Prepare: prepareBatchSource, Handle: handleBatchSource, Back: "name"},
 		},
 	}
 }
 
-// BatchRename asks for a new name of the batch in the draft's ID.
-func BatchRename() *Definition {
+// dialogBatchRename asks for a new name of the batch in the draft's ID.
+func dialogBatchRename() *Definition {
 	return &Definition{
 		Name: FlowBatchRename, Role: store.RoleAdmin, Initial: "name",
 		Steps: map[string]*Step{"name": {Prompt: promptBatchName, Handle: handleBatchName}},
@@ -143,6 +145,65 @@ func promptBatchSource(_ context.Context, t *Turn, s *Session) error {
 	return nil
 }
 
+// upload is a document downloaded before the transaction into a temporary file,
+// with the progress message of its import. The engine closes it after the
+// transaction: the last progress edit goes out then, and the file is removed.
+type upload struct {
+	file     *os.File
+	progress func(store.BatchImportProgress)
+	stop     func()
+}
+
+func (u *upload) Close() error {
+	u.stop()
+	_ = u.file.Close()
+	return os.Remove(u.file.Name())
+}
+
+// prepareBatchSource downloads an uploaded file before the transaction, so that the
+// transaction only copies rows (importer.MaxFileSize bounds the download).
+func prepareBatchSource(ctx context.Context, t *Turn, s *Session, in Input) (Input, error) {
+	if in.Action != "" || in.Media == nil || in.Media.Kind != "document" {
+		return in, nil
+	}
+	// Check the announced size first: getFile refuses files over 20 MB anyway, and
+	// the admin deserves to know why.
+	if err := importer.CheckSize(in.Media.FileSize); err != nil {
+		return in, importError(t, err)
+	}
+	var d batchDraft
+	if err := s.Load(&d); err != nil {
+		return in, err
+	}
+	files := t.Services().Files
+	if files == nil {
+		return in, errors.New("batch upload: no file fetcher configured")
+	}
+	body, err := files.Fetch(ctx, in.Media.FileID, importer.MaxFileSize)
+	if err != nil {
+		return in, fmt.Errorf("download %s: %w", in.Media.FileID, err)
+	}
+	defer body.Close()
+	f, err := os.CreateTemp("", "herald-upload-*")
+	if err != nil {
+		return in, fmt.Errorf("batch upload: %w", err)
+	}
+	if _, err := io.Copy(f, body); err != nil {
+		_ = f.Close()
+		_ = os.Remove(f.Name())
+		return in, fmt.Errorf("download %s: %w", in.Media.FileID, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		_ = f.Close()
+		_ = os.Remove(f.Name())
+		return in, fmt.Errorf("batch upload: %w", err)
+	}
+	up := &upload{file: f}
+	up.progress, up.stop = startImportProgress(ctx, t, d.Name)
+	in.prepared = up
+	return in, nil
+}
+
 func handleBatchSource(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
 	var d batchDraft
 	if err := s.Load(&d); err != nil {
@@ -151,46 +212,11 @@ func handleBatchSource(ctx context.Context, t *Turn, s *Session, in Input) (stri
 	if in.Action != "" {
 		return "", Outdated()
 	}
-	var rd *importer.Reader
-	sourceName := ""
-	switch {
-	case in.Media != nil && in.Media.Kind == "document":
-		sourceName = in.Media.FileName
-		// Check the announced size first: getFile refuses files over 20 MB anyway, and
-		// the admin deserves to know why.
-		if err := importer.CheckSize(in.Media.FileSize); err != nil {
-			return "", importError(t, err)
-		}
-		files := t.Services().Files
-		if files == nil {
-			return "", errors.New("batch upload: no file fetcher configured")
-		}
-		body, err := files.Fetch(ctx, in.Media.FileID, importer.MaxFileSize)
-		if err != nil {
-			return "", fmt.Errorf("download %s: %w", in.Media.FileID, err)
-		}
-		defer body.Close()
-		format := importer.FormatAuto
-		if strings.HasSuffix(strings.ToLower(sourceName), ".xlsx") {
-			format = importer.FormatXLSX
-		}
-		rd, err = importer.Open(body, importer.Options{Format: format, MaxBytes: importer.MaxFileSize})
-		if err != nil {
-			return "", importError(t, err)
-		}
-	case in.Media != nil:
-		return "", Invalid("batch.not_a_file", nil)
-	case strings.TrimSpace(in.Text) == "":
-		return "", Invalid("batch.not_a_file", nil)
-	default:
-		var err error
-		if rd, err = importer.OpenIDList(in.Text); err != nil {
-			return "", importError(t, err)
-		}
+	rd, sourceName, progress, err := openBatchSource(t, in)
+	if err != nil {
+		return "", err
 	}
 	defer rd.Close()
-
-	progress, stop := startImportProgress(ctx, t, d.Name)
 	every := t.Services().ImportProgressEvery
 	if every <= 0 {
 		every = importProgressEvery
@@ -199,7 +225,6 @@ func handleBatchSource(ctx context.Context, t *Turn, s *Session, in Input) (stri
 		Name: d.Name, SourceName: sourceName, CreatedBy: t.Actor.UserID, Source: rd,
 		Progress: progress, ProgressInterval: every,
 	})
-	stop()
 	switch {
 	case errors.Is(err, store.ErrNameTaken):
 		return "", Invalid("batch.name_taken_back", i18n.Data{"Name": esc(d.Name)})
@@ -225,6 +250,33 @@ func handleBatchSource(ctx context.Context, t *Turn, s *Session, in Input) (stri
 		{{Text: t.L.T("button.menu"), Data: ScreenCallback(ActMenu, "")}},
 	}})
 	return Done, nil
+}
+
+// openBatchSource opens the file prepareBatchSource downloaded, or the pasted ids.
+func openBatchSource(t *Turn, in Input) (*importer.Reader, string, func(store.BatchImportProgress), error) {
+	switch {
+	case in.Media != nil && in.Media.Kind == "document":
+		up, ok := in.prepared.(*upload)
+		if !ok {
+			return nil, "", nil, errors.New("batch upload: the file was not downloaded")
+		}
+		format := importer.FormatAuto
+		if strings.HasSuffix(strings.ToLower(in.Media.FileName), ".xlsx") {
+			format = importer.FormatXLSX
+		}
+		rd, err := importer.Open(up.file, importer.Options{Format: format, MaxBytes: importer.MaxFileSize})
+		if err != nil {
+			return nil, "", nil, importError(t, err)
+		}
+		return rd, in.Media.FileName, up.progress, nil
+	case in.Media != nil, strings.TrimSpace(in.Text) == "":
+		return nil, "", nil, Invalid("batch.not_a_file", nil)
+	}
+	rd, err := importer.OpenIDList(in.Text)
+	if err != nil {
+		return nil, "", nil, importError(t, err)
+	}
+	return rd, "", nil, nil
 }
 
 // startImportProgress returns a progress callback for store.BatchImport and a stop
@@ -324,8 +376,8 @@ func columnList(t *Turn, columns []string) string {
 
 func batchTarget(id int64) string { return "batch:" + itoa(id) }
 
-// ShowBatches lists batches, PageSize per page.
-func ShowBatches(ctx context.Context, t *Turn, arg string) error {
+// showBatches lists batches, PageSize per page.
+func showBatches(ctx context.Context, t *Turn, arg string) error {
 	page, _ := strconv.Atoi(arg)
 	page = max(page, 0)
 	list, total, err := batches(t).BatchList(ctx, page*PageSize, PageSize)
@@ -349,8 +401,8 @@ func ShowBatches(ctx context.Context, t *Turn, arg string) error {
 	return nil
 }
 
-// StartBatchNew opens the upload dialog.
-func StartBatchNew(_ context.Context, t *Turn, _ string) error {
+// startBatchNew opens the upload dialog.
+func startBatchNew(_ context.Context, t *Turn, _ string) error {
 	t.Start(FlowBatchNew, nil)
 	return nil
 }
@@ -367,8 +419,8 @@ func batchArg(ctx context.Context, t *Turn, arg string) (store.Batch, *store.Rec
 	return b, sample, err
 }
 
-// ShowBatch is a batch's card, with a sample recipient.
-func ShowBatch(ctx context.Context, t *Turn, arg string) error {
+// showBatch is a batch's card, with a sample recipient.
+func showBatch(ctx context.Context, t *Turn, arg string) error {
 	b, sample, err := batchArg(ctx, t, arg)
 	if err != nil {
 		return err
@@ -400,8 +452,8 @@ func ShowBatch(ctx context.Context, t *Turn, arg string) error {
 	return nil
 }
 
-// StartBatchRename opens the rename dialog.
-func StartBatchRename(ctx context.Context, t *Turn, arg string) error {
+// startBatchRename opens the rename dialog.
+func startBatchRename(ctx context.Context, t *Turn, arg string) error {
 	b, _, err := batchArg(ctx, t, arg)
 	if err != nil {
 		return err
@@ -410,8 +462,8 @@ func StartBatchRename(ctx context.Context, t *Turn, arg string) error {
 	return nil
 }
 
-// AskDeleteBatch asks for confirmation.
-func AskDeleteBatch(ctx context.Context, t *Turn, arg string) error {
+// askDeleteBatch asks for confirmation.
+func askDeleteBatch(ctx context.Context, t *Turn, arg string) error {
 	b, _, err := batchArg(ctx, t, arg)
 	if err != nil {
 		return err
@@ -425,8 +477,8 @@ func AskDeleteBatch(ctx context.Context, t *Turn, arg string) error {
 	return nil
 }
 
-// DeleteBatch deletes after confirmation; refused while an unfinished campaign uses it.
-func DeleteBatch(ctx context.Context, t *Turn, arg string) error {
+// deleteBatch deletes after confirmation; refused while an unfinished campaign uses it.
+func deleteBatch(ctx context.Context, t *Turn, arg string) error {
 	b, _, err := batchArg(ctx, t, arg)
 	if err != nil {
 		return err
@@ -444,7 +496,7 @@ func DeleteBatch(ctx context.Context, t *Turn, arg string) error {
 		return err
 	}
 	t.Notice(t.L.T("batch.deleted", i18n.Data{"Name": b.Name}))
-	return ShowBatches(ctx, t, "0")
+	return showBatches(ctx, t, "0")
 }
 
 func campaignIDs(ids []int64) string {

@@ -50,7 +50,7 @@ type channelStore interface {
 	ChannelDelete(ctx context.Context, id int64) error
 }
 
-func channels(t *Turn) channelStore { return StoreAs[channelStore](t) }
+func channels(t *Turn) channelStore { return t.st }
 
 // channelDraft is what the channel dialogs collect. The token never appears in it:
 // only its ciphertext, sealed with the box before the draft is saved.
@@ -65,8 +65,8 @@ type channelDraft struct {
 // tokenRE is the shape of a bot token: "<bot id>:<35 characters>".
 var tokenRE = regexp.MustCompile(`^[0-9]{3,20}:[A-Za-z0-9_-]{20,80}$`)
 
-// ChannelAdd registers a channel bot: token → display name → rate.
-func ChannelAdd() *Definition {
+// dialogChannelAdd registers a channel bot: token → display name → rate.
+func dialogChannelAdd() *Definition {
 	return &Definition{
 		Name: FlowChannelAdd, Role: store.RoleAdmin, Initial: "token",
 		Events: []fsm.EventDesc{
@@ -74,23 +74,23 @@ func ChannelAdd() *Definition {
 			{Name: "named", Src: []string{"name"}, Dst: "rate"},
 		},
 		Steps: map[string]*Step{
-			"token": {Prompt: promptChannelToken, Handle: handleChannelToken},
+			"token": {Prompt: promptChannelToken, Prepare: prepareChannelToken, Handle: handleChannelToken},
 			"name":  {Prompt: promptChannelName, Handle: handleChannelName, Back: "token"},
 			"rate":  {Prompt: promptChannelRate, Handle: handleChannelRate, Back: "name"},
 		},
 	}
 }
 
-// ChannelRename renames the channel in the draft's ID.
-func ChannelRename() *Definition {
+// dialogChannelRename renames the channel in the draft's ID.
+func dialogChannelRename() *Definition {
 	return &Definition{
 		Name: FlowChannelRename, Role: store.RoleAdmin, Initial: "name",
 		Steps: map[string]*Step{"name": {Prompt: promptChannelName, Handle: handleChannelName}},
 	}
 }
 
-// ChannelRate changes the rate of the channel in the draft's ID.
-func ChannelRate() *Definition {
+// dialogChannelRate changes the rate of the channel in the draft's ID.
+func dialogChannelRate() *Definition {
 	return &Definition{
 		Name: FlowChannelRate, Role: store.RoleAdmin, Initial: "rate",
 		Steps: map[string]*Step{"rate": {Prompt: promptChannelRate, Handle: handleChannelRate}},
@@ -102,9 +102,17 @@ func promptChannelToken(_ context.Context, t *Turn, _ *Session) error {
 	return nil
 }
 
-func handleChannelToken(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
+// tokenCheck is what prepareChannelToken learned about a token.
+type tokenCheck struct {
+	token string
+	me    BotIdentity
+}
+
+// prepareChannelToken deletes the admin's message (it holds a secret) and asks
+// Telegram who the token belongs to, before the transaction.
+func prepareChannelToken(ctx context.Context, t *Turn, _ *Session, in Input) (Input, error) {
 	if in.Action != "" {
-		return "", Outdated()
+		return in, Outdated()
 	}
 	svc := t.Services()
 	// The message holds a secret: it goes first, whatever happens next.
@@ -114,23 +122,37 @@ func handleChannelToken(ctx context.Context, t *Turn, s *Session, in Input) (str
 		}
 	}
 	if svc.Box == nil {
-		return "", Invalid("chan.no_secret_key", nil)
+		return in, Invalid("chan.no_secret_key", nil)
 	}
 	token := strings.TrimSpace(in.Text)
 	if in.Media != nil || !tokenRE.MatchString(token) {
-		return "", Invalid("chan.token_format", nil)
+		return in, Invalid("chan.token_format", nil)
 	}
 	if svc.Channels == nil {
-		return "", errors.New("channel registration: no channel-bot client configured")
+		return in, errors.New("channel registration: no channel-bot client configured")
 	}
 	me, err := svc.Channels.Identify(ctx, token)
 	switch {
 	case errors.Is(err, ErrTokenRejected):
-		return "", Invalid("chan.token_rejected", nil)
+		return in, Invalid("chan.token_rejected", nil)
 	case err != nil:
 		// The cause may carry the request URL, and so the token: it is not logged.
-		return "", Invalid("chan.token_unreachable", nil)
+		return in, Invalid("chan.token_unreachable", nil)
+	case svc.ManagementBotID != nil && me.ID == svc.ManagementBotID():
+		// Its campaigns would share the rate limit with the admins' replies, and its
+		// token would be stored a second time.
+		return in, Invalid("chan.token_is_management", i18n.Data{"Username": esc(me.Username)})
 	}
+	in.prepared = tokenCheck{token: token, me: me}
+	return in, nil
+}
+
+func handleChannelToken(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
+	tc, ok := in.prepared.(tokenCheck)
+	if !ok {
+		return "", Outdated()
+	}
+	me := tc.me
 	list, err := channels(t).ChannelList(ctx)
 	if err != nil {
 		return "", err
@@ -140,7 +162,7 @@ func handleChannelToken(ctx context.Context, t *Turn, s *Session, in Input) (str
 			return "", Invalid("chan.exists", i18n.Data{"Name": esc(c.Name), "Username": esc(me.Username)})
 		}
 	}
-	d := channelDraft{Sealed: svc.Box.Seal([]byte(token)), BotID: me.ID, Username: me.Username, Name: me.FirstName}
+	d := channelDraft{Sealed: t.Services().Box.Seal([]byte(tc.token)), BotID: me.ID, Username: me.Username, Name: me.FirstName}
 	if d.Name == "" {
 		d.Name = me.Username
 	}
@@ -283,8 +305,8 @@ func rateText(t *Turn, rate int, paid bool) string {
 
 func channelTarget(id int64) string { return "channel:" + itoa(id) }
 
-// ShowChannels lists the channel bots.
-func ShowChannels(ctx context.Context, t *Turn, _ string) error {
+// showChannels lists the channel bots.
+func showChannels(ctx context.Context, t *Turn, _ string) error {
 	list, err := channels(t).ChannelList(ctx)
 	if err != nil {
 		return err
@@ -309,9 +331,9 @@ func ShowChannels(ctx context.Context, t *Turn, _ string) error {
 	return nil
 }
 
-// StartChannelAdd opens the registration dialog, or explains that the operator must
+// startChannelAdd opens the registration dialog, or explains that the operator must
 // set HERALD_SECRET_KEY first.
-func StartChannelAdd(_ context.Context, t *Turn, _ string) error {
+func startChannelAdd(_ context.Context, t *Turn, _ string) error {
 	if t.Services().Box == nil {
 		t.Reply(Reply{Text: t.L.T("chan.no_secret_key"), HTML: true, Keyboard: backToMenu(t)})
 		return nil
@@ -332,8 +354,8 @@ func channelArg(ctx context.Context, t *Turn, arg string) (store.Channel, error)
 	return c, err
 }
 
-// ShowChannel is a channel's card.
-func ShowChannel(ctx context.Context, t *Turn, arg string) error {
+// showChannel is a channel's card.
+func showChannel(ctx context.Context, t *Turn, arg string) error {
 	c, err := channelArg(ctx, t, arg)
 	if err != nil {
 		return err
@@ -367,8 +389,8 @@ func ShowChannel(ctx context.Context, t *Turn, arg string) error {
 	return nil
 }
 
-// StartChannelRename opens the rename dialog.
-func StartChannelRename(ctx context.Context, t *Turn, arg string) error {
+// startChannelRename opens the rename dialog.
+func startChannelRename(ctx context.Context, t *Turn, arg string) error {
 	c, err := channelArg(ctx, t, arg)
 	if err != nil {
 		return err
@@ -377,8 +399,8 @@ func StartChannelRename(ctx context.Context, t *Turn, arg string) error {
 	return nil
 }
 
-// StartChannelRate opens the rate dialog.
-func StartChannelRate(ctx context.Context, t *Turn, arg string) error {
+// startChannelRate opens the rate dialog.
+func startChannelRate(ctx context.Context, t *Turn, arg string) error {
 	c, err := channelArg(ctx, t, arg)
 	if err != nil {
 		return err
@@ -387,8 +409,8 @@ func StartChannelRate(ctx context.Context, t *Turn, arg string) error {
 	return nil
 }
 
-// ToggleChannel disables an enabled channel and enables a disabled one.
-func ToggleChannel(ctx context.Context, t *Turn, arg string) error {
+// toggleChannel disables an enabled channel and enables a disabled one.
+func toggleChannel(ctx context.Context, t *Turn, arg string) error {
 	c, err := channelArg(ctx, t, arg)
 	if err != nil {
 		return err
@@ -404,44 +426,63 @@ func ToggleChannel(ctx context.Context, t *Turn, arg string) error {
 		return err
 	}
 	t.Notice(t.L.T(key, i18n.Data{"Name": c.Name}))
-	return ShowChannel(ctx, t, arg)
+	return showChannel(ctx, t, arg)
 }
 
-// VerifyChannel checks the stored token with getMe again.
-func VerifyChannel(ctx context.Context, t *Turn, arg string) error {
+// verified is what identifyChannel learned.
+type verified struct {
+	channel store.Channel
+	me      BotIdentity
+}
+
+// identifyChannel checks the stored token with getMe again, before verifyChannel's
+// transaction.
+func identifyChannel(ctx context.Context, t *Turn, arg string) (any, error) {
 	c, err := channelArg(ctx, t, arg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	svc := t.Services()
 	if svc.Box == nil {
-		return Conflict("chan.no_secret_key", nil)
+		return nil, Conflict("chan.no_secret_key", nil)
 	}
 	token, err := channels(t).ChannelToken(ctx, svc.Box, c.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	me, err := svc.Channels.Identify(ctx, token)
 	switch {
 	case errors.Is(err, ErrTokenRejected):
-		return Conflict("chan.verify_rejected", i18n.Data{"Name": esc(c.Name)})
+		return nil, Conflict("chan.verify_rejected", i18n.Data{"Name": esc(c.Name)})
 	case err != nil:
-		return Conflict("chan.token_unreachable", nil)
+		return nil, Conflict("chan.token_unreachable", nil)
 	case me.ID != c.BotUserID:
-		return Conflict("chan.verify_other_bot", i18n.Data{"Name": esc(c.Name)})
+		return nil, Conflict("chan.verify_other_bot", i18n.Data{"Name": esc(c.Name)})
 	}
-	if err := channels(t).ChannelMarkVerified(ctx, c.ID, me.Username, t.Now); err != nil {
-		return err
-	}
-	if err := t.Audit(ctx, "channel.verified", channelTarget(c.ID), map[string]any{"username": me.Username}); err != nil {
-		return err
-	}
-	t.Notice(t.L.T("chan.verified", i18n.Data{"Username": me.Username}))
-	return ShowChannel(ctx, t, arg)
+	return verified{channel: c, me: me}, nil
 }
 
-// AskRemoveChannel asks for confirmation.
-func AskRemoveChannel(ctx context.Context, t *Turn, arg string) error {
+// verifyChannel records what identifyChannel found.
+func verifyChannel(ctx context.Context, t *Turn, arg string) error {
+	v, ok := t.prepared.(verified)
+	if !ok {
+		return errors.New("verify channel: the Prepare phase did not run")
+	}
+	switch err := channels(t).ChannelMarkVerified(ctx, v.channel.ID, v.me.Username, t.Now); {
+	case errors.Is(err, store.ErrNotFound):
+		return NotFound("chan.gone")
+	case err != nil:
+		return err
+	}
+	if err := t.Audit(ctx, "channel.verified", channelTarget(v.channel.ID), map[string]any{"username": v.me.Username}); err != nil {
+		return err
+	}
+	t.Notice(t.L.T("chan.verified", i18n.Data{"Username": v.me.Username}))
+	return showChannel(ctx, t, arg)
+}
+
+// askRemoveChannel asks for confirmation.
+func askRemoveChannel(ctx context.Context, t *Turn, arg string) error {
 	c, err := channelArg(ctx, t, arg)
 	if err != nil {
 		return err
@@ -455,8 +496,8 @@ func AskRemoveChannel(ctx context.Context, t *Turn, arg string) error {
 	return nil
 }
 
-// RemoveChannel removes a channel; refused while an unfinished campaign uses it.
-func RemoveChannel(ctx context.Context, t *Turn, arg string) error {
+// removeChannel removes a channel; refused while an unfinished campaign uses it.
+func removeChannel(ctx context.Context, t *Turn, arg string) error {
 	c, err := channelArg(ctx, t, arg)
 	if err != nil {
 		return err
@@ -474,5 +515,5 @@ func RemoveChannel(ctx context.Context, t *Turn, arg string) error {
 		return err
 	}
 	t.Notice(t.L.T("chan.removed", i18n.Data{"Name": c.Name}))
-	return ShowChannels(ctx, t, "")
+	return showChannels(ctx, t, "")
 }

@@ -30,6 +30,9 @@ type Services struct {
 	Campaigns CampaignStarter
 	// Controls pauses, resumes and cancels campaigns (queue.Controls).
 	Controls CampaignControls
+	// ManagementBotID is the management bot's own user id (from its getMe), which
+	// channel registration refuses as a channel bot. nil: not checked.
+	ManagementBotID func() int64
 	// ImportProgressEvery is how often a long import's progress message is edited
 	// (0: every 2 s).
 	ImportProgressEvery time.Duration
