@@ -103,6 +103,7 @@ type Config struct {
 // replies sent by the caller.
 type Engine struct {
 	services      *Services
+	txServices    *Services // services without network calls, for inside the transaction
 	store         *store.Store
 	ttl           time.Duration
 	timeout       time.Duration
@@ -121,7 +122,12 @@ func NewEngine(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("flows: Config.Store is required")
 	}
 	services := cfg.Services
-	e := &Engine{services: &services, store: cfg.Store, ttl: cfg.TTL, timeout: cfg.Timeout, uploadTimeout: cfg.UploadTimeout,
+	// Inside the transaction a flow sees no service that talks to the network or
+	// commits on its own: calling one there fails as "not configured" in every test,
+	// instead of holding a connection while Telegram answers.
+	txServices := services
+	txServices.Chat, txServices.Channels, txServices.Files, txServices.Controls = nil, nil, nil, nil
+	e := &Engine{services: &services, txServices: &txServices, store: cfg.Store, ttl: cfg.TTL, timeout: cfg.Timeout, uploadTimeout: cfg.UploadTimeout,
 		flows: map[string]*Definition{}, events: map[string][]fsm.EventDesc{}, commands: cfg.Commands}
 	if e.ttl <= 0 {
 		e.ttl = 30 * time.Minute

@@ -21,8 +21,8 @@ func (e *Engine) begin(t *Turn) {
 
 func (e *Engine) run(ctx context.Context, t *Turn, fn func() error) error {
 	return e.store.InTx(ctx, func(tx *store.Store) error {
-		t.st = tx
-		defer func() { t.st = e.store }()
+		t.st, t.services = tx, e.txServices
+		defer func() { t.st, t.services = e.store, e.services }()
 		if err := tx.DialogLockChat(ctx, t.ChatID); err != nil {
 			return err
 		}
