@@ -2,7 +2,11 @@ package flows
 
 import (
 	"context"
+	"herald/i18n"
+	"herald/pgtest"
+	"herald/store"
 	"testing"
+	"time"
 
 	"github.com/looplab/fsm"
 	"github.com/stretchr/testify/require"
@@ -34,4 +38,37 @@ func TestCheckText(t *testing.T) {
 		require.Error(t, checkText(in), name)
 	}
 	require.NoError(t, checkText(Input{Text: "Привет, {{first_name}}! 👋"}))
+}
+
+// TestUpdateDeadline: a Prepare that waits on the network ends with the update's
+// deadline, before any transaction is open.
+func TestUpdateDeadline(t *testing.T) {
+	t.Parallel()
+	catalog, err := i18n.New("en")
+	require.NoError(t, err)
+	roles := map[string]string{}
+	for name := range screens() {
+		roles[name] = store.RoleViewer
+	}
+	st := store.New(pgtest.NewPool(t))
+	e, err := NewEngine(Config{Store: st, Roles: roles, Timeout: 50 * time.Millisecond})
+	require.NoError(t, err)
+	prompt := func(_ context.Context, t *Turn, _ *Session) error { t.Say("dialog.continue"); return nil }
+	require.NoError(t, e.addFlow(&Definition{Name: "slow", Role: store.RoleAdmin, Initial: "wait", Steps: map[string]*Step{
+		"wait": {Prompt: prompt,
+			Prepare: func(ctx context.Context, _ *Turn, _ *Session, in Input) (Input, error) {
+				<-ctx.Done() // Telegram does not answer
+				return in, ctx.Err()
+			},
+			Handle: func(context.Context, *Turn, *Session, Input) (string, error) { return Done, nil }},
+	}}))
+	actor := Actor{UserID: 5, Role: store.RoleOwner}
+	turn := NewTurn(actor, 5, catalog.For("en"), time.Now())
+	e.begin(turn)
+	require.NoError(t, e.run(context.Background(), turn, func() error { return e.startFlow(context.Background(), turn, "slow", nil, 0) }))
+	err = e.Message(context.Background(), NewTurn(actor, 5, catalog.For("en"), time.Now()), Input{Text: "go"})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	var state string
+	require.NoError(t, st.Pool().QueryRow(context.Background(), `SELECT state FROM dialog_sessions`).Scan(&state))
+	require.Equal(t, "wait", state, "the dialog stays where it was")
 }
