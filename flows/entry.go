@@ -103,7 +103,7 @@ func (e *Engine) Message(ctx context.Context, t *Turn, in Input) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	e.begin(t)
-	prep, err := e.prepareInput(ctx, t, in)
+	prep, err := e.prepareInput(ctx, t, in, anyVersion)
 	if err != nil {
 		return err
 	}
@@ -140,7 +140,7 @@ func (e *Engine) Callback(ctx context.Context, t *Turn, data string) error {
 	var prep *prepared
 	if !engineAction(action) {
 		var err error
-		if prep, err = e.prepareInput(ctx, t, Input{Action: action}); err != nil {
+		if prep, err = e.prepareInput(ctx, t, Input{Action: action}, version); err != nil {
 			return err
 		}
 		defer prep.close()

@@ -29,10 +29,14 @@ func (p *prepared) close() {
 	}
 }
 
+// anyVersion: a message is input to whatever step is current.
+const anyVersion = -1
+
 // prepareInput checks the input's text and runs the current step's Prepare, outside
-// any transaction. A session read here is a snapshot: the transaction reads it again
-// under the chat's lock.
-func (e *Engine) prepareInput(ctx context.Context, t *Turn, in Input) (*prepared, error) {
+// any transaction, when the session is at version (a button's; anyVersion for a
+// message): a press on an outdated keyboard must not send a test message. A session
+// read here is a snapshot: the transaction reads it again under the chat's lock.
+func (e *Engine) prepareInput(ctx context.Context, t *Turn, in Input, version int) (*prepared, error) {
 	p := &prepared{in: in}
 	if err := checkText(in); err != nil {
 		p.err = err
@@ -48,7 +52,7 @@ func (e *Engine) prepareInput(ctx context.Context, t *Turn, in Input) (*prepared
 	}
 	def := e.flows[row.Flow]
 	if def == nil || def.Steps[row.State] == nil || def.Steps[row.State].Prepare == nil ||
-		row.UserID != t.Actor.UserID || row.ExpiresAt.Before(t.Now) {
+		row.UserID != t.Actor.UserID || row.ExpiresAt.Before(t.Now) || (version != anyVersion && version != row.Version) {
 		return p, nil
 	}
 	sess := &Session{Flow: row.Flow, State: row.State, Version: row.Version, draft: row.Draft}

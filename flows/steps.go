@@ -48,8 +48,10 @@ func (e *Engine) handle(ctx context.Context, t *Turn, lv *live, prep *prepared) 
 	step := lv.def.Steps[lv.sess.State]
 	event, err := "", prep.err
 	switch {
-	case prep.ran && (prep.version != lv.row.Version || prep.state != lv.row.State):
-		// The dialog moved on while Prepare ran: what it found belongs to another step.
+	case err == nil && prep.ran != (step.Prepare != nil),
+		prep.ran && (prep.version != lv.row.Version || prep.state != lv.row.State):
+		// The dialog moved on while Prepare ran (or before): what it found, or did not
+		// look for, belongs to another step.
 		err = Outdated()
 	case err == nil:
 		event, err = step.Handle(ctx, t, lv.sess, prep.in)
