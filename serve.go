@@ -10,7 +10,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/mymmrac/telego"
+	"github.com/riverqueue/river"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
@@ -125,12 +128,40 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 	defer db.close(ctx, logger)
 	st := store.New(db.pool)
 	ready.store.Store(st)
+	if err := prepareDatabase(ctx, cfg, logger, db, st); err != nil {
+		return err
+	}
+	ready.migrated.Store(true)
 
+	a, err := build(cfg, logger, db.pool, st)
+	if err != nil {
+		return err
+	}
+	if a.bot != nil {
+		if path := a.bot.WebhookPath(); path != "" {
+			mux.Handle("POST "+path, webhookLimits(a.bot))
+		}
+		ready.bot.Store(a.bot)
+	}
+	// River gets a context of its own: it must keep running while we shut down softly.
+	if err := a.river.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start river: %w", err)
+	}
+	ready.riverRunning.Store(true)
+	if a.bot != nil {
+		// After River, so that what the bot enqueues finds its workers running.
+		a.bot.Start(ctx)
+	}
+	return a.run(ctx, cfg, logger, db, serverDone, &ready.riverRunning)
+}
+
+// prepareDatabase migrates the schema and checks what the configuration promises
+// about it (the secret key, the owners).
+func prepareDatabase(ctx context.Context, cfg config, logger zerolog.Logger, db *database, st *store.Store) error {
 	res, err := migrations.Up(ctx, db.pool, riverLogger(logger))
 	if err != nil {
 		return err
 	}
-	ready.migrated.Store(true)
 	logger.Info().Int("river_applied", res.RiverApplied).Int("herald_applied", res.HeraldApplied).Int64("version", res.Version).Msg("schema up to date")
 
 	// A missing or wrong key would fail every campaign later: refuse to start instead.
@@ -142,14 +173,29 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 			return fmt.Errorf("sync HERALD_OWNER_IDS: %w", err)
 		}
 	}
+	return nil
+}
+
+// app is the running service's parts, built in the order they need each other.
+type app struct {
+	river    *river.Client[pgx.Tx]
+	queueCfg queue.Config
+	bot      *bot.Bot // nil without HERALD_BOT_TOKEN
+	stopping chan struct{}
+}
+
+// build constructs the parts in dependency order, each with plain constructor
+// arguments: the management bot's Telegram client first (River's workers send
+// progress messages and reports through it), then River, then the bot, whose dialogs
+// get River's campaign starter and controls.
+func build(cfg config, logger zerolog.Logger, pool *pgxpool.Pool, st *store.Store) (*app, error) {
+	a := &app{stopping: make(chan struct{})} // closed when shutdown begins: lanes end their slice
+	var services flows.Services
 	openToken := func([]byte) (string, error) { return "", errors.New("HERALD_SECRET_KEY is not set") }
-	// services are what the dialogs need; the campaign part is bound to River below.
-	campaigns := &campaignServices{}
-	services := flows.Services{Campaigns: campaigns, Controls: campaigns}
 	if len(cfg.secretKey) > 0 {
 		box, err := secrets.NewBox(cfg.secretKey)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		openToken = func(c []byte) (string, error) {
 			token, err := box.Open(c)
@@ -157,45 +203,49 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 		}
 		services.Box = box
 	}
-	stopping := make(chan struct{}) // closed when shutdown begins: lanes end their slice
-	queueCfg := queue.Config{
-		Stopping: stopping,
+	a.queueCfg = queue.Config{
+		Stopping: a.stopping,
 		Logger:   logger, Store: st,
 		TelegramAPIURL: cfg.TelegramAPIURL, DefaultLanguage: cfg.DefaultLang,
 		OpenToken: openToken,
 	}
-	var managementBot *bot.Bot
+	var (
+		catalog *i18n.Catalog
+		client  *telego.Bot
+		err     error
+	)
 	if cfg.BotToken != "" {
-		if managementBot, err = newManagementBot(cfg, st, logger, services); err != nil {
-			return err
+		if catalog, err = i18n.New(cfg.DefaultLang); err != nil {
+			return nil, err
 		}
-		if path := managementBot.WebhookPath(); path != "" {
-			mux.Handle("POST "+path, webhookLimits(managementBot))
+		if client, err = bot.NewClient(cfg.BotToken, cfg.TelegramAPIURL, 0); err != nil {
+			return nil, fmt.Errorf("management bot: %w", err)
 		}
-		queueCfg.DialogNotifier = managementBot
-		queueCfg.ManagementBot = managementBot.Client()
-		ready.bot.Store(managementBot)
+		a.queueCfg.ManagementBot = client
+		a.queueCfg.DialogNotifier = bot.NewExpiryNotifier(client, catalog)
 	}
+	if a.river, err = queue.NewClient(pool, a.queueCfg); err != nil {
+		return nil, err
+	}
+	services.Campaigns = queue.NewStarter(a.river)
+	services.Controls = queue.NewControls(st, a.river, a.queueCfg.Delivery)
+	if cfg.BotToken != "" {
+		a.bot, err = bot.New(bot.Config{
+			Token: cfg.BotToken, APIURL: cfg.TelegramAPIURL, WebhookURL: cfg.WebhookURL, WebhookSecret: cfg.WebhookSecret,
+			Store: st, Catalog: catalog, Logger: logger, DialogTTL: cfg.DialogTTL, Services: services, Client: client,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("management bot: %w", err)
+		}
+	}
+	return a, nil
+}
 
-	riverClient, err := queue.NewClient(db.pool, queueCfg)
-	if err != nil {
-		return err
-	}
-	campaigns.bind(queue.NewStarter(riverClient), queue.NewControls(st, riverClient, queueCfg.Delivery))
-	// River gets a context of its own: it must keep running while we shut down softly.
-	if err := riverClient.Start(context.WithoutCancel(ctx)); err != nil {
-		return fmt.Errorf("start river: %w", err)
-	}
-	ready.riverRunning.Store(true)
-	riverRunning := &ready.riverRunning
-	if managementBot != nil {
-		// After River, so that what the bot enqueues finds its workers running.
-		managementBot.Start(ctx)
-	}
-
+// run watches the started service until ctx ends, then shuts it down in order.
+func (a *app) run(ctx context.Context, cfg config, logger zerolog.Logger, db *database, serverDone chan error, riverRunning *atomic.Bool) error {
 	g, gctx := errgroup.WithContext(ctx)
 	// Stops with gctx, i.e. before River at shutdown.
-	g.Go(func() error { return queue.WatchLanes(gctx, riverClient, queueCfg) })
+	g.Go(func() error { return queue.WatchLanes(gctx, a.river, a.queueCfg) })
 	g.Go(func() error {
 		select {
 		case err := <-serverDone:
@@ -209,7 +259,7 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 	})
 	g.Go(func() error {
 		select {
-		case <-riverClient.Stopped():
+		case <-a.river.Stopped():
 			riverRunning.Store(false)
 		case <-gctx.Done():
 		}
@@ -230,31 +280,35 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 	logger.Info().Str("version", version).Msg("herald started")
 
 	<-gctx.Done()
+	a.shutdown(ctx, cfg, logger)
+	riverRunning.Store(false)
+	err := g.Wait()
+	logger.Info().Msg("stopped")
+	return err
+}
+
+// shutdown stops taking updates, then lets River finish softly, then hard.
+func (a *app) shutdown(ctx context.Context, cfg config, logger zerolog.Logger) {
 	logger.Info().Msg("shutting down")
 	deadline := time.Now().Add(cfg.ShutdownTimeout)
-	close(stopping)
-
-	if managementBot != nil {
+	close(a.stopping)
+	if a.bot != nil {
 		// Stop taking updates first; the ones already taken finish within a third of
 		// the shutdown time, so River still has the rest.
 		botCtx, cancelBot := context.WithDeadline(context.WithoutCancel(ctx), time.Now().Add(cfg.ShutdownTimeout/3))
-		managementBot.Stop(botCtx)
+		a.bot.Stop(botCtx)
 		cancelBot()
 	}
 	softCtx, cancelSoft := context.WithDeadline(context.WithoutCancel(ctx), deadline.Add(-cfg.ShutdownTimeout/3))
-	if err := riverClient.Stop(softCtx); err != nil {
+	defer cancelSoft()
+	if err := a.river.Stop(softCtx); err != nil {
 		logger.Warn().Err(err).Msg("river did not stop softly in time; cancelling running jobs")
 		hardCtx, cancelHard := context.WithDeadline(context.WithoutCancel(ctx), deadline)
-		if err := riverClient.StopAndCancel(hardCtx); err != nil {
+		defer cancelHard()
+		if err := a.river.StopAndCancel(hardCtx); err != nil {
 			logger.Error().Err(err).Msg("river hard stop")
 		}
-		cancelHard()
 	}
-	cancelSoft()
-	riverRunning.Store(false)
-	err = g.Wait()
-	logger.Info().Msg("stopped")
-	return err
 }
 
 // readiness is what /readyz reports, filled in as start-up progresses.
@@ -307,19 +361,4 @@ func (r *readiness) checks(cfg config) []health.Check {
 			}
 		}},
 	}
-}
-
-func newManagementBot(cfg config, st *store.Store, logger zerolog.Logger, services flows.Services) (*bot.Bot, error) {
-	catalog, err := i18n.New(cfg.DefaultLang)
-	if err != nil {
-		return nil, err
-	}
-	b, err := bot.New(bot.Config{
-		Token: cfg.BotToken, APIURL: cfg.TelegramAPIURL, WebhookURL: cfg.WebhookURL, WebhookSecret: cfg.WebhookSecret,
-		Store: st, Catalog: catalog, Logger: logger, DialogTTL: cfg.DialogTTL, Services: services,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("management bot: %w", err)
-	}
-	return b, nil
 }

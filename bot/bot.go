@@ -46,6 +46,12 @@ type Config struct {
 	Now           func() time.Time
 	// Services are handed to the dialogs (see flows.Services).
 	Services flows.Services
+	// Client is the management bot's Bot API client from NewClient, built first and
+	// shared with the delivery engine (queue.Config.ManagementBot); nil: New builds one.
+	Client *telego.Bot
+	// UpdateTimeout and UploadTimeout bound the handling of one update (defaults
+	// flows.DefaultTimeout and flows.DefaultUploadTimeout).
+	UpdateTimeout, UploadTimeout time.Duration
 }
 
 // Intake states, reported by Status.
@@ -102,9 +108,12 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	tg, err := newClient(cfg.Token, cfg.APIURL, cfg.PollTimeout+20*time.Second)
-	if err != nil {
-		return nil, fmt.Errorf("bot client: %w", err)
+	tg := cfg.Client
+	if tg == nil {
+		var err error
+		if tg, err = NewClient(cfg.Token, cfg.APIURL, cfg.PollTimeout); err != nil {
+			return nil, err
+		}
 	}
 	b := &Bot{cfg: cfg, log: cfg.Logger.With().Str("component", "bot").Logger(), tg: tg,
 		download: &http.Client{Timeout: 2 * time.Minute}}
@@ -118,12 +127,15 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.Services.Channels == nil {
 		cfg.Services.Channels = &channelBots{apiURL: cfg.APIURL, files: cfg.Services.Files}
 	}
+	if cfg.Services.ManagementBotID == nil {
+		cfg.Services.ManagementBotID = b.selfID
+	}
 	b.cfg = cfg
 	b.routes = newRoutes()
+	var err error
 	b.engine, err = flows.NewEngine(flows.Config{
-		Tx: flows.StoreTx(cfg.Store), TTL: cfg.DialogTTL,
-		Flows: b.routes.flows, Actions: b.routes.actions, Commands: b.routes.commandTargets(),
-		Services: cfg.Services,
+		Store: cfg.Store, TTL: cfg.DialogTTL, Roles: b.routes.roles, Commands: b.routes.commandTargets(),
+		Services: cfg.Services, Timeout: cfg.UpdateTimeout, UploadTimeout: cfg.UploadTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bot routes: %w", err)

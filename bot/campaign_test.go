@@ -140,8 +140,14 @@ func TestCampaignWizard(t *testing.T) {
 	vcard := b.waitEdited(t, viewer, vlist.MessageID, "Deliveries")
 	require.Contains(t, b.press(t, viewer, vcard, "Cancel campaign").Text, "your role does not allow changes")
 
-	// Cancel from the card; then the engine's pause button says why it cannot.
+	// Cancel from the card asks first, saying what is lost; the first press changes
+	// nothing. Then the engine's pause button says why it cannot.
+	before := b.snapshot(t)
 	b.press(t, owner, card, "Cancel campaign")
+	question := b.waitEdited(t, owner, card.MessageID, "This cannot be undone")
+	require.Contains(t, question.Text, "It has not started: none of its messages will be sent")
+	require.Equal(t, before, b.snapshot(t), "the first press of Cancel changed the database")
+	b.press(t, owner, question, "Yes, cancel")
 	b.waitEdited(t, owner, card.MessageID, "cancelled")
 	var id int64
 	require.NoError(t, b.st.Pool().QueryRow(b.ctx, `SELECT id FROM campaigns`).Scan(&id))

@@ -1,5 +1,7 @@
 package bot
 
+import "herald/flows"
+
 // Route is one entry of routes.go as the authorization matrix sees it.
 type Route struct {
 	Kind string // "command" or "callback"
@@ -14,7 +16,7 @@ type Route struct {
 func Routes() []Route {
 	r := newRoutes()
 	flowRoles := map[string]string{}
-	for _, f := range r.flows {
+	for _, f := range flows.Dialogs() {
 		flowRoles[f.Name] = f.Role
 	}
 	var out []Route
@@ -24,12 +26,12 @@ func Routes() []Route {
 		case c.Target.Flow != "":
 			role = flowRoles[c.Target.Flow]
 		case c.Target.Action != "":
-			role = r.actions[c.Target.Action].Role
+			role = r.roles[c.Target.Action]
 		}
 		out = append(out, Route{Kind: "command", Name: c.Name, Role: role})
 	}
-	for name, a := range r.actions {
-		out = append(out, Route{Kind: "callback", Name: name, Role: a.Role})
+	for name, role := range r.roles {
+		out = append(out, Route{Kind: "callback", Name: name, Role: role})
 	}
 	out = append(out, Route{Kind: "callback", Name: "f"}) // dialog buttons
 	return out

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/mymmrac/telego"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
@@ -55,9 +56,30 @@ func (c *clock) advance(d time.Duration) {
 
 func setup(t *testing.T) *testBundle {
 	t.Helper()
+	return setupWith(t, setupOpts{})
+}
+
+// setupOpts vary the bundle.
+type setupOpts struct {
+	// maxConns bounds the pool of the bot's store (0: pgxpool's default). Mind that
+	// the polling bot holds one connection for its lock.
+	maxConns int32
+}
+
+func setupWith(t *testing.T, o setupOpts) *testBundle {
+	t.Helper()
 	srv := emutest.Start(t, tgemu.Config{PerChatDisabled: true})
 	tb := srv.CreateBot("herald_admin_bot")
-	st := store.New(pgtest.NewPool(t))
+	pool := pgtest.NewPool(t)
+	if o.maxConns > 0 {
+		cfg, err := pgxpool.ParseConfig(pool.Config().ConnString())
+		require.NoError(t, err)
+		cfg.MaxConns = o.maxConns
+		pool, err = pgxpool.NewWithConfig(context.Background(), cfg)
+		require.NoError(t, err)
+		t.Cleanup(pool.Close)
+	}
+	st := store.New(pool)
 	catalog, err := i18n.New("en")
 	require.NoError(t, err)
 	owner := srv.CreateUser(tgemu.UserSpec{FirstName: "Olga", LanguageCode: "en"})

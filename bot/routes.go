@@ -1,14 +1,13 @@
 package bot
 
 import (
-	"context"
-
 	"herald/flows"
 	"herald/store"
 )
 
-// This file is the bot's whole surface: every command, every callback prefix and every
-// dialog. Adding a screen or a dialog means adding a line here (see flows/doc.go).
+// This file is the bot's whole surface: every command, and every callback prefix with
+// the role it needs; the dialogs are flows.Dialogs, reached by a command or a screen.
+// Adding a screen or a command means adding a line here (see flows/doc.go).
 
 // command is a slash command. Listed commands are registered with setMyCommands (in
 // English and Russian) so clients show them in the menu.
@@ -21,22 +20,18 @@ type command struct {
 
 type routes struct {
 	commands []command
-	// actions are keyed by callback prefix: a button "<prefix>:<arg>" runs the action
-	// with arg. The prefix "f" is reserved for dialog buttons ("f:<version>:<action>").
-	actions map[string]flows.Action
-	flows   []*flows.Definition
+	// roles are keyed by callback prefix: a button "<prefix>:<arg>" runs flows' screen
+	// of that name with arg, for an admin whose role reaches the one given here. The
+	// prefix "f" is reserved for dialog buttons ("f:<version>:<action>").
+	roles map[string]string
 }
 
 func newRoutes() routes {
-	viewer := func(run func(ctx context.Context, t *flows.Turn, arg string) error) flows.Action {
-		return flows.Action{Role: store.RoleViewer, Run: run}
-	}
-	admin := func(run func(ctx context.Context, t *flows.Turn, arg string) error) flows.Action {
-		return flows.Action{Role: store.RoleAdmin, Run: run}
-	}
-	owner := func(run func(ctx context.Context, t *flows.Turn, arg string) error) flows.Action {
-		return flows.Action{Role: store.RoleOwner, Run: run}
-	}
+	const (
+		viewer = store.RoleViewer
+		admin  = store.RoleAdmin
+		owner  = store.RoleOwner
+	)
 	return routes{
 		commands: []command{
 			{Name: "start", Description: "cmd.start", Listed: false, Target: flows.Target{Action: flows.ActMenu}},
@@ -55,56 +50,49 @@ func newRoutes() routes {
 			// /cancel is handled by the engine itself, in any state.
 			{Name: "cancel", Description: "cmd.cancel", Listed: true},
 		},
-		actions: map[string]flows.Action{
-			flows.ActMenu:                  viewer(flows.ShowMenu),
-			flows.ActHelp:                  viewer(flows.ShowHelp),
-			flows.ActSoon:                  viewer(flows.ShowSoon),
-			flows.ActTemplates:             viewer(flows.ShowTemplates),
-			flows.ActTemplateView:          viewer(flows.ShowTemplate),
-			flows.ActTemplatePreview:       viewer(flows.PreviewTemplate),
-			flows.ActTemplateNew:           admin(flows.StartTemplateNew),
-			flows.ActTemplateRename:        admin(flows.StartTemplateRename),
-			flows.ActTemplateDuplicate:     admin(flows.DuplicateTemplate),
-			flows.ActTemplateDelete:        admin(flows.AskDeleteTemplate),
-			flows.ActTemplateDeleteConfirm: admin(flows.DeleteTemplate),
-			flows.ActBatches:               viewer(flows.ShowBatches),
-			flows.ActBatchView:             viewer(flows.ShowBatch),
-			flows.ActBatchNew:              admin(flows.StartBatchNew),
-			flows.ActBatchRename:           admin(flows.StartBatchRename),
-			flows.ActBatchDelete:           admin(flows.AskDeleteBatch),
-			flows.ActBatchDeleteConfirm:    admin(flows.DeleteBatch),
-			flows.ActChannels:              viewer(flows.ShowChannels),
-			flows.ActChannelView:           viewer(flows.ShowChannel),
-			flows.ActChannelNew:            admin(flows.StartChannelAdd),
-			flows.ActChannelRename:         admin(flows.StartChannelRename),
-			flows.ActChannelRate:           admin(flows.StartChannelRate),
-			flows.ActChannelToggle:         admin(flows.ToggleChannel),
-			flows.ActChannelVerify:         admin(flows.VerifyChannel),
-			flows.ActChannelRemove:         admin(flows.AskRemoveChannel),
-			flows.ActChannelRemoveConfirm:  admin(flows.RemoveChannel),
-			flows.ActCampaigns:             viewer(flows.ShowCampaigns),
-			flows.ActCampaignView:          viewer(flows.ShowCampaign),
-			flows.ActCampaignNew:           admin(flows.StartCampaignNew),
-			flows.ActCampaignCardControl:   admin(flows.ControlCampaignCard),
+		// Every screen of flows, with the least role allowed: viewer for looking,
+		// admin for changing, owner for admins and the audit log. flows.NewEngine
+		// refuses a screen missing here and a prefix flows does not know.
+		roles: map[string]string{
+			flows.ActMenu:                  viewer,
+			flows.ActHelp:                  viewer,
+			flows.ActSoon:                  viewer,
+			flows.ActTemplates:             viewer,
+			flows.ActTemplateView:          viewer,
+			flows.ActTemplatePreview:       viewer,
+			flows.ActTemplateNew:           admin,
+			flows.ActTemplateRename:        admin,
+			flows.ActTemplateDuplicate:     admin,
+			flows.ActTemplateDelete:        admin, // asks
+			flows.ActTemplateDeleteConfirm: admin,
+			flows.ActBatches:               viewer,
+			flows.ActBatchView:             viewer,
+			flows.ActBatchNew:              admin,
+			flows.ActBatchRename:           admin,
+			flows.ActBatchDelete:           admin, // asks
+			flows.ActBatchDeleteConfirm:    admin,
+			flows.ActChannels:              viewer,
+			flows.ActChannelView:           viewer,
+			flows.ActChannelNew:            admin,
+			flows.ActChannelRename:         admin,
+			flows.ActChannelRate:           admin,
+			flows.ActChannelToggle:         admin,
+			flows.ActChannelVerify:         admin,
+			flows.ActChannelRemove:         admin, // asks
+			flows.ActChannelRemoveConfirm:  admin,
+			flows.ActCampaigns:             viewer,
+			flows.ActCampaignView:          viewer,
+			flows.ActCampaignNew:           admin,
+			flows.ActCampaignCardControl:   admin, // cancel and resend ask
 			// The delivery engine's progress messages carry queue.ControlCallbackData
 			// ("cmp:<action>:<id>"); a test checks the prefixes agree.
-			flows.ActCampaignControl:    admin(flows.ControlCampaign),
-			flows.ActAdmins:             viewer(flows.ShowAdmins),
-			flows.ActAdminAdd:           owner(flows.StartAdminAdd),
-			flows.ActAdminRemove:        owner(flows.AskRemoveAdmin),
-			flows.ActAdminRemoveConfirm: owner(flows.RemoveAdmin),
-			flows.ActAudit:              owner(flows.ShowAudit),
-		},
-		flows: []*flows.Definition{
-			flows.TemplateNew(),
-			flows.TemplateRename(),
-			flows.AdminAdd(),
-			flows.BatchNew(),
-			flows.BatchRename(),
-			flows.ChannelAdd(),
-			flows.ChannelRename(),
-			flows.ChannelRate(),
-			flows.CampaignNew(),
+			flows.ActCampaignControl:     admin, // cancel and resend ask
+			flows.ActCampaignControlSure: admin,
+			flows.ActAdmins:              viewer,
+			flows.ActAdminAdd:            owner,
+			flows.ActAdminRemove:         owner, // asks
+			flows.ActAdminRemoveConfirm:  owner,
+			flows.ActAudit:               owner,
 		},
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +16,8 @@ import (
 	ta "github.com/mymmrac/telego/telegoapi"
 
 	"herald/flows"
+	"herald/i18n"
+	"herald/store"
 )
 
 // The services the bot gives the dialogs (flows.Services): immediate actions in an
@@ -24,6 +27,60 @@ import (
 
 // callTimeout bounds one Bot API call made for a dialog.
 const callTimeout = 15 * time.Second
+
+// NewClient builds the management bot's Bot API client (apiURL "": Telegram's), whose
+// HTTP timeout leaves room for a long poll of pollTimeout (0: the default 25 s). It
+// is built first, before River and the Bot, which both use it.
+func NewClient(token, apiURL string, pollTimeout time.Duration) (*telego.Bot, error) {
+	if apiURL == "" {
+		apiURL = "https://api.telegram.org"
+	}
+	if pollTimeout <= 0 {
+		pollTimeout = 25 * time.Second
+	}
+	tg, err := newClient(token, apiURL, pollTimeout+20*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("bot client: %w", err)
+	}
+	return tg, nil
+}
+
+// ExpiryNotifier tells a chat that its dialog expired (queue.DialogNotifier). It needs
+// only the management bot's client and the catalog, so River can have it before the
+// Bot exists.
+type ExpiryNotifier struct {
+	tg      *telego.Bot
+	catalog *i18n.Catalog
+}
+
+// NewExpiryNotifier returns a notifier sending through tg.
+func NewExpiryNotifier(tg *telego.Bot, catalog *i18n.Catalog) *ExpiryNotifier {
+	return &ExpiryNotifier{tg: tg, catalog: catalog}
+}
+
+// DialogExpired sends the "dialog expired" text in the dialog's language.
+func (n *ExpiryNotifier) DialogExpired(ctx context.Context, d store.ExpiredDialog) error {
+	l := n.catalog.For(d.Language)
+	text := l.T("dialog.expired", i18n.Data{"Flow": l.T(flows.FlowTitleKey(d.Flow))})
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	return withRetry(ctx, func() error {
+		_, err := n.tg.SendMessage(ctx, &telego.SendMessageParams{ChatID: telego.ChatID{ID: d.ChatID}, Text: text,
+			ParseMode: telego.ModeHTML})
+		return err
+	})
+}
+
+// selfID is the management bot's own user id (flows.Services.ManagementBotID): the
+// one getMe returned at start, or until then the id every bot token begins with.
+func (b *Bot) selfID() int64 {
+	if id := b.botID.Load(); id != 0 {
+		return id
+	}
+	prefix, _, _ := strings.Cut(b.cfg.Token, ":")
+	id, _ := strconv.ParseInt(prefix, 10, 64)
+	return id
+}
 
 // DeleteMessage deletes a message in a chat of the management bot (flows.ChatOps).
 func (b *Bot) DeleteMessage(ctx context.Context, chatID int64, messageID int) error {

@@ -20,8 +20,8 @@ type adminDraft struct {
 	Name   string `json:"name,omitempty"`
 }
 
-// AdminAdd asks who (user ID, forwarded message or shared contact), then which role.
-func AdminAdd() *Definition {
+// dialogAdminAdd asks who (user ID, forwarded message or shared contact), then which role.
+func dialogAdminAdd() *Definition {
 	return &Definition{
 		Name:    FlowAdminAdd,
 		Role:    store.RoleOwner,
@@ -120,8 +120,8 @@ func adminLabel(id int64, name string) string {
 
 func userTarget(id int64) string { return "user:" + itoa(id) }
 
-// ShowAdmins lists admins; owners also get Add and Remove buttons.
-func ShowAdmins(ctx context.Context, t *Turn, _ string) error {
+// showAdmins lists admins; owners also get Add and Remove buttons.
+func showAdmins(ctx context.Context, t *Turn, _ string) error {
 	list, err := admins(t).AdminList(ctx)
 	if err != nil {
 		return err
@@ -145,8 +145,8 @@ func ShowAdmins(ctx context.Context, t *Turn, _ string) error {
 	return nil
 }
 
-// StartAdminAdd opens the add-admin dialog.
-func StartAdminAdd(_ context.Context, t *Turn, _ string) error {
+// startAdminAdd opens the add-admin dialog.
+func startAdminAdd(_ context.Context, t *Turn, _ string) error {
 	t.Start(FlowAdminAdd, nil)
 	return nil
 }
@@ -163,8 +163,8 @@ func adminArg(ctx context.Context, t *Turn, arg string) (store.Admin, error) {
 	return a, err
 }
 
-// AskRemoveAdmin asks for confirmation.
-func AskRemoveAdmin(ctx context.Context, t *Turn, arg string) error {
+// askRemoveAdmin asks for confirmation.
+func askRemoveAdmin(ctx context.Context, t *Turn, arg string) error {
 	a, err := adminArg(ctx, t, arg)
 	if err != nil {
 		return err
@@ -180,8 +180,8 @@ func AskRemoveAdmin(ctx context.Context, t *Turn, arg string) error {
 	return nil
 }
 
-// RemoveAdmin removes after confirmation.
-func RemoveAdmin(ctx context.Context, t *Turn, arg string) error {
+// removeAdmin removes after confirmation.
+func removeAdmin(ctx context.Context, t *Turn, arg string) error {
 	a, err := adminArg(ctx, t, arg)
 	if err != nil {
 		return err
@@ -198,5 +198,5 @@ func RemoveAdmin(ctx context.Context, t *Turn, arg string) error {
 		return err
 	}
 	t.Notice(t.L.T("adm.removed", i18n.Data{"Who": adminLabel(a.UserID, a.DisplayName)}))
-	return ShowAdmins(ctx, t, "")
+	return showAdmins(ctx, t, "")
 }

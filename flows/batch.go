@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,7 +43,7 @@ type batchStore interface {
 	BatchNameTaken(ctx context.Context, name string) (bool, error)
 }
 
-func batches(t *Turn) batchStore { return StoreAs[batchStore](t) }
+func batches(t *Turn) batchStore { return t.st }
 
 // batchDraft is what the upload dialog has collected.
 type batchDraft struct {
@@ -53,20 +55,20 @@ type batchDraft struct {
 // unless Services.ImportProgressEvery says otherwise.
 const importProgressEvery = 2 * time.Second
 
-// BatchNew is the upload dialog: name → a CSV/XLSX file or pasted ids → summary.
-func BatchNew() *Definition {
+// dialogBatchNew is the upload dialog: name → a CSV/XLSX file or pasted ids → summary.
+func dialogBatchNew() *Definition {
 	return &Definition{
 		Name: FlowBatchNew, Role: store.RoleAdmin, Initial: "name",
 		Events: []fsm.EventDesc{{Name: "named", Src: []string{"name"}, Dst: "source"}},
 		Steps: map[string]*Step{
 			"name":   {Prompt: promptBatchName, Handle: handleBatchName},
-			"source": {Prompt: promptBatchSource, Handle: handleBatchSource, Back: "name"},
+			"source": {Prompt: promptBatchSource, Prepare: prepareBatchSource, Handle: handleBatchSource, Back: "name"},
 		},
 	}
 }
 
-// BatchRename asks for a new name of the batch in the draft's ID.
-func BatchRename() *Definition {
+// dialogBatchRename asks for a new name of the batch in the draft's ID.
+func dialogBatchRename() *Definition {
 	return &Definition{
 		Name: FlowBatchRename, Role: store.RoleAdmin, Initial: "name",
 		Steps: map[string]*Step{"name": {Prompt: promptBatchName, Handle: handleBatchName}},
@@ -143,6 +145,65 @@ func promptBatchSource(_ context.Context, t *Turn, s *Session) error {
 	return nil
 }
 
+// upload is a document downloaded before the transaction into a temporary file,
+// with the progress message of its import. The engine closes it after the
+// transaction: the last progress edit goes out then, and the file is removed.
+type upload struct {
+	file     *os.File
+	progress func(store.BatchImportProgress)
+	stop     func()
+}
+
+func (u *upload) Close() error {
+	u.stop()
+	_ = u.file.Close()
+	return os.Remove(u.file.Name())
+}
+
+// prepareBatchSource downloads an uploaded file before the transaction, so that the
+// transaction only copies rows (importer.MaxFileSize bounds the download).
+func prepareBatchSource(ctx context.Context, t *Turn, s *Session, in Input) (Input, error) {
+	if in.Action != "" || in.Media == nil || in.Media.Kind != "document" {
+		return in, nil
+	}
+	// Check the announced size first: getFile refuses files over 20 MB anyway, and
+	// the admin deserves to know why.
+	if err := importer.CheckSize(in.Media.FileSize); err != nil {
+		return in, importError(t, err)
+	}
+	var d batchDraft
+	if err := s.Load(&d); err != nil {
+		return in, err
+	}
+	files := t.Services().Files
+	if files == nil {
+		return in, errors.New("batch upload: no file fetcher configured")
+	}
+	body, err := files.Fetch(ctx, in.Media.FileID, importer.MaxFileSize)
+	if err != nil {
+		return in, fmt.Errorf("download %s: %w", in.Media.FileID, err)
+	}
+	defer body.Close()
+	f, err := os.CreateTemp("", "herald-upload-*")
+	if err != nil {
+		return in, fmt.Errorf("batch upload: %w", err)
+	}
+	if _, err := io.Copy(f, body); err != nil {
+		_ = f.Close()
+		_ = os.Remove(f.Name())
+		return in, fmt.Errorf("download %s: %w", in.Media.FileID, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		_ = f.Close()
+		_ = os.Remove(f.Name())
+		return in, fmt.Errorf("batch upload: %w", err)
+	}
+	up := &upload{file: f}
+	up.progress, up.stop = startImportProgress(ctx, t, d.Name)
+	in.prepared = up
+	return in, nil
+}
+
 func handleBatchSource(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
 	var d batchDraft
 	if err := s.Load(&d); err != nil {
@@ -151,46 +212,11 @@ func handleBatchSource(ctx context.Context, t *Turn, s *Session, in Input) (stri
 	if in.Action != "" {
 		return "", Outdated()
 	}
-	var rd *importer.Reader
-	sourceName := ""
-	switch {
-	case in.Media != nil && in.Media.Kind == "document":
-		sourceName = in.Media.FileName
-		// Check the announced size first: getFile refuses files over 20 MB anyway, and
-		// the admin deserves to know why.
-		if err := importer.CheckSize(in.Media.FileSize); err != nil {
-			return "", importError(t, err)
-		}
-		files := t.Services().Files
-		if files == nil {
-			return "", errors.New("batch upload: no file fetcher configured")
-		}
-		body, err := files.Fetch(ctx, in.Media.FileID, importer.MaxFileSize)
-		if err != nil {
-			return "", fmt.Errorf("download %s: %w", in.Media.FileID, err)
-		}
-		defer body.Close()
-		format := importer.FormatAuto
-		if strings.HasSuffix(strings.ToLower(sourceName), ".xlsx") {
-			format = importer.FormatXLSX
-		}
-		rd, err = importer.Open(body, importer.Options{Format: format, MaxBytes: importer.MaxFileSize})
-		if err != nil {
-			return "", importError(t, err)
-		}
-	case in.Media != nil:
-		return "", Invalid("batch.not_a_file", nil)
-	case strings.TrimSpace(in.Text) == "":
-		return "", Invalid("batch.not_a_file", nil)
-	default:
-		var err error
-		if rd, err = importer.OpenIDList(in.Text); err != nil {
-			return "", importError(t, err)
-		}
+	rd, sourceName, progress, err := openBatchSource(t, in)
+	if err != nil {
+		return "", err
 	}
 	defer rd.Close()
-
-	progress, stop := startImportProgress(ctx, t, d.Name)
 	every := t.Services().ImportProgressEvery
 	if every <= 0 {
 		every = importProgressEvery
@@ -199,7 +225,6 @@ func handleBatchSource(ctx context.Context, t *Turn, s *Session, in Input) (stri
 		Name: d.Name, SourceName: sourceName, CreatedBy: t.Actor.UserID, Source: rd,
 		Progress: progress, ProgressInterval: every,
 	})
-	stop()
 	switch {
 	case errors.Is(err, store.ErrNameTaken):
 		return "", Invalid("batch.name_taken_back", i18n.Data{"Name": esc(d.Name)})
@@ -225,6 +250,33 @@ func handleBatchSource(ctx context.Context, t *Turn, s *Session, in Input) (stri
 		{{Text: t.L.T("button.menu"), Data: ScreenCallback(ActMenu, "")}},
 	}})
 	return Done, nil
+}
+
+// openBatchSource opens the file prepareBatchSource downloaded, or the pasted ids.
+func openBatchSource(t *Turn, in Input) (*importer.Reader, string, func(store.BatchImportProgress), error) {
+	switch {
+	case in.Media != nil && in.Media.Kind == "document":
+		up, ok := in.prepared.(*upload)
+		if !ok {
+			return nil, "", nil, errors.New("batch upload: the file was not downloaded")
+		}
+		format := importer.FormatAuto
+		if strings.HasSuffix(strings.ToLower(in.Media.FileName), ".xlsx") {
+			format = importer.FormatXLSX
+		}
+		rd, err := importer.Open(up.file, importer.Options{Format: format, MaxBytes: importer.MaxFileSize})
+		if err != nil {
+			return nil, "", nil, importError(t, err)
+		}
+		return rd, in.Media.FileName, up.progress, nil
+	case in.Media != nil, strings.TrimSpace(in.Text) == "":
+		return nil, "", nil, Invalid("batch.not_a_file", nil)
+	}
+	rd, err := importer.OpenIDList(in.Text)
+	if err != nil {
+		return nil, "", nil, importError(t, err)
+	}
+	return rd, "", nil, nil
 }
 
 // startImportProgress returns a progress callback for store.BatchImport and a stop
@@ -332,134 +384,3 @@ func columnList(t *Turn, columns []string) string {
 }
 
 func batchTarget(id int64) string { return "batch:" + itoa(id) }
-
-// ShowBatches lists batches, PageSize per page.
-func ShowBatches(ctx context.Context, t *Turn, arg string) error {
-	page, _ := strconv.Atoi(arg)
-	page = max(page, 0)
-	list, total, err := batches(t).BatchList(ctx, page*PageSize, PageSize)
-	if err != nil {
-		return err
-	}
-	text := t.L.N("batch.list_header", total)
-	if total == 0 {
-		text = t.L.T("batch.list_empty")
-	}
-	var rows [][]Button
-	for _, b := range list {
-		rows = append(rows, []Button{{Text: "👥 " + b.Name + " · " + strconv.Itoa(b.RecipientCount), Data: ScreenCallback(ActBatchView, itoa(b.ID))}})
-	}
-	rows = append(rows, pager(t, ActBatches, page, total)...)
-	if t.Actor.CanChange() {
-		rows = append(rows, []Button{{Text: t.L.T("button.new_batch"), Data: ScreenCallback(ActBatchNew, "")}})
-	}
-	rows = append(rows, backToMenu(t)...)
-	t.Reply(Reply{Text: text, HTML: true, Edit: true, Keyboard: rows})
-	return nil
-}
-
-// StartBatchNew opens the upload dialog.
-func StartBatchNew(_ context.Context, t *Turn, _ string) error {
-	t.Start(FlowBatchNew, nil)
-	return nil
-}
-
-func batchArg(ctx context.Context, t *Turn, arg string) (store.Batch, *store.Recipient, error) {
-	id, err := strconv.ParseInt(arg, 10, 64)
-	if err != nil {
-		return store.Batch{}, nil, NotFound("batch.gone")
-	}
-	b, sample, err := batches(t).BatchGet(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return b, nil, NotFound("batch.gone")
-	}
-	return b, sample, err
-}
-
-// ShowBatch is a batch's card, with a sample recipient.
-func ShowBatch(ctx context.Context, t *Turn, arg string) error {
-	b, sample, err := batchArg(ctx, t, arg)
-	if err != nil {
-		return err
-	}
-	sampleText := t.L.T("batch.no_sample")
-	if sample != nil {
-		lines := []string{t.L.T("batch.sample_id", i18n.Data{"ID": sample.ChatID})}
-		for _, c := range b.Columns {
-			lines = append(lines, "<code>{{"+esc(c)+"}}</code> = "+esc(clipRunes(sample.Vars[c], 60)))
-		}
-		sampleText = strings.Join(lines, "\n")
-	}
-	source := b.SourceName
-	if source == "" {
-		source = t.L.T("batch.pasted")
-	}
-	text := t.L.T("batch.card", i18n.Data{"Name": esc(b.Name), "Recipients": t.L.N("batch.n_recipients", b.RecipientCount),
-		"Duplicates": b.DuplicateCount, "Invalid": b.InvalidCount, "Columns": columnList(t, b.Columns),
-		"Source": esc(source), "Created": b.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"), "Sample": sampleText})
-	id := itoa(b.ID)
-	var rows [][]Button
-	if t.Actor.CanChange() {
-		rows = append(rows,
-			[]Button{{Text: t.L.T("button.rename"), Data: ScreenCallback(ActBatchRename, id)},
-				{Text: t.L.T("button.delete"), Data: ScreenCallback(ActBatchDelete, id)}})
-	}
-	rows = append(rows, []Button{{Text: t.L.T("button.to_list"), Data: ScreenCallback(ActBatches, "0")}})
-	t.Reply(Reply{Text: text, HTML: true, Edit: true, Keyboard: rows})
-	return nil
-}
-
-// StartBatchRename opens the rename dialog.
-func StartBatchRename(ctx context.Context, t *Turn, arg string) error {
-	b, _, err := batchArg(ctx, t, arg)
-	if err != nil {
-		return err
-	}
-	t.Start(FlowBatchRename, batchDraft{ID: b.ID, Name: b.Name})
-	return nil
-}
-
-// AskDeleteBatch asks for confirmation.
-func AskDeleteBatch(ctx context.Context, t *Turn, arg string) error {
-	b, _, err := batchArg(ctx, t, arg)
-	if err != nil {
-		return err
-	}
-	id := itoa(b.ID)
-	t.Reply(Reply{Text: t.L.T("batch.delete_question", i18n.Data{"Name": esc(b.Name), "Recipients": t.L.N("batch.n_recipients", b.RecipientCount)}),
-		HTML: true, Edit: true, Keyboard: [][]Button{
-			{{Text: t.L.T("button.delete_yes"), Data: ScreenCallback(ActBatchDeleteConfirm, id)}},
-			{{Text: t.L.T("button.delete_no"), Data: ScreenCallback(ActBatchView, id)}},
-		}})
-	return nil
-}
-
-// DeleteBatch deletes after confirmation; refused while an unfinished campaign uses it.
-func DeleteBatch(ctx context.Context, t *Turn, arg string) error {
-	b, _, err := batchArg(ctx, t, arg)
-	if err != nil {
-		return err
-	}
-	var inUse *store.InUseError
-	switch err := batches(t).BatchDelete(ctx, b.ID); {
-	case errors.As(err, &inUse):
-		return Conflict("batch.in_use", i18n.Data{"Name": esc(b.Name), "Campaigns": campaignIDs(inUse.CampaignIDs)})
-	case errors.Is(err, store.ErrNotFound):
-		return NotFound("batch.gone")
-	case err != nil:
-		return err
-	}
-	if err := t.Audit(ctx, "batch.deleted", batchTarget(b.ID), map[string]any{"name": b.Name, "recipients": b.RecipientCount}); err != nil {
-		return err
-	}
-	t.Notice(t.L.T("batch.deleted", i18n.Data{"Name": b.Name}))
-	return ShowBatches(ctx, t, "0")
-}
-
-func campaignIDs(ids []int64) string {
-	out := make([]string, 0, len(ids))
-	for _, id := range ids {
-		out = append(out, "#"+itoa(id))
-	}
-	return strings.Join(out, ", ")
-}

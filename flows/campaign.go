@@ -2,19 +2,15 @@ package flows
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/looplab/fsm"
-	"github.com/mymmrac/telego"
 
 	"herald/i18n"
-	"herald/render"
 	"herald/store"
 )
 
@@ -33,6 +29,9 @@ const (
 	// (queue.ControlCallbackData: "cmp:<action>:<id>"); it acts and answers with a
 	// notice, leaving the progress message to the engine.
 	ActCampaignControl = "cmp"
+	// ActCampaignControlSure is the second press of Cancel or Resend uncertain, which
+	// first ask. arg: "<action>:<id>".
+	ActCampaignControlSure = "kk"
 )
 
 // The control actions, spelt as queue.ControlAction.
@@ -52,7 +51,7 @@ type campaignStore interface {
 	AdminSetTimeZone(ctx context.Context, userID int64, tz string) error
 }
 
-func campaigns(t *Turn) campaignStore { return StoreAs[campaignStore](t) }
+func campaigns(t *Turn) campaignStore { return t.st }
 
 // campaignDraft is what the wizard has chosen. Key is the campaign's RequestKey,
 // fixed when the wizard opens, so that however often Confirm arrives (a double
@@ -69,8 +68,8 @@ type campaignDraft struct {
 // pickLimit is how many templates, batches or channels a wizard step offers.
 const pickLimit = 20
 
-// CampaignNew is the wizard: template → batch → channel → when (→ time zone) → summary.
-func CampaignNew() *Definition {
+// dialogCampaignNew is the wizard: template → batch → channel → when (→ time zone) → summary.
+func dialogCampaignNew() *Definition {
 	return &Definition{
 		Name: FlowCampaignNew, Role: store.RoleAdmin, Initial: "template",
 		Events: []fsm.EventDesc{
@@ -88,13 +87,14 @@ func CampaignNew() *Definition {
 			"channel":  {Prompt: promptCampaignChannel, Handle: handleCampaignChannel, Back: "batch"},
 			"when":     {Prompt: promptCampaignWhen, Handle: handleCampaignWhen, Back: "channel"},
 			"zone":     {Prompt: promptCampaignZone, Handle: handleCampaignZone, Back: "when"},
-			"summary":  {Prompt: promptCampaignSummary, Handle: handleCampaignSummary, Back: "when"},
+			"summary": {Prompt: promptCampaignSummary, Prepare: prepareCampaignSummary, Handle: handleCampaignSummary,
+				Back: "when"},
 		},
 	}
 }
 
-// StartCampaignNew opens the wizard with its request key.
-func StartCampaignNew(_ context.Context, t *Turn, _ string) error {
+// startCampaignNew opens the wizard with its request key.
+func startCampaignNew(_ context.Context, t *Turn, _ string) error {
 	t.Start(FlowCampaignNew, campaignDraft{Key: fmt.Sprintf("wizard:%d:%d", t.ChatID, t.Now.UnixNano())})
 	return nil
 }
@@ -334,412 +334,4 @@ func handleCampaignZone(ctx context.Context, t *Turn, s *Session, in Input) (str
 	}
 	d.Pending = ""
 	return "zoned", s.Save(d)
-}
-
-// campaignPlan is everything the summary card shows, recomputed at Confirm.
-type campaignPlan struct {
-	template  store.Template
-	batch     store.Batch
-	sample    *store.Recipient
-	channel   store.Channel
-	reachable int64
-	message   Reply // the message for the first recipient
-	blocking  []string
-}
-
-func planCampaign(ctx context.Context, t *Turn, d campaignDraft) (*campaignPlan, error) {
-	p := &campaignPlan{}
-	var err error
-	if p.template, err = templates(t).TemplateGet(ctx, d.TemplateID); errors.Is(err, store.ErrNotFound) {
-		return nil, Invalid("tpl.gone", nil)
-	} else if err != nil {
-		return nil, err
-	}
-	if p.batch, p.sample, err = batches(t).BatchGet(ctx, d.BatchID); errors.Is(err, store.ErrNotFound) {
-		return nil, Invalid("batch.gone", nil)
-	} else if err != nil {
-		return nil, err
-	}
-	if p.channel, err = channels(t).ChannelGet(ctx, d.ChannelID); errors.Is(err, store.ErrNotFound) {
-		return nil, Invalid("chan.gone", nil)
-	} else if err != nil {
-		return nil, err
-	}
-	if p.reachable, err = campaigns(t).RecipientCountReachable(ctx, p.batch.ID, p.channel.ID); err != nil {
-		return nil, err
-	}
-	var entities []telego.MessageEntity
-	var buttons [][]telego.InlineKeyboardButton
-	if err := json.Unmarshal(p.template.Entities, &entities); err != nil {
-		return nil, fmt.Errorf("decode template %d entities: %w", p.template.ID, err)
-	}
-	if err := json.Unmarshal(p.template.Buttons, &buttons); err != nil {
-		return nil, fmt.Errorf("decode template %d buttons: %w", p.template.ID, err)
-	}
-	tpl, err := render.Parse(p.template.Body, entities)
-	if err != nil {
-		return nil, fmt.Errorf("parse template %d: %w", p.template.ID, err)
-	}
-	has := map[string]bool{}
-	for _, c := range p.batch.Columns {
-		has[c] = true
-	}
-	for _, v := range tpl.Vars() {
-		if !has[v.Name] && !v.HasDefault {
-			p.blocking = append(p.blocking, t.L.T("cmp.warn_missing_var", i18n.Data{"Var": esc("{{" + v.Name + "}}"),
-				"WithDefault": esc("{{" + v.Name + "|…}}"), "Batch": esc(p.batch.Name)}))
-		}
-	}
-	if p.reachable == 0 {
-		p.blocking = append(p.blocking, t.L.T("cmp.warn_no_recipients"))
-	}
-	if !p.channel.Enabled {
-		p.blocking = append(p.blocking, t.L.T("cmp.channel_disabled", i18n.Data{"Name": esc(p.channel.Name)}))
-	}
-	values := map[string]string{}
-	if p.sample != nil {
-		values = p.sample.Vars
-	}
-	text, ents := tpl.Render(values)
-	p.message = Reply{Text: text, Entities: ents}
-	if p.template.MediaKind != "" {
-		p.message.Media = &Media{Kind: p.template.MediaKind, FileID: p.template.MediaFileID, UniqueID: p.template.MediaUniqueID}
-	}
-	for _, row := range buttons {
-		var out []Button
-		for _, b := range row {
-			out = append(out, Button{Text: b.Text, URL: b.URL})
-		}
-		p.message.Keyboard = append(p.message.Keyboard, out)
-	}
-	limit := MaxTextLength
-	if p.message.Media != nil {
-		limit = MaxCaptionLength
-	}
-	if n := render.UTF16Len(text); n > limit {
-		p.blocking = append(p.blocking, t.L.T("cmp.warn_too_long", i18n.Data{"Count": n, "Max": limit}))
-	}
-	return p, nil
-}
-
-// estimate is how long sending n messages at rate per second takes, in words.
-func estimate(t *Turn, n int64, rate int) string {
-	secs := int64(math.Ceil(float64(n) / float64(max(rate, 1))))
-	switch {
-	case secs < 60:
-		return t.L.T("dur.s", i18n.Data{"S": max(secs, 1)})
-	case secs < 3600:
-		return t.L.T("dur.m_s", i18n.Data{"M": secs / 60, "S": secs % 60})
-	default:
-		return t.L.T("dur.h_m", i18n.Data{"H": secs / 3600, "M": secs % 3600 / 60})
-	}
-}
-
-func whenText(ctx context.Context, t *Turn, at time.Time) (string, error) {
-	if at.IsZero() {
-		return t.L.T("cmp.when_now"), nil
-	}
-	tz, err := campaigns(t).AdminTimeZone(ctx, t.Actor.UserID)
-	if err != nil {
-		return "", err
-	}
-	if tz == "" {
-		tz = "UTC"
-	}
-	return at.In(loadZone(tz)).Format("2006-01-02 15:04") + " (" + esc(tz) + ")", nil
-}
-
-func promptCampaignSummary(ctx context.Context, t *Turn, s *Session) error {
-	d, err := loadCampaignDraft(s)
-	if err != nil {
-		return err
-	}
-	p, err := planCampaign(ctx, t, d)
-	var fe *Error
-	if errors.As(err, &fe) { // something chosen is gone: the admin edits
-		t.Reply(Reply{Text: "⚠️ " + t.L.T(fe.Key, fe.Data), HTML: true,
-			Keyboard: [][]Button{{s.Button(t.L.T("button.edit"), "edit")}}})
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	when, err := whenText(ctx, t, d.At)
-	if err != nil {
-		return err
-	}
-	t.Reply(p.message)
-	suppressed := int64(p.batch.RecipientCount) - p.reachable
-	text := t.L.T("cmp.summary", i18n.Data{
-		"Template": esc(p.template.Name), "Batch": esc(p.batch.Name),
-		"Channel": esc(p.channel.Name), "Username": esc(p.channel.Username),
-		"Rate":       rateText(t, p.channel.RatePerSecond, p.channel.PaidBroadcast),
-		"When":       when,
-		"Recipients": t.L.N("batch.n_recipients", int(p.reachable)),
-		"Suppressed": max(suppressed, 0),
-		"Duration":   estimate(t, p.reachable, p.channel.RatePerSecond),
-	})
-	if p.sample != nil {
-		text += "\n" + t.L.T("cmp.preview_for", i18n.Data{"ID": p.sample.ChatID})
-	}
-	if p.channel.PaidBroadcast && p.reachable > 0 {
-		text += "\n\n" + t.L.T("cmp.paid_note", i18n.Data{"Stars": paidStarsPerMessage})
-	}
-	var rows [][]Button
-	if len(p.blocking) > 0 {
-		text += "\n\n" + t.L.T("cmp.blocking") + "\n• " + strings.Join(p.blocking, "\n• ")
-	} else {
-		rows = append(rows, []Button{s.Button(t.L.T("button.confirm"), "confirm")})
-	}
-	rows = append(rows,
-		[]Button{s.Button(t.L.T("button.send_test"), "test")},
-		[]Button{s.Button(t.L.T("button.edit"), "edit")})
-	t.Reply(Reply{Text: text, HTML: true, Keyboard: rows})
-	return nil
-}
-
-func handleCampaignSummary(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
-	d, err := loadCampaignDraft(s)
-	if err != nil {
-		return "", err
-	}
-	switch in.Action {
-	case "edit":
-		return "edit", nil
-	case "test":
-		return "", sendCampaignTest(ctx, t, d)
-	case "confirm":
-	case "":
-		return "", Invalid("cmp.press_a_button", nil)
-	default:
-		return "", Outdated()
-	}
-	p, err := planCampaign(ctx, t, d)
-	if err != nil {
-		return "", err
-	}
-	if len(p.blocking) > 0 {
-		return "", Invalid("cmp.still_blocked", i18n.Data{"Problems": strings.Join(p.blocking, "\n• ")})
-	}
-	if !d.At.IsZero() && !d.At.After(t.Now) {
-		return "", Invalid("cmp.time_passed", nil)
-	}
-	starter := t.Services().Campaigns
-	if starter == nil {
-		return "", errors.New("campaign wizard: no campaign starter configured")
-	}
-	id, err := starter.CreateCampaign(ctx, StoreAs[*store.Store](t), store.NewCampaign{
-		TemplateID: d.TemplateID, BatchID: d.BatchID, ChannelID: d.ChannelID, ScheduledAt: d.At,
-		RequestKey: d.Key, ControlChatID: t.ChatID, CreatedBy: t.Actor.UserID,
-	})
-	if err != nil {
-		return "", err
-	}
-	details := map[string]any{"template_id": d.TemplateID, "batch_id": d.BatchID, "channel_id": d.ChannelID,
-		"recipients": p.reachable}
-	if !d.At.IsZero() {
-		details["scheduled_at"] = d.At.UTC().Format(time.RFC3339)
-	}
-	if err := t.Audit(ctx, "campaign.confirmed", "campaign:"+itoa(id), details); err != nil {
-		return "", err
-	}
-	key := "cmp.confirmed_now"
-	if !d.At.IsZero() {
-		key = "cmp.confirmed_scheduled"
-	}
-	when, err := whenText(ctx, t, d.At)
-	if err != nil {
-		return "", err
-	}
-	t.Reply(Reply{Text: t.L.T(key, i18n.Data{"ID": id, "When": when, "Recipients": t.L.N("batch.n_recipients", int(p.reachable))}), HTML: true,
-		Keyboard: [][]Button{
-			{{Text: t.L.T("button.open"), Data: ScreenCallback(ActCampaignView, itoa(id))}},
-			{{Text: t.L.T("button.menu"), Data: ScreenCallback(ActMenu, "")}},
-		}})
-	return Done, nil
-}
-
-// sendCampaignTest sends the first recipient's message to the admin through the
-// chosen channel bot.
-func sendCampaignTest(ctx context.Context, t *Turn, d campaignDraft) error {
-	p, err := planCampaign(ctx, t, d)
-	if err != nil {
-		return err
-	}
-	svc := t.Services()
-	if svc.Box == nil {
-		return Invalid("chan.no_secret_key", nil)
-	}
-	token, err := channels(t).ChannelToken(ctx, svc.Box, p.channel.ID)
-	if err != nil {
-		return err
-	}
-	switch err := svc.Channels.SendTest(ctx, token, t.Actor.UserID, p.message); {
-	case errors.Is(err, ErrNotStarted):
-		return Invalid("cmp.test_not_started", i18n.Data{"Username": esc(p.channel.Username)})
-	case err != nil:
-		return Invalid("cmp.test_failed", nil)
-	}
-	return Note("cmp.test_sent", i18n.Data{"Username": esc(p.channel.Username)})
-}
-
-// ShowCampaigns lists recent campaigns with their status.
-func ShowCampaigns(ctx context.Context, t *Turn, arg string) error {
-	page, _ := strconv.Atoi(arg)
-	page = max(page, 0)
-	list, total, err := campaigns(t).CampaignList(ctx, page*PageSize, PageSize)
-	if err != nil {
-		return err
-	}
-	text := t.L.N("cmp.list_header", total)
-	if total == 0 {
-		text = t.L.T("cmp.list_empty")
-	}
-	var rows [][]Button
-	for _, c := range list {
-		rows = append(rows, []Button{{Text: statusIcon(c.Status) + " #" + itoa(c.ID) + " " + c.TemplateName + " → " + c.BatchName,
-			Data: ScreenCallback(ActCampaignView, itoa(c.ID))}})
-	}
-	rows = append(rows, pager(t, ActCampaigns, page, total)...)
-	if t.Actor.CanChange() {
-		rows = append(rows, []Button{{Text: t.L.T("button.new_campaign"), Data: ScreenCallback(ActCampaignNew, "")}})
-	}
-	rows = append(rows, backToMenu(t)...)
-	t.Reply(Reply{Text: text, HTML: true, Edit: true, Keyboard: rows})
-	return nil
-}
-
-// statusName is a campaign status in words (or as it is, for an unusual one).
-func statusName(t *Turn, status string) string {
-	key := "cmp.status." + status
-	if s := t.L.T(key); s != key {
-		return s
-	}
-	return status
-}
-
-func statusIcon(status string) string {
-	switch status {
-	case store.CampaignScheduled:
-		return "🕒"
-	case store.CampaignRunning:
-		return "▶️"
-	case store.CampaignPaused:
-		return "⏸"
-	case store.CampaignCompleted:
-		return "✅"
-	case store.CampaignCancelled:
-		return "⏹"
-	default:
-		return "⚠️"
-	}
-}
-
-// ShowCampaign is a campaign's card: counts and the control buttons its status allows.
-func ShowCampaign(ctx context.Context, t *Turn, arg string) error {
-	id, err := strconv.ParseInt(arg, 10, 64)
-	if err != nil {
-		return NotFound("cmp.gone")
-	}
-	c, err := campaigns(t).CampaignItemGet(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return NotFound("cmp.gone")
-	}
-	if err != nil {
-		return err
-	}
-	n, err := campaigns(t).DeliveryCounts(ctx, id)
-	if err != nil {
-		return err
-	}
-	when, err := whenText(ctx, t, c.ScheduledAt)
-	if err != nil {
-		return err
-	}
-	text := t.L.T("cmp.card", i18n.Data{"ID": c.ID, "Status": statusIcon(c.Status) + " " + statusName(t, c.Status),
-		"Template": esc(c.TemplateName), "Batch": esc(c.BatchName), "Channel": esc(c.ChannelName), "When": when,
-		"Total": n.Total(), "Sent": n.Sent, "Pending": n.Open(), "Failed": n.Failed, "Blocked": n.Blocked,
-		"Uncertain": n.Uncertain, "Cancelled": n.Cancelled})
-	if c.PauseReason != nil && *c.PauseReason != "" {
-		text += "\n" + t.L.T("cmp.reason", i18n.Data{"Reason": esc(*c.PauseReason)})
-	}
-	btn := func(key, action string) Button {
-		return Button{Text: t.L.T(key), Data: ScreenCallback(ActCampaignCardControl, action+":"+itoa(c.ID))}
-	}
-	var controls []Button
-	switch c.Status {
-	case store.CampaignRunning:
-		controls = append(controls, btn("button.pause", controlPause), btn("button.cancel_campaign", controlCancel))
-	case store.CampaignPaused:
-		controls = append(controls, btn("button.resume", controlResume), btn("button.cancel_campaign", controlCancel))
-	case store.CampaignScheduled:
-		controls = append(controls, btn("button.cancel_campaign", controlCancel))
-	}
-	var rows [][]Button
-	if len(controls) > 0 {
-		rows = append(rows, controls)
-	}
-	if n.Uncertain > 0 && (c.Status == store.CampaignRunning || c.Status == store.CampaignPaused || c.Status == store.CampaignCompleted) {
-		rows = append(rows, []Button{btn("button.resend_uncertain", controlResend)})
-	}
-	rows = append(rows,
-		[]Button{{Text: t.L.T("button.refresh"), Data: ScreenCallback(ActCampaignView, itoa(c.ID))}},
-		[]Button{{Text: t.L.T("button.to_list"), Data: ScreenCallback(ActCampaigns, "0")}})
-	t.Reply(Reply{Text: text, HTML: true, Edit: true, Keyboard: rows})
-	return nil
-}
-
-// ControlCampaignCard runs a control button of the card, then shows the card again.
-func ControlCampaignCard(ctx context.Context, t *Turn, arg string) error {
-	id, err := controlCampaign(ctx, t, arg)
-	if err != nil {
-		return err
-	}
-	return ShowCampaign(ctx, t, itoa(id))
-}
-
-// ControlCampaign runs a control button of the engine's progress message
-// ("cmp:<action>:<id>") and answers with a notice; the engine updates its message.
-func ControlCampaign(ctx context.Context, t *Turn, arg string) error {
-	_, err := controlCampaign(ctx, t, arg)
-	return err
-}
-
-func controlCampaign(ctx context.Context, t *Turn, arg string) (int64, error) {
-	action, idText, _ := strings.Cut(arg, ":")
-	id, err := strconv.ParseInt(idText, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, NotFound("cmp.gone")
-	}
-	controls := t.Services().Controls
-	if controls == nil {
-		return 0, errors.New("campaign controls are not configured")
-	}
-	var n int64
-	switch action {
-	case controlPause:
-		err = controls.Pause(ctx, id, t.Actor.UserID)
-	case controlResume:
-		err = controls.Resume(ctx, id, t.Actor.UserID)
-	case controlCancel:
-		n, err = controls.Cancel(ctx, id, t.Actor.UserID)
-	case controlResend:
-		n, err = controls.ResendUncertain(ctx, id, t.Actor.UserID)
-	default:
-		return 0, NotFound("callback.outdated")
-	}
-	var stateErr *store.CampaignStateError
-	switch {
-	case errors.As(err, &stateErr):
-		return 0, Conflict("cmp.bad_transition", i18n.Data{"ID": id,
-			"Action": t.L.T("cmp.action." + action), "Status": statusName(t, stateErr.Status)})
-	case errors.Is(err, store.ErrInvalidTransition):
-		return 0, Conflict("cmp.bad_transition_plain", i18n.Data{"ID": id})
-	case errors.Is(err, store.ErrNotFound):
-		return 0, NotFound("cmp.gone")
-	case err != nil:
-		return 0, err
-	}
-	t.Notice(t.L.N("cmp.done."+action, int(n), i18n.Data{"ID": id}))
-	return id, nil
 }

@@ -50,7 +50,7 @@ type channelStore interface {
 	ChannelDelete(ctx context.Context, id int64) error
 }
 
-func channels(t *Turn) channelStore { return StoreAs[channelStore](t) }
+func channels(t *Turn) channelStore { return t.st }
 
 // channelDraft is what the channel dialogs collect. The token never appears in it:
 // only its ciphertext, sealed with the box before the draft is saved.
@@ -65,8 +65,8 @@ type channelDraft struct {
 // tokenRE is the shape of a bot token: "<bot id>:<35 characters>".
 var tokenRE = regexp.MustCompile(`^[0-9]{3,20}:[A-Za-z0-9_-]{20,80}$`)
 
-// ChannelAdd registers a channel bot: token → display name → rate.
-func ChannelAdd() *Definition {
+// dialogChannelAdd registers a channel bot: token → display name → rate.
+func dialogChannelAdd() *Definition {
 	return &Definition{
 		Name: FlowChannelAdd, Role: store.RoleAdmin, Initial: "token",
 		Events: []fsm.EventDesc{
@@ -74,23 +74,23 @@ func ChannelAdd() *Definition {
 			{Name: "named", Src: []string{"name"}, Dst: "rate"},
 		},
 		Steps: map[string]*Step{
-			"token": {Prompt: promptChannelToken, Handle: handleChannelToken},
+			"token": {Prompt: promptChannelToken, Prepare: prepareChannelToken, Handle: handleChannelToken},
 			"name":  {Prompt: promptChannelName, Handle: handleChannelName, Back: "token"},
 			"rate":  {Prompt: promptChannelRate, Handle: handleChannelRate, Back: "name"},
 		},
 	}
 }
 
-// ChannelRename renames the channel in the draft's ID.
-func ChannelRename() *Definition {
+// dialogChannelRename renames the channel in the draft's ID.
+func dialogChannelRename() *Definition {
 	return &Definition{
 		Name: FlowChannelRename, Role: store.RoleAdmin, Initial: "name",
 		Steps: map[string]*Step{"name": {Prompt: promptChannelName, Handle: handleChannelName}},
 	}
 }
 
-// ChannelRate changes the rate of the channel in the draft's ID.
-func ChannelRate() *Definition {
+// dialogChannelRate changes the rate of the channel in the draft's ID.
+func dialogChannelRate() *Definition {
 	return &Definition{
 		Name: FlowChannelRate, Role: store.RoleAdmin, Initial: "rate",
 		Steps: map[string]*Step{"rate": {Prompt: promptChannelRate, Handle: handleChannelRate}},
@@ -102,9 +102,17 @@ func promptChannelToken(_ context.Context, t *Turn, _ *Session) error {
 	return nil
 }
 
-func handleChannelToken(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
+// tokenCheck is what prepareChannelToken learned about a token.
+type tokenCheck struct {
+	token string
+	me    BotIdentity
+}
+
+// prepareChannelToken deletes the admin's message (it holds a secret) and asks
+// Telegram who the token belongs to, before the transaction.
+func prepareChannelToken(ctx context.Context, t *Turn, _ *Session, in Input) (Input, error) {
 	if in.Action != "" {
-		return "", Outdated()
+		return in, Outdated()
 	}
 	svc := t.Services()
 	// The message holds a secret: it goes first, whatever happens next.
@@ -114,23 +122,37 @@ func handleChannelToken(ctx context.Context, t *Turn, s *Session, in Input) (str
 		}
 	}
 	if svc.Box == nil {
-		return "", Invalid("chan.no_secret_key", nil)
+		return in, Invalid("chan.no_secret_key", nil)
 	}
 	token := strings.TrimSpace(in.Text)
 	if in.Media != nil || !tokenRE.MatchString(token) {
-		return "", Invalid("chan.token_format", nil)
+		return in, Invalid("chan.token_format", nil)
 	}
 	if svc.Channels == nil {
-		return "", errors.New("channel registration: no channel-bot client configured")
+		return in, errors.New("channel registration: no channel-bot client configured")
 	}
 	me, err := svc.Channels.Identify(ctx, token)
 	switch {
 	case errors.Is(err, ErrTokenRejected):
-		return "", Invalid("chan.token_rejected", nil)
+		return in, Invalid("chan.token_rejected", nil)
 	case err != nil:
 		// The cause may carry the request URL, and so the token: it is not logged.
-		return "", Invalid("chan.token_unreachable", nil)
+		return in, Invalid("chan.token_unreachable", nil)
+	case svc.ManagementBotID != nil && me.ID == svc.ManagementBotID():
+		// Its campaigns would share the rate limit with the admins' replies, and its
+		// token would be stored a second time.
+		return in, Invalid("chan.token_is_management", i18n.Data{"Username": esc(me.Username)})
 	}
+	in.prepared = tokenCheck{token: token, me: me}
+	return in, nil
+}
+
+func handleChannelToken(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
+	tc, ok := in.prepared.(tokenCheck)
+	if !ok {
+		return "", Outdated()
+	}
+	me := tc.me
 	list, err := channels(t).ChannelList(ctx)
 	if err != nil {
 		return "", err
@@ -140,7 +162,7 @@ func handleChannelToken(ctx context.Context, t *Turn, s *Session, in Input) (str
 			return "", Invalid("chan.exists", i18n.Data{"Name": esc(c.Name), "Username": esc(me.Username)})
 		}
 	}
-	d := channelDraft{Sealed: svc.Box.Seal([]byte(token)), BotID: me.ID, Username: me.Username, Name: me.FirstName}
+	d := channelDraft{Sealed: t.Services().Box.Seal([]byte(tc.token)), BotID: me.ID, Username: me.Username, Name: me.FirstName}
 	if d.Name == "" {
 		d.Name = me.Username
 	}
@@ -282,197 +304,3 @@ func rateText(t *Turn, rate int, paid bool) string {
 }
 
 func channelTarget(id int64) string { return "channel:" + itoa(id) }
-
-// ShowChannels lists the channel bots.
-func ShowChannels(ctx context.Context, t *Turn, _ string) error {
-	list, err := channels(t).ChannelList(ctx)
-	if err != nil {
-		return err
-	}
-	text := t.L.N("chan.list_header", len(list))
-	if len(list) == 0 {
-		text = t.L.T("chan.list_empty")
-	}
-	var rows [][]Button
-	for _, c := range list {
-		icon := "📡"
-		if !c.Enabled {
-			icon = "⏸"
-		}
-		rows = append(rows, []Button{{Text: icon + " " + c.Name + " · @" + c.Username, Data: ScreenCallback(ActChannelView, itoa(c.ID))}})
-	}
-	if t.Actor.CanChange() {
-		rows = append(rows, []Button{{Text: t.L.T("button.new_channel"), Data: ScreenCallback(ActChannelNew, "")}})
-	}
-	rows = append(rows, backToMenu(t)...)
-	t.Reply(Reply{Text: text, HTML: true, Edit: true, Keyboard: rows})
-	return nil
-}
-
-// StartChannelAdd opens the registration dialog, or explains that the operator must
-// set HERALD_SECRET_KEY first.
-func StartChannelAdd(_ context.Context, t *Turn, _ string) error {
-	if t.Services().Box == nil {
-		t.Reply(Reply{Text: t.L.T("chan.no_secret_key"), HTML: true, Keyboard: backToMenu(t)})
-		return nil
-	}
-	t.Start(FlowChannelAdd, nil)
-	return nil
-}
-
-func channelArg(ctx context.Context, t *Turn, arg string) (store.Channel, error) {
-	id, err := strconv.ParseInt(arg, 10, 64)
-	if err != nil {
-		return store.Channel{}, NotFound("chan.gone")
-	}
-	c, err := channels(t).ChannelGet(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return c, NotFound("chan.gone")
-	}
-	return c, err
-}
-
-// ShowChannel is a channel's card.
-func ShowChannel(ctx context.Context, t *Turn, arg string) error {
-	c, err := channelArg(ctx, t, arg)
-	if err != nil {
-		return err
-	}
-	verified := t.L.T("chan.never_verified")
-	if c.VerifiedAt != nil {
-		verified = c.VerifiedAt.UTC().Format("2006-01-02 15:04 UTC")
-	}
-	state := t.L.T("chan.enabled")
-	if !c.Enabled {
-		state = t.L.T("chan.disabled")
-	}
-	text := t.L.T("chan.card", i18n.Data{"Name": esc(c.Name), "Username": esc(c.Username), "Rate": rateText(t, c.RatePerSecond, c.PaidBroadcast),
-		"State": state, "Verified": verified})
-	id := itoa(c.ID)
-	var rows [][]Button
-	if t.Actor.CanChange() {
-		toggle := t.L.T("button.disable")
-		if !c.Enabled {
-			toggle = t.L.T("button.enable")
-		}
-		rows = append(rows,
-			[]Button{{Text: t.L.T("button.rename"), Data: ScreenCallback(ActChannelRename, id)},
-				{Text: t.L.T("button.change_rate"), Data: ScreenCallback(ActChannelRate, id)}},
-			[]Button{{Text: toggle, Data: ScreenCallback(ActChannelToggle, id)},
-				{Text: t.L.T("button.verify"), Data: ScreenCallback(ActChannelVerify, id)}},
-			[]Button{{Text: t.L.T("button.remove"), Data: ScreenCallback(ActChannelRemove, id)}})
-	}
-	rows = append(rows, []Button{{Text: t.L.T("button.to_list"), Data: ScreenCallback(ActChannels, "")}})
-	t.Reply(Reply{Text: text, HTML: true, Edit: true, Keyboard: rows})
-	return nil
-}
-
-// StartChannelRename opens the rename dialog.
-func StartChannelRename(ctx context.Context, t *Turn, arg string) error {
-	c, err := channelArg(ctx, t, arg)
-	if err != nil {
-		return err
-	}
-	t.Start(FlowChannelRename, channelDraft{ID: c.ID, Name: c.Name})
-	return nil
-}
-
-// StartChannelRate opens the rate dialog.
-func StartChannelRate(ctx context.Context, t *Turn, arg string) error {
-	c, err := channelArg(ctx, t, arg)
-	if err != nil {
-		return err
-	}
-	t.Start(FlowChannelRate, channelDraft{ID: c.ID, Name: c.Name})
-	return nil
-}
-
-// ToggleChannel disables an enabled channel and enables a disabled one.
-func ToggleChannel(ctx context.Context, t *Turn, arg string) error {
-	c, err := channelArg(ctx, t, arg)
-	if err != nil {
-		return err
-	}
-	if err := channels(t).ChannelSetEnabled(ctx, c.ID, !c.Enabled); err != nil {
-		return err
-	}
-	action, key := "channel.disabled", "chan.now_disabled"
-	if !c.Enabled {
-		action, key = "channel.enabled", "chan.now_enabled"
-	}
-	if err := t.Audit(ctx, action, channelTarget(c.ID), map[string]any{"name": c.Name}); err != nil {
-		return err
-	}
-	t.Notice(t.L.T(key, i18n.Data{"Name": c.Name}))
-	return ShowChannel(ctx, t, arg)
-}
-
-// VerifyChannel checks the stored token with getMe again.
-func VerifyChannel(ctx context.Context, t *Turn, arg string) error {
-	c, err := channelArg(ctx, t, arg)
-	if err != nil {
-		return err
-	}
-	svc := t.Services()
-	if svc.Box == nil {
-		return Conflict("chan.no_secret_key", nil)
-	}
-	token, err := channels(t).ChannelToken(ctx, svc.Box, c.ID)
-	if err != nil {
-		return err
-	}
-	me, err := svc.Channels.Identify(ctx, token)
-	switch {
-	case errors.Is(err, ErrTokenRejected):
-		return Conflict("chan.verify_rejected", i18n.Data{"Name": esc(c.Name)})
-	case err != nil:
-		return Conflict("chan.token_unreachable", nil)
-	case me.ID != c.BotUserID:
-		return Conflict("chan.verify_other_bot", i18n.Data{"Name": esc(c.Name)})
-	}
-	if err := channels(t).ChannelMarkVerified(ctx, c.ID, me.Username, t.Now); err != nil {
-		return err
-	}
-	if err := t.Audit(ctx, "channel.verified", channelTarget(c.ID), map[string]any{"username": me.Username}); err != nil {
-		return err
-	}
-	t.Notice(t.L.T("chan.verified", i18n.Data{"Username": me.Username}))
-	return ShowChannel(ctx, t, arg)
-}
-
-// AskRemoveChannel asks for confirmation.
-func AskRemoveChannel(ctx context.Context, t *Turn, arg string) error {
-	c, err := channelArg(ctx, t, arg)
-	if err != nil {
-		return err
-	}
-	id := itoa(c.ID)
-	t.Reply(Reply{Text: t.L.T("chan.remove_question", i18n.Data{"Name": esc(c.Name), "Username": esc(c.Username)}), HTML: true, Edit: true,
-		Keyboard: [][]Button{
-			{{Text: t.L.T("button.remove_yes"), Data: ScreenCallback(ActChannelRemoveConfirm, id)}},
-			{{Text: t.L.T("button.delete_no"), Data: ScreenCallback(ActChannelView, id)}},
-		}})
-	return nil
-}
-
-// RemoveChannel removes a channel; refused while an unfinished campaign uses it.
-func RemoveChannel(ctx context.Context, t *Turn, arg string) error {
-	c, err := channelArg(ctx, t, arg)
-	if err != nil {
-		return err
-	}
-	var inUse *store.InUseError
-	switch err := channels(t).ChannelDelete(ctx, c.ID); {
-	case errors.As(err, &inUse):
-		return Conflict("chan.in_use", i18n.Data{"Name": esc(c.Name), "Campaigns": campaignIDs(inUse.CampaignIDs)})
-	case errors.Is(err, store.ErrNotFound):
-		return NotFound("chan.gone")
-	case err != nil:
-		return err
-	}
-	if err := t.Audit(ctx, "channel.removed", channelTarget(c.ID), map[string]any{"name": c.Name, "username": c.Username}); err != nil {
-		return err
-	}
-	t.Notice(t.L.T("chan.removed", i18n.Data{"Name": c.Name}))
-	return ShowChannels(ctx, t, "")
-}

@@ -21,42 +21,68 @@
 //
 // Write a constructor returning *Definition in a file of its own:
 //
-//	func ChannelAdd() *Definition {
+//	func dialogChannelAdd() *Definition {
 //		return &Definition{
 //			Name: "chan_add", Role: store.RoleAdmin, Initial: "token",
 //			Events: []fsm.EventDesc{{Name: "verified", Src: []string{"token"}, Dst: "rate"}},
 //			Steps: map[string]*Step{
-//				"token": {Prompt: promptToken, Handle: handleToken},
+//				"token": {Prompt: promptToken, Prepare: prepareToken, Handle: handleToken},
 //				"rate":  {Prompt: promptRate, Handle: handleRate, Back: "token"},
 //			},
 //		}
 //	}
 //
-// Prompt queues the question (t.Reply, t.Say) with buttons from s.Button(text, action).
-// Handle validates the Input and returns an event of Events, Stay or Done. On wrong
-// input it returns Invalid("key", data): the engine shows the text with the step's buttons
-// and waits for corrected input.
-// For a button it does not know it returns Outdated(). Keep the draft in a struct of
-// your own (s.Load(&d), change it, s.Save(d)), and write the result (through
-// your store interface) and t.Audit(...): they commit together with the session.
+// and list it in Dialogs (routes.go). Prompt queues the question (t.Reply, t.Say) with
+// buttons from s.Button(text, action). Handle validates the Input and returns an event
+// of Events, Stay or Done. On wrong input it returns Invalid("key", data): the engine
+// shows the text with the step's buttons and waits for corrected input. For a button
+// it does not know it returns Outdated(). Keep the draft in a struct of your own
+// (s.Load(&d), change it, s.Save(d)), and write the result (through your store
+// interface) and t.Audit(...): they commit together with the session.
 //
 // Then add every text to i18n/locales/en.json and ru.json (plural forms one/other in
-// English, one/few/many/other in Russian) plus "flow.<name>" naming the dialog; list
-// the constructor in bot/routes.go with a command or an action that starts it
-// (t.Start(name, draft)). Declare the store methods it uses as a small interface
-// (see stores.go), get it with StoreAs[yourStore](t), and add it to the compile-time
-// check in stores.go.
+// English, one/few/many/other in Russian) plus "flow.<name>" naming the dialog, and a
+// command or a screen in bot/routes.go that starts it (t.Start(name, draft)).
 // NewEngine checks the definition at start-up (every state has a step, every event
 // and Back target exists).
 //
+// # Nothing slow inside the transaction
+//
+// Each update runs in one transaction that holds the chat's lock and a connection of
+// the pool. Whatever talks to the network (a file download, getMe, a test send) or
+// calls a service that commits on its own (queue.Controls) goes into the step's or
+// screen's Prepare, which the engine runs first, outside any transaction, on the
+// pool-bound store (read-only use). What Prepare found travels in the Input (or
+// t.prepared for a screen) to Handle/Run inside the transaction; an *Error from
+// Prepare is shown like one from Handle. This is one mechanism in the engine rather
+// than care in every flow, and an acceptance test runs every dialog with a pool of
+// two connections. The engine also puts a deadline on every update (Config.Timeout,
+// longer for uploads) and refuses text PostgreSQL cannot store (U+0000, invalid
+// UTF-8) before any step sees it.
+//
+// # The store a flow sees
+//
+// The Turn carries the *store.Store of the update (the pool during Prepare, the
+// transaction afterwards), unexported. Each part of flows declares the few store
+// methods it uses as a small interface (stores.go, or next to the flow) and an
+// accessor returning t.st as that interface: a plain conversion the compiler checks,
+// so a missing method breaks the build instead of panicking in a chat. The narrow
+// interfaces document what each flow touches; the engine itself uses the store's
+// dialog methods directly. (Passing each flow its interface in a constructor would
+// not work: the transaction exists only per update.)
+//
 // # Adding a screen or a callback route
 //
-// Write func(ctx, *Turn, arg string) error, give it a short constant name (it is the
-// callback prefix, so keep it to 2–4 letters, and never "f"), and add it to the actions
-// map in bot/routes.go with the least role allowed (viewer for looking, admin for
-// changing, owner for admins and audit). Buttons pointing at it are built with
-// ScreenCallback(name, arg). Set Reply.Edit for menu navigation so the pressed message
-// is replaced instead of a new one being sent; use t.Notice for a short toast.
+// Write func(ctx, *Turn, arg string) error (unexported), give it a short constant
+// name (it is the callback prefix, so keep it to 2–4 letters, and never "f"), add it
+// to screens() in routes.go, and give the prefix its least role in bot/routes.go
+// (viewer for looking, admin for changing, owner for admins and audit): NewEngine
+// refuses a screen without a role and a role without a screen. flows exports only
+// the names; bot/routes.go lists every command and prefix with its role. Buttons
+// pointing at a screen are built with ScreenCallback(name, arg). Set Reply.Edit for
+// menu navigation so the pressed message is replaced instead of a new one being
+// sent; use t.Notice for a short toast. A screen that destroys something asks first
+// (a second prefix acts: tx/ty, bx/by, cx/cy, kc/kk for Cancel and Resend).
 //
 // Errors: return *Error (Invalid, NotFound, Forbidden, Conflict); anything else is
 // internal: bot logs it with a reference id and apologises to the admin. A step that
@@ -67,8 +93,8 @@
 // What a flow needs besides the database is a small interface in services.go
 // (ChannelBots, ChatOps, FileFetcher, CampaignStarter, CampaignControls, TokenBox),
 // reached with t.Services(). Package bot implements the Telegram ones itself; serve.go
-// supplies the secrets box and River's starter and controls. flows never sees a bot
-// token in clear text outside one step (channel registration seals it at once), and
-// never an HTTP or pgx type: CampaignStarter gets the turn's transaction as
-// store.DBTX.
+// supplies the secrets box and River's starter and controls, built before the bot
+// (construction order, no late binding). flows never sees a bot token in clear text
+// outside one step (channel registration seals it at once), and never an HTTP or pgx
+// type: CampaignStarter gets the turn's transaction as a *store.Store.
 package flows

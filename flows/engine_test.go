@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/looplab/fsm"
 	"github.com/stretchr/testify/require"
 
 	"herald/flows"
@@ -32,9 +31,7 @@ func setup(t *testing.T) *testBundle {
 	catalog, err := i18n.New("en")
 	require.NoError(t, err)
 	engine, err := flows.NewEngine(flows.Config{
-		Tx: flows.StoreTx(st), TTL: time.Hour,
-		Flows:    []*flows.Definition{flows.TemplateNew()},
-		Actions:  map[string]flows.Action{flows.ActMenu: {Role: store.RoleViewer, Run: flows.ShowMenu}},
+		Store: st, TTL: time.Hour, Roles: allRoles(),
 		Commands: map[string]flows.Target{"newtemplate": {Flow: flows.FlowTemplateNew}, "menu": {Action: flows.ActMenu}},
 	})
 	require.NoError(t, err)
@@ -96,22 +93,43 @@ func TestViewerCannotStartDialogs(t *testing.T) {
 	require.NoError(t, b.engine.Command(context.Background(), flows.NewTurn(flows.Actor{UserID: 7, Role: store.RoleViewer}, 7, b.l, b.now), "menu"))
 }
 
-func TestNewEngineRejectsBrokenDefinitions(t *testing.T) {
+func TestNewEngineRejectsBrokenRoutes(t *testing.T) {
 	t.Parallel()
-	step := &flows.Step{Prompt: func(context.Context, *flows.Turn, *flows.Session) error { return nil },
-		Handle: func(context.Context, *flows.Turn, *flows.Session, flows.Input) (string, error) {
-			return flows.Stay, nil
-		}}
-	for name, def := range map[string]*flows.Definition{
-		"no initial step": {Name: "a", Initial: "x", Steps: map[string]*flows.Step{"y": step}},
-		"dangling event":  {Name: "a", Initial: "x", Steps: map[string]*flows.Step{"x": step}, Events: []fsm.EventDesc{{Name: "go", Src: []string{"x"}, Dst: "z"}}},
-		"dangling back":   {Name: "a", Initial: "x", Steps: map[string]*flows.Step{"x": {Prompt: step.Prompt, Handle: step.Handle, Back: "q"}}},
-	} {
-		_, err := flows.NewEngine(flows.Config{Flows: []*flows.Definition{def}})
-		require.Error(t, err, name)
-	}
-	_, err := flows.NewEngine(flows.Config{Commands: map[string]flows.Target{"x": {Flow: "missing"}}})
+	st := store.New(pgtest.NewPool(t))
+	roles := allRoles()
+	_, err := flows.NewEngine(flows.Config{Store: st, Roles: roles, Commands: map[string]flows.Target{"x": {Flow: "missing"}}})
 	require.Error(t, err)
+	_, err = flows.NewEngine(flows.Config{Store: st, Roles: roles, Commands: map[string]flows.Target{"x": {Action: flows.ActChannelVerify}}})
+	require.Error(t, err, "a command cannot reach an action with a Prepare phase")
+	roles["zz"] = store.RoleViewer
+	_, err = flows.NewEngine(flows.Config{Store: st, Roles: roles})
+	require.Error(t, err, "a route without a screen")
+	delete(roles, "zz")
+	delete(roles, flows.ActMenu)
+	_, err = flows.NewEngine(flows.Config{Store: st, Roles: roles})
+	require.Error(t, err, "a screen without a route")
+}
+
+// allRoles gives every screen a role, as bot/routes.go does.
+func allRoles() map[string]string {
+	roles := map[string]string{}
+	for _, name := range []string{flows.ActMenu, flows.ActHelp, flows.ActSoon, flows.ActTemplates, flows.ActTemplateView,
+		flows.ActTemplatePreview, flows.ActBatches, flows.ActBatchView, flows.ActChannels, flows.ActChannelView,
+		flows.ActCampaigns, flows.ActCampaignView, flows.ActAdmins} {
+		roles[name] = store.RoleViewer
+	}
+	for _, name := range []string{flows.ActTemplateNew, flows.ActTemplateRename, flows.ActTemplateDuplicate,
+		flows.ActTemplateDelete, flows.ActTemplateDeleteConfirm, flows.ActBatchNew, flows.ActBatchRename,
+		flows.ActBatchDelete, flows.ActBatchDeleteConfirm, flows.ActChannelNew, flows.ActChannelRename,
+		flows.ActChannelRate, flows.ActChannelToggle, flows.ActChannelVerify, flows.ActChannelRemove,
+		flows.ActChannelRemoveConfirm, flows.ActCampaignNew, flows.ActCampaignCardControl, flows.ActCampaignControl,
+		flows.ActCampaignControlSure} {
+		roles[name] = store.RoleAdmin
+	}
+	for _, name := range []string{flows.ActAdminAdd, flows.ActAdminRemove, flows.ActAdminRemoveConfirm, flows.ActAudit} {
+		roles[name] = store.RoleOwner
+	}
+	return roles
 }
 
 func TestLongestLengthAndSamples(t *testing.T) {

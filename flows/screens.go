@@ -42,8 +42,8 @@ const PageSize = 8
 
 func esc(s string) string { return html.EscapeString(s) }
 
-// ShowMenu is the main menu.
-func ShowMenu(_ context.Context, t *Turn, _ string) error {
+// showMenu is the main menu.
+func showMenu(_ context.Context, t *Turn, _ string) error {
 	b := func(key, action, arg string) Button {
 		return Button{Text: t.L.T(key), Data: ScreenCallback(action, arg)}
 	}
@@ -56,14 +56,14 @@ func ShowMenu(_ context.Context, t *Turn, _ string) error {
 	return nil
 }
 
-// ShowHelp explains the commands.
-func ShowHelp(_ context.Context, t *Turn, _ string) error {
+// showHelp explains the commands.
+func showHelp(_ context.Context, t *Turn, _ string) error {
 	t.Reply(Reply{Text: t.L.T("help.text"), HTML: true, Edit: true, Keyboard: backToMenu(t)})
 	return nil
 }
 
-// ShowSoon stands in for a section whose screens are not built yet.
-func ShowSoon(_ context.Context, t *Turn, section string) error {
+// showSoon stands in for a section whose screens are not built yet.
+func showSoon(_ context.Context, t *Turn, section string) error {
 	t.Reply(Reply{Text: t.L.T("menu.soon", i18n.Data{"Section": t.L.T("menu." + section)}), HTML: true, Edit: true, Keyboard: backToMenu(t)})
 	return nil
 }
@@ -72,8 +72,8 @@ func backToMenu(t *Turn) [][]Button {
 	return [][]Button{{{Text: t.L.T("button.menu"), Data: ScreenCallback(ActMenu, "")}}}
 }
 
-// ShowTemplates lists templates, PageSize per page (arg: page number from 0).
-func ShowTemplates(ctx context.Context, t *Turn, arg string) error {
+// showTemplates lists templates, PageSize per page (arg: page number from 0).
+func showTemplates(ctx context.Context, t *Turn, arg string) error {
 	page, _ := strconv.Atoi(arg)
 	page = max(page, 0)
 	list, total, err := templates(t).TemplateList(ctx, PageSize, page*PageSize)
@@ -124,8 +124,8 @@ func pager(t *Turn, action string, page, total int) [][]Button {
 	return [][]Button{row}
 }
 
-// StartTemplateNew opens the template builder.
-func StartTemplateNew(_ context.Context, t *Turn, _ string) error {
+// startTemplateNew opens the template builder.
+func startTemplateNew(_ context.Context, t *Turn, _ string) error {
 	t.Start(FlowTemplateNew, nil)
 	return nil
 }
@@ -142,8 +142,8 @@ func templateArg(ctx context.Context, t *Turn, arg string) (store.Template, erro
 	return tp, err
 }
 
-// ShowTemplate is a template's card.
-func ShowTemplate(ctx context.Context, t *Turn, arg string) error {
+// showTemplate is a template's card.
+func showTemplate(ctx context.Context, t *Turn, arg string) error {
 	tp, err := templateArg(ctx, t, arg)
 	if err != nil {
 		return err
@@ -183,8 +183,8 @@ func ShowTemplate(ctx context.Context, t *Turn, arg string) error {
 	return nil
 }
 
-// PreviewTemplate sends a saved template rendered with sample values.
-func PreviewTemplate(ctx context.Context, t *Turn, arg string) error {
+// previewTemplate sends a saved template rendered with sample values.
+func previewTemplate(ctx context.Context, t *Turn, arg string) error {
 	tp, err := templateArg(ctx, t, arg)
 	if err != nil {
 		return err
@@ -211,8 +211,8 @@ func PreviewTemplate(ctx context.Context, t *Turn, arg string) error {
 	return nil
 }
 
-// StartTemplateRename opens the rename dialog.
-func StartTemplateRename(ctx context.Context, t *Turn, arg string) error {
+// startTemplateRename opens the rename dialog.
+func startTemplateRename(ctx context.Context, t *Turn, arg string) error {
 	tp, err := templateArg(ctx, t, arg)
 	if err != nil {
 		return err
@@ -221,8 +221,8 @@ func StartTemplateRename(ctx context.Context, t *Turn, arg string) error {
 	return nil
 }
 
-// DuplicateTemplate copies a template under the first free name "<name> (2)", "(3)"…
-func DuplicateTemplate(ctx context.Context, t *Turn, arg string) error {
+// duplicateTemplate copies a template under the first free name "<name> (2)", "(3)"…
+func duplicateTemplate(ctx context.Context, t *Turn, arg string) error {
 	tp, err := templateArg(ctx, t, arg)
 	if err != nil {
 		return err
@@ -249,11 +249,11 @@ func DuplicateTemplate(ctx context.Context, t *Turn, arg string) error {
 		return err
 	}
 	t.Notice(t.L.T("tpl.duplicated", i18n.Data{"Name": copyRow.Name}))
-	return ShowTemplate(ctx, t, itoa(id))
+	return showTemplate(ctx, t, itoa(id))
 }
 
-// AskDeleteTemplate asks for confirmation.
-func AskDeleteTemplate(ctx context.Context, t *Turn, arg string) error {
+// askDeleteTemplate asks for confirmation.
+func askDeleteTemplate(ctx context.Context, t *Turn, arg string) error {
 	tp, err := templateArg(ctx, t, arg)
 	if err != nil {
 		return err
@@ -267,8 +267,8 @@ func AskDeleteTemplate(ctx context.Context, t *Turn, arg string) error {
 	return nil
 }
 
-// DeleteTemplate deletes after confirmation; refused while a campaign uses it.
-func DeleteTemplate(ctx context.Context, t *Turn, arg string) error {
+// deleteTemplate deletes after confirmation; refused while a campaign uses it.
+func deleteTemplate(ctx context.Context, t *Turn, arg string) error {
 	tp, err := templateArg(ctx, t, arg)
 	if err != nil {
 		return err
@@ -285,12 +285,12 @@ func DeleteTemplate(ctx context.Context, t *Turn, arg string) error {
 		return err
 	}
 	t.Notice(t.L.T("tpl.deleted", i18n.Data{"Name": tp.Name}))
-	return ShowTemplates(ctx, t, "0")
+	return showTemplates(ctx, t, "0")
 }
 
-// ShowAudit lists the latest audit entries (owners).
-func ShowAudit(ctx context.Context, t *Turn, _ string) error {
-	entries, err := StoreAs[auditReader](t).AuditLatest(ctx, 20)
+// showAudit lists the latest audit entries (owners).
+func showAudit(ctx context.Context, t *Turn, _ string) error {
+	entries, err := auditLog(t).AuditLatest(ctx, 20)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,9 @@ import (
 // wiring in serve.go through bot.Config. Steps reach them with t.Services(). A nil
 // field means the service is not available; the flow that needs it says so to the
 // admin instead of failing.
+//
+// Chat, Channels, Files and Controls talk to the network or commit on their own: they
+// are there in a Prepare phase only, and nil inside the update's transaction.
 type Services struct {
 	// Box seals channel-bot tokens (store.ChannelCreate) and opens them for getMe and
 	// test sends. nil when HERALD_SECRET_KEY is unset: channel registration explains
@@ -30,6 +33,9 @@ type Services struct {
 	Campaigns CampaignStarter
 	// Controls pauses, resumes and cancels campaigns (queue.Controls).
 	Controls CampaignControls
+	// ManagementBotID is the management bot's own user id (from its getMe), which
+	// channel registration refuses as a channel bot. nil: not checked.
+	ManagementBotID func() int64
 	// ImportProgressEvery is how often a long import's progress message is edited
 	// (0: every 2 s).
 	ImportProgressEvery time.Duration

@@ -46,8 +46,8 @@ type templateDraft struct {
 	Buttons  [][]telego.InlineKeyboardButton `json:"buttons,omitempty"`
 }
 
-// TemplateNew is the template builder: name → content → buttons → preview → save.
-func TemplateNew() *Definition {
+// dialogTemplateNew is the template builder: name → content → buttons → preview → save.
+func dialogTemplateNew() *Definition {
 	return &Definition{
 		Name:    FlowTemplateNew,
 		Role:    store.RoleAdmin,
@@ -66,8 +66,8 @@ func TemplateNew() *Definition {
 	}
 }
 
-// TemplateRename asks for a new name of the template in the draft's ID.
-func TemplateRename() *Definition {
+// dialogTemplateRename asks for a new name of the template in the draft's ID.
+func dialogTemplateRename() *Definition {
 	return &Definition{
 		Name:    FlowTemplateRename,
 		Role:    store.RoleAdmin,

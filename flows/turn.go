@@ -52,6 +52,8 @@ type Input struct {
 	ForwardHidden bool // forwarded from someone who hides their account
 	Action        string
 	MessageID     int // the admin's message (0 for a button press)
+
+	prepared any // what the step's Prepare found (a downloaded file, a bot's identity)
 }
 
 // Button is an inline button: Data for our callbacks, URL for links.
@@ -81,8 +83,12 @@ type Turn struct {
 	L      *i18n.Localizer
 	Now    time.Time
 
-	st       Store
+	// st is the store this turn runs on: the pool during Prepare, the update's
+	// transaction afterwards. Each flow reaches it through its own narrow interface
+	// (stores.go): a plain conversion the compiler checks, never an assertion.
+	st       *store.Store
 	services *Services
+	prepared any // what the screen's Prepare returned
 	replies  []Reply
 	notice   string
 	start    *startRequest
@@ -100,21 +106,6 @@ func NewTurn(actor Actor, chatID int64, l *i18n.Localizer, now time.Time) *Turn 
 
 // Services are the engine's non-database dependencies.
 func (t *Turn) Services() *Services { return t.services }
-
-// Store is the transaction-bound store of this turn.
-func (t *Turn) Store() Store { return t.st }
-
-// StoreAs returns the turn's transaction-bound store as the interface a flow declares.
-// *store.Store implements every such interface (stores.go checks it when compiling),
-// so a failed assertion is a wiring bug: it panics, and the bot reports an internal
-// error with a reference id.
-func StoreAs[T any](t *Turn) T {
-	st, ok := t.st.(T)
-	if !ok {
-		panic(fmt.Sprintf("flows: the store does not implement %T", (*T)(nil)))
-	}
-	return st
-}
 
 // Reply queues a message.
 func (t *Turn) Reply(r Reply) { t.replies = append(t.replies, r) }

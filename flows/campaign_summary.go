@@ -1,0 +1,276 @@
+package flows
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"herald/i18n"
+	"herald/render"
+	"herald/store"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/mymmrac/telego"
+)
+
+// campaignPlan is everything the summary card shows, recomputed at Confirm.
+type campaignPlan struct {
+	template  store.Template
+	batch     store.Batch
+	sample    *store.Recipient
+	channel   store.Channel
+	reachable int64
+	message   Reply // the message for the first recipient
+	blocking  []string
+}
+
+func planCampaign(ctx context.Context, t *Turn, d campaignDraft) (*campaignPlan, error) {
+	p := &campaignPlan{}
+	var err error
+	if p.template, err = templates(t).TemplateGet(ctx, d.TemplateID); errors.Is(err, store.ErrNotFound) {
+		return nil, Invalid("tpl.gone", nil)
+	} else if err != nil {
+		return nil, err
+	}
+	if p.batch, p.sample, err = batches(t).BatchGet(ctx, d.BatchID); errors.Is(err, store.ErrNotFound) {
+		return nil, Invalid("batch.gone", nil)
+	} else if err != nil {
+		return nil, err
+	}
+	if p.channel, err = channels(t).ChannelGet(ctx, d.ChannelID); errors.Is(err, store.ErrNotFound) {
+		return nil, Invalid("chan.gone", nil)
+	} else if err != nil {
+		return nil, err
+	}
+	if p.reachable, err = campaigns(t).RecipientCountReachable(ctx, p.batch.ID, p.channel.ID); err != nil {
+		return nil, err
+	}
+	var entities []telego.MessageEntity
+	var buttons [][]telego.InlineKeyboardButton
+	if err := json.Unmarshal(p.template.Entities, &entities); err != nil {
+		return nil, fmt.Errorf("decode template %d entities: %w", p.template.ID, err)
+	}
+	if err := json.Unmarshal(p.template.Buttons, &buttons); err != nil {
+		return nil, fmt.Errorf("decode template %d buttons: %w", p.template.ID, err)
+	}
+	tpl, err := render.Parse(p.template.Body, entities)
+	if err != nil {
+		return nil, fmt.Errorf("parse template %d: %w", p.template.ID, err)
+	}
+	has := map[string]bool{}
+	for _, c := range p.batch.Columns {
+		has[c] = true
+	}
+	for _, v := range tpl.Vars() {
+		if !has[v.Name] && !v.HasDefault {
+			p.blocking = append(p.blocking, t.L.T("cmp.warn_missing_var", i18n.Data{"Var": esc("{{" + v.Name + "}}"),
+				"WithDefault": esc("{{" + v.Name + "|…}}"), "Batch": esc(p.batch.Name)}))
+		}
+	}
+	if p.reachable == 0 {
+		p.blocking = append(p.blocking, t.L.T("cmp.warn_no_recipients"))
+	}
+	if !p.channel.Enabled {
+		p.blocking = append(p.blocking, t.L.T("cmp.channel_disabled", i18n.Data{"Name": esc(p.channel.Name)}))
+	}
+	values := map[string]string{}
+	if p.sample != nil {
+		values = p.sample.Vars
+	}
+	text, ents := tpl.Render(values)
+	p.message = Reply{Text: text, Entities: ents}
+	if p.template.MediaKind != "" {
+		p.message.Media = &Media{Kind: p.template.MediaKind, FileID: p.template.MediaFileID, UniqueID: p.template.MediaUniqueID}
+	}
+	for _, row := range buttons {
+		var out []Button
+		for _, b := range row {
+			out = append(out, Button{Text: b.Text, URL: b.URL})
+		}
+		p.message.Keyboard = append(p.message.Keyboard, out)
+	}
+	limit := MaxTextLength
+	if p.message.Media != nil {
+		limit = MaxCaptionLength
+	}
+	if n := render.UTF16Len(text); n > limit {
+		p.blocking = append(p.blocking, t.L.T("cmp.warn_too_long", i18n.Data{"Count": n, "Max": limit}))
+	}
+	return p, nil
+}
+
+// estimate is how long sending n messages at rate per second takes, in words.
+func estimate(t *Turn, n int64, rate int) string {
+	secs := int64(math.Ceil(float64(n) / float64(max(rate, 1))))
+	switch {
+	case secs < 60:
+		return t.L.T("dur.s", i18n.Data{"S": max(secs, 1)})
+	case secs < 3600:
+		return t.L.T("dur.m_s", i18n.Data{"M": secs / 60, "S": secs % 60})
+	default:
+		return t.L.T("dur.h_m", i18n.Data{"H": secs / 3600, "M": secs % 3600 / 60})
+	}
+}
+
+func whenText(ctx context.Context, t *Turn, at time.Time) (string, error) {
+	if at.IsZero() {
+		return t.L.T("cmp.when_now"), nil
+	}
+	tz, err := campaigns(t).AdminTimeZone(ctx, t.Actor.UserID)
+	if err != nil {
+		return "", err
+	}
+	if tz == "" {
+		tz = "UTC"
+	}
+	return at.In(loadZone(tz)).Format("2006-01-02 15:04") + " (" + esc(tz) + ")", nil
+}
+
+func promptCampaignSummary(ctx context.Context, t *Turn, s *Session) error {
+	d, err := loadCampaignDraft(s)
+	if err != nil {
+		return err
+	}
+	p, err := planCampaign(ctx, t, d)
+	var fe *Error
+	if errors.As(err, &fe) { // something chosen is gone: the admin edits
+		t.Reply(Reply{Text: "⚠️ " + t.L.T(fe.Key, fe.Data), HTML: true,
+			Keyboard: [][]Button{{s.Button(t.L.T("button.edit"), "edit")}}})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	when, err := whenText(ctx, t, d.At)
+	if err != nil {
+		return err
+	}
+	t.Reply(p.message)
+	suppressed := int64(p.batch.RecipientCount) - p.reachable
+	text := t.L.T("cmp.summary", i18n.Data{
+		"Template": esc(p.template.Name), "Batch": esc(p.batch.Name),
+		"Channel": esc(p.channel.Name), "Username": esc(p.channel.Username),
+		"Rate":       rateText(t, p.channel.RatePerSecond, p.channel.PaidBroadcast),
+		"When":       when,
+		"Recipients": t.L.N("batch.n_recipients", int(p.reachable)),
+		"Suppressed": max(suppressed, 0),
+		"Duration":   estimate(t, p.reachable, p.channel.RatePerSecond),
+	})
+	if p.sample != nil {
+		text += "\n" + t.L.T("cmp.preview_for", i18n.Data{"ID": p.sample.ChatID})
+	}
+	if p.channel.PaidBroadcast && p.reachable > 0 {
+		text += "\n\n" + t.L.T("cmp.paid_note", i18n.Data{"Stars": paidStarsPerMessage})
+	}
+	var rows [][]Button
+	if len(p.blocking) > 0 {
+		text += "\n\n" + t.L.T("cmp.blocking") + "\n• " + strings.Join(p.blocking, "\n• ")
+	} else {
+		rows = append(rows, []Button{s.Button(t.L.T("button.confirm"), "confirm")})
+	}
+	rows = append(rows,
+		[]Button{s.Button(t.L.T("button.send_test"), "test")},
+		[]Button{s.Button(t.L.T("button.edit"), "edit")})
+	t.Reply(Reply{Text: text, HTML: true, Keyboard: rows})
+	return nil
+}
+
+func handleCampaignSummary(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
+	d, err := loadCampaignDraft(s)
+	if err != nil {
+		return "", err
+	}
+	switch in.Action {
+	case "edit":
+		return "edit", nil
+	case "test": // answered by prepareCampaignSummary; here only if it did not run
+		return "", Outdated()
+	case "confirm":
+	case "":
+		return "", Invalid("cmp.press_a_button", nil)
+	default:
+		return "", Outdated()
+	}
+	p, err := planCampaign(ctx, t, d)
+	if err != nil {
+		return "", err
+	}
+	if len(p.blocking) > 0 {
+		return "", Invalid("cmp.still_blocked", i18n.Data{"Problems": strings.Join(p.blocking, "\n• ")})
+	}
+	if !d.At.IsZero() && !d.At.After(t.Now) {
+		return "", Invalid("cmp.time_passed", nil)
+	}
+	starter := t.Services().Campaigns
+	if starter == nil {
+		return "", errors.New("campaign wizard: no campaign starter configured")
+	}
+	id, err := starter.CreateCampaign(ctx, t.st, store.NewCampaign{
+		TemplateID: d.TemplateID, BatchID: d.BatchID, ChannelID: d.ChannelID, ScheduledAt: d.At,
+		RequestKey: d.Key, ControlChatID: t.ChatID, CreatedBy: t.Actor.UserID,
+	})
+	if err != nil {
+		return "", err
+	}
+	details := map[string]any{"template_id": d.TemplateID, "batch_id": d.BatchID, "channel_id": d.ChannelID,
+		"recipients": p.reachable}
+	if !d.At.IsZero() {
+		details["scheduled_at"] = d.At.UTC().Format(time.RFC3339)
+	}
+	if err := t.Audit(ctx, "campaign.confirmed", "campaign:"+itoa(id), details); err != nil {
+		return "", err
+	}
+	key := "cmp.confirmed_now"
+	if !d.At.IsZero() {
+		key = "cmp.confirmed_scheduled"
+	}
+	when, err := whenText(ctx, t, d.At)
+	if err != nil {
+		return "", err
+	}
+	t.Reply(Reply{Text: t.L.T(key, i18n.Data{"ID": id, "When": when, "Recipients": t.L.N("batch.n_recipients", int(p.reachable))}), HTML: true,
+		Keyboard: [][]Button{
+			{{Text: t.L.T("button.open"), Data: ScreenCallback(ActCampaignView, itoa(id))}},
+			{{Text: t.L.T("button.menu"), Data: ScreenCallback(ActMenu, "")}},
+		}})
+	return Done, nil
+}
+
+// prepareCampaignSummary sends the test message ("Send test to me") before the
+// transaction: it goes out through the channel bot, perhaps uploading a medium.
+func prepareCampaignSummary(ctx context.Context, t *Turn, s *Session, in Input) (Input, error) {
+	if in.Action != "test" {
+		return in, nil
+	}
+	d, err := loadCampaignDraft(s)
+	if err != nil {
+		return in, err
+	}
+	return in, sendCampaignTest(ctx, t, d)
+}
+
+// sendCampaignTest sends the first recipient's message to the admin through the
+// chosen channel bot.
+func sendCampaignTest(ctx context.Context, t *Turn, d campaignDraft) error {
+	p, err := planCampaign(ctx, t, d)
+	if err != nil {
+		return err
+	}
+	svc := t.Services()
+	if svc.Box == nil {
+		return Invalid("chan.no_secret_key", nil)
+	}
+	token, err := channels(t).ChannelToken(ctx, svc.Box, p.channel.ID)
+	if err != nil {
+		return err
+	}
+	switch err := svc.Channels.SendTest(ctx, token, t.Actor.UserID, p.message); {
+	case errors.Is(err, ErrNotStarted):
+		return Invalid("cmp.test_not_started", i18n.Data{"Username": esc(p.channel.Username)})
+	case err != nil:
+		return Invalid("cmp.test_failed", nil)
+	}
+	return Note("cmp.test_sent", i18n.Data{"Username": esc(p.channel.Username)})
+}

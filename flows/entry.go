@@ -1,0 +1,222 @@
+package flows
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"herald/store"
+)
+
+// The engine's entry points, one per kind of update. Each gets its deadline here, runs
+// the Prepare phase of the step or screen it reaches (outside any transaction), then
+// one transaction for the rest.
+
+// begin readies t for one update: the services, no replies yet, and the pool-bound
+// store for the Prepare phase (run binds it to the transaction afterwards).
+func (e *Engine) begin(t *Turn) {
+	t.st, t.services = e.store, e.services
+	t.replies, t.notice, t.start, t.prepared = nil, "", nil, nil
+}
+
+func (e *Engine) run(ctx context.Context, t *Turn, fn func() error) error {
+	return e.store.InTx(ctx, func(tx *store.Store) error {
+		t.st, t.services = tx, e.txServices
+		defer func() { t.st, t.services = e.store, e.services }()
+		if err := tx.DialogLockChat(ctx, t.ChatID); err != nil {
+			return err
+		}
+		if err := fn(); err != nil {
+			return err
+		}
+		if t.start != nil {
+			req := t.start
+			t.start = nil
+			return e.startFlow(ctx, t, req.flow, req.draft, 0)
+		}
+		return nil
+	})
+}
+
+// Command handles "/name args". In the middle of a dialog every command but /cancel
+// first asks whether to drop the draft.
+func (e *Engine) Command(ctx context.Context, t *Turn, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+	e.begin(t)
+	return e.run(ctx, t, func() error {
+		lv, err := e.load(ctx, t)
+		if err != nil {
+			return err
+		}
+		if name == "cancel" {
+			if lv == nil {
+				t.Say("dialog.nothing_to_cancel")
+				return nil
+			}
+			return e.cancel(ctx, t)
+		}
+		target, ok := e.commands[name]
+		if !ok {
+			t.Say("command.unknown")
+			return nil
+		}
+		if lv != nil {
+			version := lv.row.Version + 1
+			lv.row.Version = version
+			lv.row.ExpiresAt = t.Now.Add(e.ttl)
+			t.Reply(Reply{Text: t.L.T("dialog.drop_question", map[string]any{"Flow": t.L.T(FlowTitleKey(lv.row.Flow))}), HTML: true,
+				Keyboard: [][]Button{
+					{{Text: t.L.T("button.drop"), Data: FlowCallback(version, "drop:"+name)}},
+					{{Text: t.L.T("button.keep"), Data: FlowCallback(version, "keep")}},
+				}})
+			return t.st.DialogPut(ctx, lv.row)
+		}
+		return e.runTarget(ctx, t, target)
+	})
+}
+
+func (e *Engine) runTarget(ctx context.Context, t *Turn, target Target) error {
+	if target.Flow != "" {
+		return e.startFlow(ctx, t, target.Flow, nil, 0)
+	}
+	return e.runAction(ctx, t, target.Action, target.Arg)
+}
+
+func (e *Engine) runAction(ctx context.Context, t *Turn, name, arg string) error {
+	a, ok := e.actions[name]
+	if !ok {
+		return fmt.Errorf("no action %q", name)
+	}
+	if !t.Actor.allows(a.Role) {
+		return Forbidden()
+	}
+	return a.Run(ctx, t, arg)
+}
+
+// Message handles a message: the current step's input, or a hint when no dialog is open.
+func (e *Engine) Message(ctx context.Context, t *Turn, in Input) error {
+	timeout := e.timeout
+	if in.Media != nil && in.Media.Kind == "document" {
+		timeout = e.uploadTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	e.begin(t)
+	prep, err := e.prepareInput(ctx, t, in, anyVersion)
+	if err != nil {
+		return err
+	}
+	defer prep.close()
+	return e.run(ctx, t, func() error {
+		lv, err := e.load(ctx, t)
+		if err != nil {
+			return err
+		}
+		if lv == nil {
+			t.Say("hint.menu")
+			return nil
+		}
+		return e.handle(ctx, t, lv, prep)
+	})
+}
+
+// Callback handles a button press. Data that does not parse, a screen that does not
+// exist and a dialog button whose version is not the session's all get the polite
+// "outdated" notice and change nothing.
+func (e *Engine) Callback(ctx context.Context, t *Turn, data string) error {
+	ctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+	e.begin(t)
+	prefix, rest, _ := strings.Cut(data, ":")
+	if prefix != flowPrefix {
+		return e.screen(ctx, t, data, prefix, rest)
+	}
+	version, action, ok := parseFlowCallback(rest)
+	if !ok {
+		t.Notice(t.L.T(outdatedKey))
+		return nil
+	}
+	var prep *prepared
+	if !engineAction(action) {
+		var err error
+		if prep, err = e.prepareInput(ctx, t, Input{Action: action}, version); err != nil {
+			return err
+		}
+		defer prep.close()
+	}
+	return e.run(ctx, t, func() error {
+		lv, err := e.load(ctx, t)
+		if err != nil {
+			return err
+		}
+		if lv == nil || lv.row.Version != version {
+			t.Notice(t.L.T(outdatedKey))
+			return nil
+		}
+		switch {
+		case action == "cancel":
+			return e.cancel(ctx, t)
+		case action == "keep":
+			return e.advance(ctx, t, lv, Stay)
+		case strings.HasPrefix(action, "drop:"):
+			return e.drop(ctx, t, lv, strings.TrimPrefix(action, "drop:"))
+		case action == "back":
+			if lv.def.Steps[lv.sess.State].Back == "" {
+				t.Notice(t.L.T(outdatedKey))
+				return nil
+			}
+			return e.advance(ctx, t, lv, "back")
+		}
+		return e.handle(ctx, t, lv, prep)
+	})
+}
+
+// engineAction reports whether a dialog button is the engine's own (never a step's).
+func engineAction(action string) bool {
+	return action == "cancel" || action == "keep" || action == "back" || strings.HasPrefix(action, "drop:")
+}
+
+// screen runs a stateless screen: its Prepare outside the transaction, then Run.
+func (e *Engine) screen(ctx context.Context, t *Turn, data, prefix, arg string) error {
+	a, ok := e.actions[prefix]
+	if !ok || len(data) > maxCallbackData {
+		t.Notice(t.L.T(outdatedKey))
+		return nil
+	}
+	if !t.Actor.allows(a.Role) {
+		return Forbidden()
+	}
+	if a.Prepare != nil {
+		v, err := a.Prepare(ctx, t, arg)
+		if err != nil {
+			return err
+		}
+		t.prepared = v
+	}
+	return e.run(ctx, t, func() error { return a.Run(ctx, t, arg) })
+}
+
+// drop ends the open dialog for the command the admin typed meanwhile.
+func (e *Engine) drop(ctx context.Context, t *Turn, lv *live, command string) error {
+	target, ok := e.commands[command]
+	if !ok {
+		t.Notice(t.L.T(outdatedKey))
+		return nil
+	}
+	if err := t.st.DialogDelete(ctx, t.ChatID); err != nil {
+		return err
+	}
+	if target.Flow != "" {
+		return e.startFlow(ctx, t, target.Flow, nil, lv.row.Version)
+	}
+	return e.runAction(ctx, t, target.Action, target.Arg)
+}
+
+func (e *Engine) cancel(ctx context.Context, t *Turn) error {
+	if err := t.st.DialogDelete(ctx, t.ChatID); err != nil {
+		return err
+	}
+	t.Say("dialog.cancelled")
+	return nil
+}
