@@ -33,6 +33,9 @@ type testBundle struct {
 	cfg   bot.Config
 	ctx   context.Context
 	clock *clock
+
+	mu      sync.Mutex
+	running []*bot.Bot // started runtimes, for waiting until they are idle
 }
 
 type clock struct {
@@ -77,6 +80,9 @@ func (b *testBundle) start(t *testing.T) (stop func()) {
 	rt, err := bot.New(b.cfg)
 	require.NoError(t, err)
 	rt.Start(b.ctx)
+	b.mu.Lock()
+	b.running = append(b.running, rt)
+	b.mu.Unlock()
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
@@ -149,7 +155,23 @@ func (b *testBundle) pressData(t *testing.T, u *tgemu.User, messageID int, data 
 		answer, ok = b.srv.CallbackAnswerFor(b.token, id)
 		return ok
 	})
+	b.waitIdle(t) // the press is answered first; its replies follow
 	return answer
+}
+
+// waitIdle waits until every started runtime has handled what it took.
+func (b *testBundle) waitIdle(t *testing.T) {
+	t.Helper()
+	eventually(t, func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for _, rt := range b.running {
+			if !rt.Idle() {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 func buttonData(t *testing.T, m telego.Message, label string) string {
