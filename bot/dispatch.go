@@ -45,6 +45,10 @@ type chatQueue struct {
 type queued struct {
 	u    telego.Update
 	done chan<- bool
+	// now: the chat had nothing queued, so the update counts as started when
+	// accepted (its goroutine is about to take it) and is handled even if a stop
+	// comes first; the poller need not fetch it again meanwhile.
+	now bool
 }
 
 // Outcomes of dispatch.
@@ -84,11 +88,16 @@ func (d *dispatcher) dispatch(ctx, workCtx context.Context, u telego.Update, don
 		d.wg.Add(1)
 		go d.serve(workCtx, chatID, q)
 	}
+	now := q.pending == 0
 	q.pending++
-	d.queued[u.UpdateID] = true
+	if now {
+		d.started = max(d.started, u.UpdateID)
+	} else {
+		d.queued[u.UpdateID] = true
+	}
 	d.mu.Unlock()
 	select {
-	case q.updates <- queued{u: u, done: done}:
+	case q.updates <- queued{u: u, done: done, now: now}:
 		return accepted
 	case <-ctx.Done():
 		d.mu.Lock()
@@ -113,7 +122,7 @@ func (d *dispatcher) serve(ctx context.Context, chatID int64, q *chatQueue) {
 		if id := item.u.UpdateID; id >= 0 {
 			d.mu.Lock()
 			delete(d.queued, id)
-			skip := d.stopping && id > d.cutoff
+			skip := d.stopping && id > d.cutoff && !item.now
 			if skip {
 				d.skipped = append(d.skipped, id)
 			} else {

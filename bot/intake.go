@@ -107,12 +107,16 @@ const (
 	pollFloorMax = time.Second
 )
 
-// pollLoop long-polls until ctx ends and returns the offset to confirm: past every
-// update taken, but never past one that is queued and has not started (it is
-// fetched again meanwhile, and dropped as a duplicate).
-func (b *Bot) pollLoop(ctx context.Context) (offset int) {
+// pollLoop long-polls until ctx ends and returns the offset past every update
+// taken. Each poll confirms only up to the first update that is queued and has not
+// started (it is fetched again meanwhile, and dropped as a duplicate).
+func (b *Bot) pollLoop(ctx context.Context) (fetched int) {
 	failures, floor := 0, pollFloorMin
 	for ctx.Err() == nil {
+		offset := fetched
+		if low, ok := b.dispatch.lowestUnstarted(); ok && low < offset {
+			offset = low
+		}
 		asked := time.Now()
 		updates, err := b.tg.GetUpdates(ctx, &telego.GetUpdatesParams{
 			Offset: offset, Timeout: int(b.cfg.PollTimeout / time.Second), AllowedUpdates: allowedUpdates,
@@ -144,10 +148,7 @@ func (b *Bot) pollLoop(ctx context.Context) (offset int) {
 			if res == accepted {
 				fresh++
 			}
-			offset = max(offset, u.UpdateID+1)
-		}
-		if low, ok := b.dispatch.lowestUnstarted(); ok && low < offset {
-			offset = low
+			fetched = max(fetched, u.UpdateID+1)
 		}
 		if fresh > 0 {
 			floor = pollFloorMin
@@ -160,7 +161,7 @@ func (b *Bot) pollLoop(ctx context.Context) (offset int) {
 			floor = min(2*floor, pollFloorMax)
 		}
 	}
-	return offset
+	return fetched
 }
 
 // runWebhook registers the webhook (every replica sets the same URL and secret, so
