@@ -18,6 +18,7 @@ import (
 
 	"github.com/mymmrac/telego"
 	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
 
 	"herald/flows"
 	"herald/i18n"
@@ -76,10 +77,12 @@ type Bot struct {
 	botID   atomic.Int64
 	webhook atomic.Bool // accepting webhook requests
 
-	refusals  refusals
-	strangers chan *update // the strangers' lane (refuse.go)
-	laneDone  chan struct{}
-	laneStop  context.CancelFunc
+	refusals       refusals
+	strangers      chan telego.Update // the lane of updates from non-admins (refuse.go)
+	admins         sync.Map           // user id → true: known admins skip the lane
+	refusalReplies *rate.Limiter
+	laneDone       sync.WaitGroup
+	laneStop       context.CancelFunc
 
 	intakeCancel context.CancelFunc // stops taking updates
 	workCancel   context.CancelFunc // cancels handlers still running at the deadline
@@ -156,7 +159,8 @@ func New(cfg Config) (*Bot, error) {
 	b.detail.Store("")
 	b.dispatch = newDispatcher(b.handleUpdate)
 	b.refusals.users = map[int64]*refusalWindow{}
-	b.strangers = make(chan *update, strangerLane)
+	b.strangers = make(chan telego.Update, strangerLane)
+	b.refusalReplies = rate.NewLimiter(strangerRate, strangerRate)
 	return b, nil
 }
 
@@ -190,11 +194,13 @@ func (b *Bot) Start(ctx context.Context) {
 		b.done = make(chan struct{})
 		var laneCtx context.Context
 		laneCtx, b.laneStop = context.WithCancel(b.workCtx)
-		b.laneDone = make(chan struct{})
-		go func() { // owned by the Bot: Stop cancels laneCtx and waits on laneDone
-			defer close(b.laneDone)
-			b.runStrangers(laneCtx)
-		}()
+		for range laneWorkers {
+			b.laneDone.Add(1)
+			go func() { // owned by the Bot: Stop cancels laneCtx and waits on laneDone
+				defer b.laneDone.Done()
+				b.runLane(laneCtx)
+			}()
+		}
 		go func() { // owned by the Bot: Stop cancels intakeCtx and waits on done
 			defer close(b.done)
 			b.runIntake(intakeCtx)
@@ -228,7 +234,7 @@ func (b *Bot) Stop(ctx context.Context) {
 	// The poller confirms the handled updates once the dispatcher has drained.
 	<-b.done
 	b.laneStop()
-	<-b.laneDone
+	b.laneDone.Wait()
 	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 	b.refusals.flush(flushCtx, b)
 	cancel()
@@ -250,6 +256,7 @@ func (b *Bot) runIntake(ctx context.Context) {
 			return
 		}
 	}
+	b.loadAdmins(ctx)
 	commands := make(chan struct{})
 	go func() { // owned here: we wait on commands before returning
 		defer close(commands)

@@ -68,13 +68,18 @@ func newDispatcher(handle func(ctx context.Context, u telego.Update)) *dispatche
 // dispatch queues u behind the earlier updates of its chat. It waits while the chat's
 // buffer is full, until ctx ends. workCtx is the context the handler runs with.
 func (d *dispatcher) dispatch(ctx, workCtx context.Context, u telego.Update, done chan<- bool) dispatchResult {
+	return d.enqueue(ctx, workCtx, u, done, true)
+}
+
+// enqueue is dispatch; check false: the update was already recorded by firstSeen.
+func (d *dispatcher) enqueue(ctx, workCtx context.Context, u telego.Update, done chan<- bool, check bool) dispatchResult {
 	chatID := updateChatID(u)
 	d.mu.Lock()
 	if d.closed {
 		d.mu.Unlock()
 		return refused
 	}
-	if !d.seen.add(u.UpdateID) {
+	if check && !d.seen.add(u.UpdateID) {
 		d.mu.Unlock()
 		if done != nil {
 			done <- true
@@ -147,6 +152,14 @@ func (d *dispatcher) serve(ctx context.Context, chatID int64, q *chatQueue) {
 		}
 		d.mu.Unlock()
 	}
+}
+
+// firstSeen records id and reports whether it was not seen recently (for updates
+// that do not go through dispatch).
+func (d *dispatcher) firstSeen(id int) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return !d.closed && d.seen.add(id)
 }
 
 // lowestUnstarted is the smallest update id accepted but not yet started or skipped,

@@ -37,6 +37,16 @@ type update struct {
 
 // handleUpdate is the whole pipeline of one update, outermost first.
 func (b *Bot) handleUpdate(ctx context.Context, raw telego.Update) {
+	u := b.newUpdate(raw)
+	if u == nil {
+		return
+	}
+	h := b.answerCallback(b.recoverPanics(b.privateOnly(b.authorize(b.route))))
+	h(ctx, u)
+}
+
+// newUpdate is nil for updates that carry nothing to act on (edits, membership).
+func (b *Bot) newUpdate(raw telego.Update) *update {
 	u := &update{Update: raw, chatID: updateChatID(raw)}
 	switch {
 	case raw.Message != nil && raw.Message.From != nil:
@@ -44,11 +54,10 @@ func (b *Bot) handleUpdate(ctx context.Context, raw telego.Update) {
 	case raw.CallbackQuery != nil:
 		u.from = raw.CallbackQuery.From
 	default:
-		return // other updates (edits, membership changes) carry nothing to act on
+		return nil
 	}
 	u.l = b.cfg.Catalog.For(u.from.LanguageCode)
-	h := b.answerCallback(b.recoverPanics(b.privateOnly(b.authorize(b.route))))
-	h(ctx, u)
+	return u
 }
 
 // recoverPanics turns a panic into a logged internal error and an apology.

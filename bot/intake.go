@@ -141,7 +141,7 @@ func (b *Bot) pollLoop(ctx context.Context) (fetched int) {
 		}
 		fresh := 0
 		for _, u := range updates {
-			res := b.dispatch.dispatch(ctx, b.workCtx, u, nil)
+			res := b.take(ctx, u, nil)
 			if res == refused {
 				break
 			}
@@ -219,7 +219,7 @@ func (b *Bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The answer waits for the handling: an update skipped at shutdown gets 503, so
 	// that Telegram delivers it again (here after a restart, or to another replica).
 	done := make(chan bool, 1)
-	if b.dispatch.dispatch(r.Context(), b.workCtx, u, done) == refused {
+	if b.take(r.Context(), u, done) == refused {
 		http.Error(w, "not accepting updates", http.StatusServiceUnavailable)
 		return
 	}

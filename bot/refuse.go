@@ -9,67 +9,135 @@ import (
 	"time"
 
 	"github.com/mymmrac/telego"
-	"golang.org/x/time/rate"
 
 	"herald/flows"
 	"herald/store"
 )
 
 // Refusing strangers must stay cheap whatever their number, and must not slow the
-// admins down: a stranger's update leaves the admin path after one lookup and waits
-// in a bounded lane of its own; a stranger gets at most one reply per window, and
+// admins down: an update from a user not known as an admin waits in a bounded lane
+// of its own, where a few workers look the sender up; a stranger gets at most one reply per window, and
 // those replies share a small rate so that they never use up the bot's sending rate
 // (a crowd is refused in silence); the audit log gets one row per user and window.
 const (
 	strangerLane   = 1024             // waiting strangers' updates; more are dropped
+	laneWorkers    = 2                // lookups at a time: the admins' share of the pool stays free
 	strangerRate   = 5                // refusal replies per second, bot-wide
 	refusalFlush   = 30 * time.Second // how stale an audit row's count may get
 	refusalMemory  = 10_000           // users remembered; expired windows go first
 	refusalAuditAt = "access.refused"
 )
 
-// authorize lets admins through and hands everybody else to the strangers' lane.
+// authorize lets admins through; anybody else is refused. Most strangers never get
+// here (take sends them to their lane); a stranger does when the admin was removed.
 func (b *Bot) authorize(next handler) handler {
 	return func(ctx context.Context, u *update) {
 		admin, err := b.cfg.Store.AdminGet(ctx, u.from.ID)
 		if errors.Is(err, store.ErrNotFound) {
-			// The lane answers the press; the middleware must not answer it again.
+			b.admins.Delete(u.from.ID)
+			// refuse answers the press; the middleware must not answer it again.
 			u.answerMu.Lock()
 			u.answered = true
 			u.answerMu.Unlock()
-			select {
-			case b.strangers <- u:
-			default: // a flood: refused in silence
-			}
+			b.refuse(ctx, u)
 			return
 		}
 		if err != nil {
 			b.replyError(ctx, u, fmt.Errorf("look up admin: %w", err))
 			return
 		}
+		b.admins.Store(u.from.ID, true)
 		u.actor = flows.Actor{UserID: admin.UserID, Role: admin.Role, Name: u.from.FirstName}
 		next(ctx, u)
 	}
 }
 
-// runStrangers refuses strangers' updates one at a time until ctx ends; what is
-// still waiting then is dropped (a stranger loses nothing by it).
-func (b *Bot) runStrangers(ctx context.Context) {
-	replies := rate.NewLimiter(strangerRate, strangerRate)
+// take is the intake of every update, polled or posted. Updates of users known
+// as admins go straight to the dispatcher; anybody else's wait in a bounded lane
+// served by a few workers, so that a crowd of strangers (or their database
+// lookups) never queues in front of an admin. An update dropped from a full lane
+// is a stranger's, refused in silence.
+func (b *Bot) take(ctx context.Context, raw telego.Update, done chan<- bool) dispatchResult {
+	from := senderID(raw)
+	if _, admin := b.admins.Load(from); admin || from == 0 {
+		return b.dispatch.dispatch(ctx, b.workCtx, raw, done)
+	}
+	if !b.dispatch.firstSeen(raw.UpdateID) {
+		return duplicate
+	}
+	select {
+	case b.strangers <- raw:
+	default:
+	}
+	if done != nil {
+		done <- true
+	}
+	return accepted
+}
+
+func senderID(u telego.Update) int64 {
+	switch {
+	case u.Message != nil && u.Message.From != nil:
+		return u.Message.From.ID
+	case u.CallbackQuery != nil:
+		return u.CallbackQuery.From.ID
+	}
+	return 0
+}
+
+// loadAdmins learns who the admins are, so that their first updates skip the lane.
+func (b *Bot) loadAdmins(ctx context.Context) {
+	admins, err := b.cfg.Store.AdminList(ctx)
+	if err != nil {
+		b.log.Warn().Err(err).Msg("list admins; their first updates take the strangers' lane")
+		return
+	}
+	for _, a := range admins {
+		b.admins.Store(a.UserID, true)
+	}
+}
+
+// runLane serves the lane until ctx ends; what is still waiting then is dropped
+// (a stranger loses nothing by it; an admin added a moment ago sends again).
+func (b *Bot) runLane(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case u := <-b.strangers:
-			b.refuse(ctx, u, replies)
+		case raw := <-b.strangers:
+			b.sortOut(ctx, raw)
 		}
 	}
 }
 
-func (b *Bot) refuse(ctx context.Context, u *update, replies *rate.Limiter) {
+// sortOut looks the sender up: an admin not known yet goes on to the dispatcher,
+// a stranger is refused.
+func (b *Bot) sortOut(ctx context.Context, raw telego.Update) {
+	u := b.newUpdate(raw)
+	if u == nil {
+		return
+	}
+	_, err := b.cfg.Store.AdminGet(ctx, u.from.ID)
+	switch {
+	case err == nil:
+		b.admins.Store(u.from.ID, true)
+		b.dispatch.enqueue(ctx, b.workCtx, raw, nil, false)
+	case errors.Is(err, store.ErrNotFound):
+		if u.chatID != u.from.ID && u.CallbackQuery == nil {
+			return // groups are ignored
+		}
+		b.refuse(ctx, u)
+	case ctx.Err() == nil: // else shutting down: the lane is dropped
+		b.log.Warn().Err(err).Int64("user_id", u.from.ID).Msg("look up a possible admin; update dropped")
+	}
+}
+
+// refuse answers a stranger: a press briefly, always; a message with one reply per
+// window, within the bot-wide rate for refusals.
+func (b *Bot) refuse(ctx context.Context, u *update) {
 	first := b.refusals.note(ctx, b, u.from.ID, map[string]any{"update": updateKind(u)})
-	if u.CallbackQuery != nil { // every press is answered, briefly; answers cost no sending rate
-		callCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	if u.CallbackQuery != nil { // answers cost no sending rate
+		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		if err := b.tg.AnswerCallbackQuery(callCtx, &telego.AnswerCallbackQueryParams{
 			CallbackQueryID: u.CallbackQuery.ID, Text: stripTags(u.l.T("error.not_admin")),
@@ -78,7 +146,7 @@ func (b *Bot) refuse(ctx context.Context, u *update, replies *rate.Limiter) {
 		}
 		return
 	}
-	if !first || !replies.Allow() {
+	if !first || !b.refusalReplies.Allow() {
 		return
 	}
 	b.log.Info().Int64("user_id", u.from.ID).Msg("refused a non-admin")
