@@ -44,6 +44,9 @@ type Config struct {
 	LockRetry time.Duration
 	// RefusalWindow: a non-admin gets one refusal per window (default 10 min).
 	RefusalWindow time.Duration
+	// CallbackBudget: a press not answered by its handler within it is answered
+	// empty (default 700 ms).
+	CallbackBudget time.Duration
 	// CommandsRetry is the first pause before setMyCommands is tried again for a
 	// language that failed; it doubles up to 64× (default 30 s).
 	CommandsRetry time.Duration
@@ -107,6 +110,9 @@ func New(cfg Config) (*Bot, error) {
 	}
 	if cfg.RefusalWindow <= 0 {
 		cfg.RefusalWindow = 10 * time.Minute
+	}
+	if cfg.CallbackBudget <= 0 {
+		cfg.CallbackBudget = defaultCallbackBudget
 	}
 	if cfg.CommandsRetry <= 0 {
 		cfg.CommandsRetry = 30 * time.Second

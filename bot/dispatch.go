@@ -154,12 +154,18 @@ func (d *dispatcher) serve(ctx context.Context, chatID int64, q *chatQueue) {
 	}
 }
 
-// firstSeen records id and reports whether it was not seen recently (for updates
-// that do not go through dispatch).
-func (d *dispatcher) firstSeen(id int) bool {
+// firstSeen records id for an update that does not go through dispatch: refused
+// when the dispatcher is closed, duplicate when id was seen recently.
+func (d *dispatcher) firstSeen(id int) dispatchResult {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return !d.closed && d.seen.add(id)
+	switch {
+	case d.closed:
+		return refused
+	case !d.seen.add(id):
+		return duplicate
+	}
+	return accepted
 }
 
 // lowestUnstarted is the smallest update id accepted but not yet started or skipped,

@@ -32,24 +32,34 @@ func TestWebhookDuplicateAnsweredOnce(t *testing.T) {
 	t.Cleanup(func() { rt.Stop(b.ctx) })
 	eventually(t, func() bool { state, _ := rt.Status(); return state == bot.StateOK })
 
-	update := fmt.Sprintf(`{"update_id":900001,"message":{"message_id":7,"date":%d,
-		"chat":{"id":%d,"type":"private","first_name":"Olga"},
-		"from":{"id":%d,"is_bot":false,"first_name":"Olga","language_code":"en"},
-		"text":"/help","entities":[{"type":"bot_command","offset":0,"length":5}]}}`,
-		time.Now().Unix(), b.owner.ID, b.owner.ID)
-	for range 3 {
-		r, err := http.NewRequest(http.MethodPost, hook.URL+"/telegram/herald", strings.NewReader(update))
-		require.NoError(t, err)
-		r.Header.Set("X-Telegram-Bot-Api-Secret-Token", rt.WebhookSecret())
-		resp, err := http.DefaultClient.Do(r)
-		require.NoError(t, err)
-		resp.Body.Close()
-		require.Equal(t, http.StatusOK, resp.StatusCode)
+	post3 := func(id int, u *tgemu.User) {
+		update := fmt.Sprintf(`{"update_id":%d,"message":{"message_id":7,"date":%d,
+			"chat":{"id":%d,"type":"private","first_name":"X"},
+			"from":{"id":%d,"is_bot":false,"first_name":"X","language_code":"en"},
+			"text":"/help","entities":[{"type":"bot_command","offset":0,"length":5}]}}`,
+			id, time.Now().Unix(), u.ID, u.ID)
+		for range 3 {
+			r, err := http.NewRequest(http.MethodPost, hook.URL+"/telegram/herald", strings.NewReader(update))
+			require.NoError(t, err)
+			r.Header.Set("X-Telegram-Bot-Api-Secret-Token", rt.WebhookSecret())
+			resp, err := http.DefaultClient.Do(r)
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+		}
 	}
+	post3(900001, b.owner)
 	b.nextContaining(t, b.owner, "What Herald does")
 	b.command(t, b.owner, "/menu") // a later update: everything before it is done
 	b.nextContaining(t, b.owner, "What shall we do")
 	require.Equal(t, 1, b.countReplies(b.owner, "What Herald does"))
+
+	stranger := b.user(t, "Mallory", "en") // takes the strangers' lane
+	post3(900002, stranger)
+	b.nextContaining(t, stranger, "admins only")
+	require.Equal(t, 1, b.countReplies(stranger, "admins only"))
+	require.Equal(t, 1, b.count(t, `SELECT (details->>'count')::int FROM audit_log WHERE actor_id = $1`, stranger.ID),
+		"the re-posts were dropped, not counted as attempts")
 }
 
 // TestShutdownLeavesQueuedUpdates: updates fetched but not started when the bot

@@ -62,17 +62,17 @@ func (b *Bot) take(ctx context.Context, raw telego.Update, done chan<- bool) dis
 	if _, admin := b.admins.Load(from); admin || from == 0 {
 		return b.dispatch.dispatch(ctx, b.workCtx, raw, done)
 	}
-	if !b.dispatch.firstSeen(raw.UpdateID) {
-		return duplicate
+	res := b.dispatch.firstSeen(raw.UpdateID)
+	if res == accepted {
+		select {
+		case b.strangers <- raw:
+		default:
+		}
 	}
-	select {
-	case b.strangers <- raw:
-	default:
-	}
-	if done != nil {
+	if res != refused && done != nil {
 		done <- true
 	}
-	return accepted
+	return res
 }
 
 func senderID(u telego.Update) int64 {

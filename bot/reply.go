@@ -15,13 +15,14 @@ import (
 	"herald/store"
 )
 
-// callbackBudget is how long a press may wait for its answer while the handler is
-// still busy (a step that calls another server, a slow database): after it the
-// spinner is stopped with an empty answer. Telegram lets a query expire after
-// about 15 s; the client's spinner should stop long before that.
-const callbackBudget = 500 * time.Millisecond
+// defaultCallbackBudget is how long a press may wait for its answer while the
+// handler is still busy (a step that calls another server, a slow database): after
+// it the spinner is stopped with an empty answer (an alert then comes as a message;
+// a short notice is lost). Telegram lets a query expire after about 15 s; the
+// client's spinner should stop long before that.
+const defaultCallbackBudget = 700 * time.Millisecond
 
-// answerCallback answers every callback query exactly once: within callbackBudget,
+// answerCallback answers every callback query exactly once: within CallbackBudget,
 // and also when handling failed or panicked, so the admin's client never spins.
 func (b *Bot) answerCallback(next handler) handler {
 	return func(ctx context.Context, u *update) {
@@ -30,7 +31,7 @@ func (b *Bot) answerCallback(next handler) handler {
 			return
 		}
 		fired := make(chan struct{})
-		timer := time.AfterFunc(callbackBudget, func() {
+		timer := time.AfterFunc(b.cfg.CallbackBudget, func() {
 			defer close(fired)
 			b.answerWith(ctx, u, "", false)
 		})
