@@ -39,7 +39,7 @@ func runEmulator(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return tgemu.Serve(ctx, *addr, cfg, stdout, func(s *tgemu.Server) {
 		bs := s.Bots()
 		for _, b := range bs {
-			if faults != (tgemu.Faults{}) {
+			if faults.Latency != 0 || faults.Jitter != 0 { // Faults holds a map: not comparable
 				s.SetFaults(b.Token, faults)
 			}
 		}

@@ -75,7 +75,7 @@ func TestNonAdminIsRefused(t *testing.T) {
 func TestViewerChangesNothing(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.start(t)
+	stop := b.start(t)
 	tplID := b.createTemplate(t, "Visible")
 	viewer := b.user(t, "Vera", "en")
 	b.addAdmin(t, viewer, store.RoleViewer)
@@ -90,21 +90,31 @@ func TestViewerChangesNothing(t *testing.T) {
 
 	b.command(t, viewer, "/newtemplate")
 	require.Contains(t, b.next(t, viewer).Text, "does not allow changes")
-	b.command(t, viewer, "/audit")
-	require.Contains(t, b.next(t, viewer).Text, "does not allow changes")
+	b.command(t, viewer, "/audit") // changes nothing: the refusal says who it is for
+	audit := b.next(t, viewer).Text
+	require.Contains(t, audit, "for owners only")
+	require.NotContains(t, audit, "does not allow changes")
 
 	id := fmt.Sprint(tplID)
 	planted := b.plant(t, viewer.ID, "ty:"+id, "tr:"+id, "td:"+id, "tn:", "aa:", "ay:"+fmt.Sprint(b.owner.ID))
 	for _, data := range []string{"ty:" + id, "tr:" + id, "td:" + id, "tn:", "aa:", "ay:" + fmt.Sprint(b.owner.ID)} {
 		answer := b.pressData(t, viewer, planted.MessageID, data)
 		require.True(t, answer.ShowAlert, data)
-		require.Contains(t, answer.Text, "does not allow changes", data)
+		want := "does not allow changes"
+		if strings.HasPrefix(data, "a") { // adding and removing admins is for owners
+			want = "for owners only"
+		}
+		require.Contains(t, answer.Text, want, data)
 	}
 	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM templates`))
 	require.Equal(t, 0, b.count(t, `SELECT count(*) FROM dialog_sessions`))
 	require.Equal(t, 2, b.count(t, `SELECT count(*) FROM admins`))
 	require.Equal(t, 0, b.count(t, `SELECT count(*) FROM audit_log WHERE action <> 'access.refused'`))
-	require.Equal(t, 8, b.count(t, `SELECT count(*) FROM audit_log WHERE action = 'access.refused' AND actor_id = $1`, viewer.ID))
+	// Refusals are aggregated: one row per user and window, counting the attempts
+	// (the count is written at the latest when the bot stops).
+	stop()
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM audit_log WHERE action = 'access.refused' AND actor_id = $1`, viewer.ID))
+	require.Equal(t, 8, b.count(t, `SELECT (details->>'count')::int FROM audit_log WHERE action = 'access.refused' AND actor_id = $1`, viewer.ID))
 }
 
 func TestOwnerManagesAdmins(t *testing.T) {

@@ -143,6 +143,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 					if r.Kind == "callback" {
 						require.Contains(t, answer.Text, "for Herald admins only", name)
 					}
+				case !allowed && r.Role == store.RoleOwner:
+					require.Contains(t, said, "for owners only", name)
 				case !allowed:
 					require.Contains(t, said, "does not allow changes", name)
 				default:

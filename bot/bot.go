@@ -18,6 +18,7 @@ import (
 
 	"github.com/mymmrac/telego"
 	"github.com/rs/zerolog"
+	"golang.org/x/time/rate"
 
 	"herald/flows"
 	"herald/i18n"
@@ -43,6 +44,12 @@ type Config struct {
 	LockRetry time.Duration
 	// RefusalWindow: a non-admin gets one refusal per window (default 10 min).
 	RefusalWindow time.Duration
+	// CallbackBudget: a press not answered by its handler within it is answered
+	// empty (default 700 ms).
+	CallbackBudget time.Duration
+	// CommandsRetry is the first pause before setMyCommands is tried again for a
+	// language that failed; it doubles up to 64× (default 30 s).
+	CommandsRetry time.Duration
 	Now           func() time.Time
 	// Services are handed to the dialogs (see flows.Services).
 	Services flows.Services
@@ -79,7 +86,12 @@ type Bot struct {
 	botID   atomic.Int64
 	webhook atomic.Bool // accepting webhook requests
 
-	refusals refusals
+	refusals       refusals
+	strangers      chan telego.Update // the lane of updates from non-admins (refuse.go)
+	admins         sync.Map           // user id → true: known admins skip the lane
+	refusalReplies *rate.Limiter
+	laneDone       sync.WaitGroup
+	laneStop       context.CancelFunc
 
 	intakeCancel context.CancelFunc // stops taking updates
 	workCancel   context.CancelFunc // cancels handlers still running at the deadline
@@ -104,6 +116,12 @@ func New(cfg Config) (*Bot, error) {
 	}
 	if cfg.RefusalWindow <= 0 {
 		cfg.RefusalWindow = 10 * time.Minute
+	}
+	if cfg.CallbackBudget <= 0 {
+		cfg.CallbackBudget = defaultCallbackBudget
+	}
+	if cfg.CommandsRetry <= 0 {
+		cfg.CommandsRetry = 30 * time.Second
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -158,7 +176,9 @@ func New(cfg Config) (*Bot, error) {
 	b.state.Store(StateStarting)
 	b.detail.Store("")
 	b.dispatch = newDispatcher(b.handleUpdate)
-	b.refusals.seen = map[int64]time.Time{}
+	b.refusals.users = map[int64]*refusalWindow{}
+	b.strangers = make(chan telego.Update, strangerLane)
+	b.refusalReplies = rate.NewLimiter(strangerRate, strangerRate)
 	return b, nil
 }
 
@@ -190,6 +210,15 @@ func (b *Bot) Start(ctx context.Context) {
 		b.intakeCancel = cancel
 		b.workCtx, b.workCancel = context.WithCancel(context.WithoutCancel(ctx))
 		b.done = make(chan struct{})
+		var laneCtx context.Context
+		laneCtx, b.laneStop = context.WithCancel(b.workCtx)
+		for range laneWorkers {
+			b.laneDone.Add(1)
+			go func() { // owned by the Bot: Stop cancels laneCtx and waits on laneDone
+				defer b.laneDone.Done()
+				b.runLane(laneCtx)
+			}()
+		}
 		go func() { // owned by the Bot: Stop cancels intakeCtx and waits on done
 			defer close(b.done)
 			b.runIntake(intakeCtx)
@@ -197,19 +226,20 @@ func (b *Bot) Start(ctx context.Context) {
 	})
 }
 
-// Stop stops taking updates first, then lets the updates already taken finish until
-// ctx ends, after which their contexts are cancelled. It returns when every goroutine
-// of the bot has ended.
+// Stop stops taking updates first, lets the updates already running finish until
+// ctx ends (after which their contexts are cancelled) and leaves the ones queued
+// behind them unhandled and unconfirmed, for the next start. It returns when every
+// goroutine of the bot has ended.
 func (b *Bot) Stop(ctx context.Context) {
 	if b.done == nil {
 		return
 	}
 	b.webhook.Store(false)
+	b.dispatch.stop()
 	b.intakeCancel()
-	<-b.done
 	drained := make(chan struct{})
 	go func() { // owned here: we wait on drained below in every case
-		b.dispatch.close()
+		b.dispatch.wait()
 		close(drained)
 	}()
 	select {
@@ -219,6 +249,13 @@ func (b *Bot) Stop(ctx context.Context) {
 		b.workCancel()
 		<-drained
 	}
+	// The poller confirms the handled updates once the dispatcher has drained.
+	<-b.done
+	b.laneStop()
+	b.laneDone.Wait()
+	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
+	b.refusals.flush(flushCtx, b)
+	cancel()
 	b.workCancel()
 }
 
@@ -237,6 +274,13 @@ func (b *Bot) runIntake(ctx context.Context) {
 			return
 		}
 	}
+	b.loadAdmins(ctx)
+	commands := make(chan struct{})
+	go func() { // owned here: we wait on commands before returning
+		defer close(commands)
+		b.registerCommands(ctx)
+	}()
+	defer func() { <-commands }()
 	if b.cfg.WebhookURL != "" {
 		b.runWebhook(ctx)
 		return
@@ -252,28 +296,47 @@ func (b *Bot) identify(ctx context.Context) error {
 		return fmt.Errorf("getMe: %w", err)
 	}
 	b.botID.Store(me.ID)
-	if err := b.registerCommands(callCtx); err != nil {
-		// Commands are a convenience of the client's menu; the bot works without them.
-		b.log.Warn().Err(err).Msg("setMyCommands failed")
-	}
 	return nil
 }
 
-func (b *Bot) registerCommands(ctx context.Context) error {
-	for _, lang := range []string{"", "en", "ru"} {
-		l := b.cfg.Catalog.For(lang)
-		if lang == "" {
-			l = b.cfg.Catalog.For("en")
-		}
-		var cmds []telego.BotCommand
-		for _, c := range b.routes.commands {
-			if c.Listed {
-				cmds = append(cmds, telego.BotCommand{Command: c.Name, Description: l.T(c.Description)})
+// registerCommands sets the command menu for every language independently, and
+// retries the ones that failed with a growing pause until they succeed or ctx ends:
+// commands are a convenience of the client's menu, the bot works without them.
+func (b *Bot) registerCommands(ctx context.Context) {
+	pending := []string{"", "en", "ru"}
+	for attempt := 0; ; attempt++ {
+		var failed []string
+		for _, lang := range pending {
+			if err := b.setCommands(ctx, lang); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				b.log.Warn().Err(err).Str("language", lang).Int("attempt", attempt+1).Msg("setMyCommands failed; will retry")
+				failed = append(failed, lang)
 			}
 		}
-		if err := b.tg.SetMyCommands(ctx, &telego.SetMyCommandsParams{Commands: cmds, LanguageCode: lang}); err != nil {
-			return fmt.Errorf("set commands (%q): %w", lang, err)
+		if len(failed) == 0 || !sleep(ctx, b.cfg.CommandsRetry<<min(attempt, 6)) {
+			return
 		}
+		pending = failed
+	}
+}
+
+func (b *Bot) setCommands(ctx context.Context, lang string) error {
+	l := b.cfg.Catalog.For(lang)
+	if lang == "" {
+		l = b.cfg.Catalog.For("en")
+	}
+	var cmds []telego.BotCommand
+	for _, c := range b.routes.commands {
+		if c.Listed {
+			cmds = append(cmds, telego.BotCommand{Command: c.Name, Description: l.T(c.Description)})
+		}
+	}
+	callCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := b.tg.SetMyCommands(callCtx, &telego.SetMyCommandsParams{Commands: cmds, LanguageCode: lang}); err != nil {
+		return fmt.Errorf("set commands (%q): %w", lang, err)
 	}
 	return nil
 }

@@ -36,3 +36,11 @@ func Routes() []Route {
 	out = append(out, Route{Kind: "callback", Name: "f"}) // dialog buttons
 	return out
 }
+
+// Idle reports whether no update is queued or being handled: a callback is answered
+// before its replies are sent, so tests wait for this after the answer.
+func (b *Bot) Idle() bool {
+	b.dispatch.mu.Lock()
+	defer b.dispatch.mu.Unlock()
+	return len(b.dispatch.chats) == 0 && len(b.strangers) == 0
+}

@@ -10,7 +10,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/mymmrac/telego"
 
@@ -25,17 +24,29 @@ type handler func(ctx context.Context, u *update)
 // update is an incoming update plus what the handling learned about it.
 type update struct {
 	telego.Update
-	chatID   int64
-	from     telego.User
-	l        *i18n.Localizer
-	actor    flows.Actor
-	notice   string // callback answer text
-	alert    bool
+	chatID int64
+	from   telego.User
+	l      *i18n.Localizer
+	actor  flows.Actor
+	notice string // callback answer text
+	alert  bool
+
+	answerMu sync.Mutex // answered is set by the handler or by the budget's timer
 	answered bool
 }
 
 // handleUpdate is the whole pipeline of one update, outermost first.
 func (b *Bot) handleUpdate(ctx context.Context, raw telego.Update) {
+	u := b.newUpdate(raw)
+	if u == nil {
+		return
+	}
+	h := b.answerCallback(b.recoverPanics(b.privateOnly(b.authorize(b.route))))
+	h(ctx, u)
+}
+
+// newUpdate is nil for updates that carry nothing to act on (edits, membership).
+func (b *Bot) newUpdate(raw telego.Update) *update {
 	u := &update{Update: raw, chatID: updateChatID(raw)}
 	switch {
 	case raw.Message != nil && raw.Message.From != nil:
@@ -43,30 +54,10 @@ func (b *Bot) handleUpdate(ctx context.Context, raw telego.Update) {
 	case raw.CallbackQuery != nil:
 		u.from = raw.CallbackQuery.From
 	default:
-		return // other updates (edits, membership changes) carry nothing to act on
+		return nil
 	}
 	u.l = b.cfg.Catalog.For(u.from.LanguageCode)
-	h := b.answerCallback(b.recoverPanics(b.privateOnly(b.authorize(b.route))))
-	h(ctx, u)
-}
-
-// answerCallback answers every callback query exactly once, also when handling failed
-// or panicked, so the admin's client never spins.
-func (b *Bot) answerCallback(next handler) handler {
-	return func(ctx context.Context, u *update) {
-		next(ctx, u)
-		if u.CallbackQuery == nil || u.answered {
-			return
-		}
-		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		err := b.tg.AnswerCallbackQuery(callCtx, &telego.AnswerCallbackQueryParams{
-			CallbackQueryID: u.CallbackQuery.ID, Text: truncate(u.notice, 190), ShowAlert: u.alert,
-		})
-		if err != nil {
-			b.log.Warn().Err(err).Int64("chat_id", u.chatID).Msg("answer callback query")
-		}
-	}
+	return u
 }
 
 // recoverPanics turns a panic into a logged internal error and an apology.
@@ -94,73 +85,13 @@ func (b *Bot) privateOnly(next handler) handler {
 	}
 }
 
-// authorize lets admins through. Anybody else gets one short refusal per window (no
-// answer to a flood) and an audit entry with it; nothing else is written.
-func (b *Bot) authorize(next handler) handler {
-	return func(ctx context.Context, u *update) {
-		admin, err := b.cfg.Store.AdminGet(ctx, u.from.ID)
-		if errors.Is(err, store.ErrNotFound) {
-			b.refuse(ctx, u)
-			return
-		}
-		if err != nil {
-			b.replyError(ctx, u, fmt.Errorf("look up admin: %w", err))
-			return
-		}
-		name := u.from.FirstName
-		u.actor = flows.Actor{UserID: admin.UserID, Role: admin.Role, Name: name}
-		next(ctx, u)
-	}
-}
-
-func (b *Bot) refuse(ctx context.Context, u *update) {
-	if u.CallbackQuery != nil {
-		u.notice = u.l.T("error.not_admin") // every press is answered, briefly
-	}
-	if !b.refusals.first(u.from.ID, b.cfg.Now(), b.cfg.RefusalWindow) {
-		return
-	}
-	kind := "message"
-	if u.CallbackQuery != nil {
-		kind = "callback"
-	}
-	if err := b.cfg.Store.AuditAppend(ctx, store.AuditEntry{ActorID: u.from.ID, Action: "access.refused",
-		Target: fmt.Sprintf("user:%d", u.from.ID), Details: map[string]any{"update": kind}}); err != nil {
-		b.log.Error().Err(err).Int64("user_id", u.from.ID).Msg("audit refused access")
-	}
-	b.log.Info().Int64("user_id", u.from.ID).Msg("refused a non-admin")
-	if u.CallbackQuery == nil {
-		b.send(ctx, u, flows.Reply{Text: u.l.T("error.not_admin"), HTML: true})
-	}
-}
-
-// refusals remembers when each non-admin was last refused.
-type refusals struct {
-	mu   sync.Mutex
-	seen map[int64]time.Time
-}
-
-// first reports whether userID has not been refused within window, and records now.
-func (r *refusals) first(userID int64, now time.Time, window time.Duration) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if last, ok := r.seen[userID]; ok && now.Sub(last) < window {
-		return false
-	}
-	if len(r.seen) > 10000 { // bound the memory a crowd of strangers can take
-		for id, at := range r.seen {
-			if now.Sub(at) >= window {
-				delete(r.seen, id)
-			}
-		}
-	}
-	r.seen[userID] = now
-	return true
-}
-
 // route hands the update to the dialog engine and sends what it produced.
 func (b *Bot) route(ctx context.Context, u *update) {
 	turn := flows.NewTurn(u.actor, u.chatID, u.l, b.cfg.Now())
+	if b.ownersOnly(u) && u.actor.Role != store.RoleOwner {
+		b.replyError(ctx, u, &flows.Error{Code: flows.CodeForbidden, Key: "error.owners_only"})
+		return
+	}
 	var err error
 	switch {
 	case u.CallbackQuery != nil:
@@ -181,12 +112,10 @@ func (b *Bot) route(ctx context.Context, u *update) {
 		return
 	}
 	u.notice = turn.NoticeText()
-	for i, r := range turn.Replies() {
-		if i == 0 && r.Edit && b.edit(ctx, u, r) {
-			continue
-		}
-		b.send(ctx, u, r)
-	}
+	// The spinner stops before any reply goes out: a reply may wait out a 429 for
+	// longer than Telegram keeps the query answerable.
+	b.answer(ctx, u)
+	b.sendReplies(ctx, u, turn.Replies())
 }
 
 var commandRE = regexp.MustCompile(`^/([a-zA-Z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s|$)`)
@@ -240,14 +169,17 @@ func messageInput(m *telego.Message) flows.Input {
 // not found, forbidden, conflict) are shown in the admin's language; anything else is
 // logged with a reference id the admin sees, and never shown in detail.
 func (b *Bot) replyError(ctx context.Context, u *update, err error) {
+	if ctx.Err() != nil {
+		// Shutdown cancelled the handling: the admin gets no apology for our restart.
+		b.log.Warn().Err(err).Int64("chat_id", u.chatID).Msg("update cancelled at shutdown")
+		return
+	}
 	var fe *flows.Error
 	if errors.As(err, &fe) && fe.Code != flows.CodeInternal {
 		text := u.l.T(fe.Key, fe.Data)
 		if fe.Code == flows.CodeForbidden {
-			if aerr := b.cfg.Store.AuditAppend(ctx, store.AuditEntry{ActorID: u.from.ID, Action: "access.refused",
-				Target: fmt.Sprintf("user:%d", u.from.ID), Details: map[string]any{"role": u.actor.Role}}); aerr != nil {
-				b.log.Error().Err(aerr).Int64("user_id", u.from.ID).Msg("audit refused change")
-			}
+			// Aggregated per user and window: a viewer pressing in a loop adds a count.
+			b.refusals.note(ctx, b, u.from.ID, map[string]any{"role": u.actor.Role, "update": updateKind(u)})
 		}
 		if u.CallbackQuery != nil {
 			u.notice, u.alert = stripTags(text), true

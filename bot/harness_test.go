@@ -35,6 +35,9 @@ type testBundle struct {
 	cfg   bot.Config
 	ctx   context.Context
 	clock *clock
+
+	mu      sync.Mutex
+	running []*bot.Bot // started runtimes, for waiting until they are idle
 }
 
 type clock struct {
@@ -90,7 +93,10 @@ func setupWith(t *testing.T, o setupOpts) *testBundle {
 	b := &testBundle{srv: srv, token: tb.Token, st: st, owner: owner, ctx: ctx, clock: c,
 		cfg: bot.Config{Token: tb.Token, APIURL: srv.URL(), Store: st, Catalog: catalog,
 			Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel), DialogTTL: 30 * time.Minute,
-			PollTimeout: 2 * time.Second, LockRetry: 100 * time.Millisecond, Now: c.now}}
+			PollTimeout: 2 * time.Second, LockRetry: 100 * time.Millisecond, Now: c.now,
+			// Tests read the notices of presses; on a loaded machine a handler can
+			// outlast the production budget, which would answer them empty.
+			CallbackBudget: 5 * time.Second}}
 	return b
 }
 
@@ -100,6 +106,9 @@ func (b *testBundle) start(t *testing.T) (stop func()) {
 	rt, err := bot.New(b.cfg)
 	require.NoError(t, err)
 	rt.Start(b.ctx)
+	b.mu.Lock()
+	b.running = append(b.running, rt)
+	b.mu.Unlock()
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {
@@ -172,7 +181,23 @@ func (b *testBundle) pressData(t *testing.T, u *tgemu.User, messageID int, data 
 		answer, ok = b.srv.CallbackAnswerFor(b.token, id)
 		return ok
 	})
+	b.waitIdle(t) // the press is answered first; its replies follow
 	return answer
+}
+
+// waitIdle waits until every started runtime has handled what it took.
+func (b *testBundle) waitIdle(t *testing.T) {
+	t.Helper()
+	eventually(t, func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for _, rt := range b.running {
+			if !rt.Idle() {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 func buttonData(t *testing.T, m telego.Message, label string) string {

@@ -76,39 +76,19 @@ func (b *Bot) pollWhileLocked(ctx context.Context, lock interface{ Check(context
 	}
 	b.log.Info().Msg("management bot polling")
 	b.setState(StateOK, "long polling")
-	offset, failures := 0, 0
-	for pollCtx.Err() == nil {
-		updates, err := b.tg.GetUpdates(pollCtx, &telego.GetUpdatesParams{
-			Offset: offset, Timeout: int(b.cfg.PollTimeout / time.Second), AllowedUpdates: allowedUpdates,
-		})
-		if err != nil {
-			if pollCtx.Err() != nil {
-				break
-			}
-			failures++
-			if failures >= 3 {
-				b.setState(StateDown, "getUpdates keeps failing")
-			}
-			b.log.Warn().Err(err).Int("failures", failures).Msg("getUpdates")
-			if !sleep(pollCtx, backoff(failures-1)) {
-				break
-			}
-			continue
-		}
-		if failures > 0 {
-			failures = 0
-			b.setState(StateOK, "long polling")
-		}
-		for _, u := range updates {
-			if !b.dispatch.dispatch(pollCtx, b.workCtx, u) {
-				break
-			}
-			offset = u.UpdateID + 1
-		}
+	offset := b.pollLoop(pollCtx)
+	if ctx.Err() != nil {
+		// Shutting down: Stop has told the dispatcher to skip what has not started;
+		// once the running updates are done, the skipped ones are known.
+		b.dispatch.wait()
 	}
-	// Confirm what was taken, so that the next poller (this process after a restart,
-	// or a standby) does not handle those updates again. Limit 1 and no timeout: at
-	// most one newer update is fetched, and it stays unconfirmed for the next poller.
+	if low, ok := b.dispatch.lowestUnstarted(); ok && low < offset {
+		offset = low
+	}
+	// Confirm what was handled, so that the next poller (this process after a
+	// restart, or a standby) does not handle those updates again, and nothing
+	// beyond: updates skipped at shutdown come again to the next poller. Limit 1
+	// and no timeout: at most one newer update is fetched, and it stays unconfirmed.
 	if offset > 0 {
 		confirmCtx, cancelConfirm := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 		_, err := b.tg.GetUpdates(confirmCtx, &telego.GetUpdatesParams{Offset: offset, Limit: 1, AllowedUpdates: allowedUpdates})
@@ -117,6 +97,71 @@ func (b *Bot) pollWhileLocked(ctx context.Context, lock interface{ Check(context
 			b.log.Warn().Err(err).Msg("confirm the last updates at shutdown")
 		}
 	}
+}
+
+// Polling floor: after an empty answer that came sooner than the long poll asked
+// for (a server that ignores timeout), wait before asking again, doubling up to
+// pollFloorMax; a non-empty answer resets it.
+const (
+	pollFloorMin = 100 * time.Millisecond
+	pollFloorMax = time.Second
+)
+
+// pollLoop long-polls until ctx ends and returns the offset past every update
+// taken. Each poll confirms only up to the first update that is queued and has not
+// started (it is fetched again meanwhile, and dropped as a duplicate).
+func (b *Bot) pollLoop(ctx context.Context) (fetched int) {
+	failures, floor := 0, pollFloorMin
+	for ctx.Err() == nil {
+		offset := fetched
+		if low, ok := b.dispatch.lowestUnstarted(); ok && low < offset {
+			offset = low
+		}
+		asked := time.Now()
+		updates, err := b.tg.GetUpdates(ctx, &telego.GetUpdatesParams{
+			Offset: offset, Timeout: int(b.cfg.PollTimeout / time.Second), AllowedUpdates: allowedUpdates,
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			failures++
+			if failures >= 3 {
+				b.setState(StateDown, "getUpdates keeps failing")
+			}
+			b.log.Warn().Err(err).Int("failures", failures).Msg("getUpdates")
+			if !sleep(ctx, backoff(failures-1)) {
+				break
+			}
+			continue
+		}
+		if failures > 0 {
+			failures = 0
+			b.setState(StateOK, "long polling")
+		}
+		fresh := 0
+		for _, u := range updates {
+			res := b.take(ctx, u, nil)
+			if res == refused {
+				break
+			}
+			if res == accepted {
+				fresh++
+			}
+			fetched = max(fetched, u.UpdateID+1)
+		}
+		if fresh > 0 {
+			floor = pollFloorMin
+			continue
+		}
+		if time.Since(asked) < b.cfg.PollTimeout/2 {
+			if !sleep(ctx, floor) {
+				break
+			}
+			floor = min(2*floor, pollFloorMax)
+		}
+	}
+	return fetched
 }
 
 // runWebhook registers the webhook (every replica sets the same URL and secret, so
@@ -171,11 +216,22 @@ func (b *Bot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// dispatch waits only while this chat's buffer is full; Telegram delivers one
 	// update at a time per webhook connection, so waiting slows just this sender.
-	if !b.dispatch.dispatch(r.Context(), b.workCtx, u) {
+	// The answer waits for the handling: an update skipped at shutdown gets 503, so
+	// that Telegram delivers it again (here after a restart, or to another replica).
+	done := make(chan bool, 1)
+	if b.take(r.Context(), u, done) == refused {
 		http.Error(w, "not accepting updates", http.StatusServiceUnavailable)
 		return
 	}
-	w.WriteHeader(http.StatusOK)
+	select {
+	case handled := <-done:
+		if !handled {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	case <-r.Context().Done(): // Telegram gave up; a re-delivery is dropped as a duplicate
+	}
 }
 
 // WebhookSecret is the secret Telegram must send (exposed for tests).

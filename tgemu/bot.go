@@ -41,7 +41,8 @@ type bot struct {
 
 	lim limiter
 
-	faults atomic.Pointer[Faults]
+	faults       atomic.Pointer[Faults]
+	methodFaults methodCounters
 
 	// Private chats, sharded so that sends to different users rarely meet.
 	shards [chatShards]chatShard

@@ -23,7 +23,8 @@
 //	(*Server) URL() string; Close(); ServeHTTP(w, r)
 //	(*Server) CreateBot(username string) *Bot; CreateBotSpec(BotSpec) (*Bot, error); Bots() []Bot
 //	(*Server) SetBotRate(token string, perSecond int); SetPaidRate(token string, perSecond int)
-//	(*Server) SetFaults(token string, f Faults)
+//	(*Server) SetFaults(token string, f Faults)       // Faults.Methods: per-method errors (429 + retry_after, …)
+//	(*Server) Calls(token, method string) int          // requests per method, faults included
 //	(*Server) CreateUser(UserSpec) *User; CreateUsers(n int, UserSpec) []*User; User(id int64) *User
 //	(*Server) SetStarted(token string, users ...*User)   // bulk "has started the bot", no updates
 //	(*Server) CreateGroup(title string, members ...*User) *Group
@@ -31,7 +32,7 @@
 //	(*Server) Transcript(token string, chatID int64) []Entry   // edits history + deleted flag
 //	(*Server) Stats(token string) Stats; (Stats) Duplicates() map[int64]int
 //	(*Server) UnansweredCallbacks(token string) []string
-//	(*Server) CallbackAnswerFor(token, queryID string) (CallbackAnswer, bool)
+//	(*Server) CallbackAnswerFor(token, queryID string) (CallbackAnswer, bool) // with PressedAt, AnsweredAt
 //	(*Server) PendingUpdates(token string) int; Polling(token string) bool
 //	(*Server) Commands(token string) []telego.BotCommand
 //
@@ -116,7 +117,9 @@
 //	Objects              telego's types: from, chat with type, date in          inline mode, payments, games, stickers,
 //	                     seconds, entities, inline reply_markup, file objects   polls, reactions, business, stories
 //	Faults (per bot)     latency + jitter, share of 500/502, stalls, dropped
-//	                     connections, processed-but-lost responses
+//	                     connections, processed-but-lost responses, errors per
+//	                     method (any code, 429 with retry_after, first N or
+//	                     all), getUpdates ignoring timeout
 //
 // # Observability
 //

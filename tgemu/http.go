@@ -307,11 +307,20 @@ type Faults struct {
 	// connection is closed before the answer: the send happened, the client
 	// cannot know (the case that makes retries produce duplicates).
 	LostResponseRate float64
+	// Methods answers requests of the named methods (lower case, e.g.
+	// "sendmessage") with an error instead of processing them.
+	Methods map[string]MethodFault
+	// IgnorePollTimeout makes getUpdates answer at once, as some third-party
+	// Bot API servers do, whatever timeout the client asks for.
+	IgnorePollTimeout bool
 }
 
-// SetFaults replaces the bot's fault injection (zero Faults: none).
+// SetFaults replaces the bot's fault injection (zero Faults: none) and
+// restarts the count of MethodFault.Times.
 func (s *Server) SetFaults(token string, f Faults) {
-	s.mustBot(token).faults.Store(&f)
+	b := s.mustBot(token)
+	b.methodFaults.reset()
+	b.faults.Store(&f)
 }
 
 func dropConn(w http.ResponseWriter) {
@@ -380,10 +389,18 @@ func (s *Server) serveBot(w http.ResponseWriter, r *http.Request, rest string) {
 		}
 		lost = f.LostResponseRate > 0 && rand.Float64() < f.LostResponseRate
 	}
+	b.methodFaults.count(method)
+	if aerr := b.methodFault(method); aerr != nil {
+		writeError(w, aerr)
+		return
+	}
 	p, perr := parseParams(r)
 	if perr != nil {
 		writeError(w, perr)
 		return
+	}
+	if f := b.faults.Load(); f != nil && f.IgnorePollTimeout {
+		p.Timeout = 0
 	}
 	res, aerr := h(b, r, p)
 	if lost {

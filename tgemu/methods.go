@@ -497,9 +497,10 @@ func parseMarkup(raw json.RawMessage) (*telego.InlineKeyboardMarkup, *apiError) 
 
 // callbackRecord remembers a pressed button until the bot answers it.
 type callbackRecord struct {
-	id       string
-	answered bool
-	answer   CallbackAnswer
+	id        string
+	pressedAt time.Time
+	answered  bool
+	answer    CallbackAnswer
 }
 
 // CallbackAnswer is what the bot said in answerCallbackQuery.
@@ -507,6 +508,9 @@ type CallbackAnswer struct {
 	Text      string
 	ShowAlert bool
 	URL       string
+	// PressedAt and AnsweredAt are when the button was pressed and when the
+	// bot's answer arrived (the real Telegram lets a query expire after ~15 s).
+	PressedAt, AnsweredAt time.Time
 }
 
 func (b *bot) answerCallbackQuery(_ *http.Request, p *params) (any, *apiError) {
@@ -517,7 +521,8 @@ func (b *bot) answerCallbackQuery(_ *http.Request, p *params) (any, *apiError) {
 		return nil, badRequest("query is too old and response timeout expired or query ID is invalid")
 	}
 	cb.answered = true
-	cb.answer = CallbackAnswer{Text: p.Text, ShowAlert: p.ShowAlert, URL: p.URL}
+	cb.answer = CallbackAnswer{Text: p.Text, ShowAlert: p.ShowAlert, URL: p.URL,
+		PressedAt: cb.pressedAt, AnsweredAt: time.Now()}
 	return true, nil
 }
 

@@ -274,7 +274,7 @@ func (u *User) Press(token string, messageID int, callbackData string) (string, 
 	}
 	id := strconv.FormatInt(u.srv.nextSeq.Add(1), 10)
 	b.cbMu.Lock()
-	b.callbacks[id] = &callbackRecord{id: id}
+	b.callbacks[id] = &callbackRecord{id: id, pressedAt: time.Now()}
 	b.cbMu.Unlock()
 	tm := c.render(m)
 	b.enqueue("callback_query", telego.Update{CallbackQuery: &telego.CallbackQuery{
