@@ -165,8 +165,8 @@ func (b *Bot) ownersOnly(u *update) bool {
 			action = b.routes.commandTargets()[name].Action
 		}
 	}
-	a, ok := b.routes.actions[action]
-	return ok && a.Role == store.RoleOwner
+	role, ok := b.routes.roles[action]
+	return ok && role == store.RoleOwner
 }
 
 // refusals aggregates refused attempts per user and window (RefusalWindow).

@@ -141,7 +141,7 @@ func (b *Bot) retryData(u *update, replies []flows.Reply) string {
 		}
 	}
 	prefix, _, _ := strings.Cut(data, ":")
-	if a, ok := b.routes.actions[prefix]; ok && a.Role == store.RoleViewer && len(data) <= 64 {
+	if role, ok := b.routes.roles[prefix]; ok && role == store.RoleViewer && len(data) <= 64 {
 		return data
 	}
 	return ""
