@@ -384,4 +384,3 @@ func (l *lane) sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	}
 }
-
