@@ -78,11 +78,12 @@ func (l *lane) chunkSize() int {
 }
 
 // markGroup is how many reserved deliveries are marked requested at once: about 100 ms
-// of sending, at most half the concurrent requests. One statement per group keeps the
-// write rate low; a small group keeps what a crash can leave uncertain small.
+// of sending, at most a quarter of the concurrent requests (16 by default: about 60
+// statements a second at 1,000/s). One statement per group keeps the write rate low; a
+// small group keeps what a crash can leave uncertain though never sent small.
 func (l *lane) markGroup() int {
 	limit, _ := l.e.paceFor(l.ch)
-	most := max(l.e.cfg.Concurrency/2, 1)
+	most := max(l.e.cfg.Concurrency/4, 1)
 	if limit == rate.Inf {
 		return most
 	}

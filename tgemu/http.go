@@ -307,6 +307,10 @@ type Faults struct {
 	// connection is closed before the answer: the send happened, the client
 	// cannot know (the case that makes retries produce duplicates).
 	LostResponseRate float64
+	// GatewayRate is the share of requests answered 502 or 504 with a proxy's HTML
+	// page: half of them without being processed, half after being processed (the
+	// message was delivered, the gateway gave up on the answer).
+	GatewayRate float64
 }
 
 // SetFaults replaces the bot's fault injection (zero Faults: none).
@@ -352,8 +356,13 @@ func (s *Server) serveBot(w http.ResponseWriter, r *http.Request, rest string) {
 		writeError(w, errNotFound)
 		return
 	}
-	lost := false
+	lost, gatewayAfter := false, false
 	if f := b.faults.Load(); f != nil {
+		var gatewayBefore bool
+		if gatewayBefore, gatewayAfter = gatewayFault(f); gatewayBefore {
+			writeGateway(w)
+			return
+		}
 		if !sleep(r, f.Latency+randDur(f.Jitter)) {
 			return
 		}
@@ -388,6 +397,10 @@ func (s *Server) serveBot(w http.ResponseWriter, r *http.Request, rest string) {
 	res, aerr := h(b, r, p)
 	if lost {
 		dropConn(w)
+		return
+	}
+	if gatewayAfter {
+		writeGateway(w)
 		return
 	}
 	if aerr == errGone {
