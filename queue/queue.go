@@ -130,6 +130,7 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 			return river.AddWorkerSafely(workers, &dialogExpiryWorker{store: cfg.Store, notifier: cfg.DialogNotifier, now: cfg.Now, logger: cfg.Logger})
 		},
 		func() error { return river.AddWorkerSafely(workers, &startWorker{e: eng}) },
+		func() error { return river.AddWorkerSafely(workers, &fanoutWorker{e: eng}) },
 		func() error { return river.AddWorkerSafely(workers, &laneWorker{e: eng}) },
 		func() error {
 			return river.AddWorkerSafely(workers, &progressWorker{e: eng, samples: map[int64][]rateSample{}})
