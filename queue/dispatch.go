@@ -142,7 +142,7 @@ func (l *lane) feed(ctx context.Context, claimed []store.ClaimedDelivery, tasks 
 			return laneResult{}, true, err
 		}
 		for i, t := range ready {
-			if res, stop := l.handOver(ctx, t, tasks, results); stop {
+			if res, stop := l.handToSender(ctx, t, tasks, results); stop {
 				l.unsendAll(ready[i+1:], results)
 				l.releaseAll(claimed[end:], results)
 				return res, true, nil
@@ -201,9 +201,9 @@ func (l *lane) markRequested(ctx context.Context, group []store.ClaimedDelivery,
 	return out, nil
 }
 
-// handOver waits for the pacer and gives t to a sender. stop means the lane must end
+// handToSender waits for the pacer and gives t to a sender. stop means the lane must end
 // its slice with res; t has then been given back.
-func (l *lane) handOver(ctx context.Context, t sendTask, tasks chan<- sendTask, results chan<- store.DeliveryOutcome) (laneResult, bool) {
+func (l *lane) handToSender(ctx context.Context, t sendTask, tasks chan<- sendTask, results chan<- store.DeliveryOutcome) (laneResult, bool) {
 	slot, err := l.pacer.wait(ctx)
 	if err != nil || !l.mayStart() || !l.isSendable(t.d.CampaignID) {
 		// Stopped, lease lost or the campaign paused while we waited.

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/rs/zerolog"
@@ -20,8 +21,9 @@ import (
 //
 // Exclusivity: a lane only sends while it holds the channel's lease in the lanes table
 // (renewed every LaneLease/3); the River job is unique per (channel, epoch) so starts,
-// resumes and the keeper never pile up jobs. Time slicing: a lane runs for Slice, gives
-// back its lease and returns river.JobSnooze(0), so any process may continue it. When
+// resumes and the keeper never pile up jobs. Time slicing: a lane runs for Slice, then
+// moves the lane to the next epoch and enqueues that epoch's job (handOver), which any
+// process may run; this process, still the lease owner, continues at once. When
 // a process dies, its job stays "running" in River until the rescuer sees it (we set
 // RescueStuckJobsAfter to a minute), but the lease runs out within LaneLease and the
 // keeper (DeliveryMaintenanceArgs) then moves the lane to a new epoch and enqueues a
@@ -58,7 +60,7 @@ func (w *laneWorker) Timeout(*river.Job[LaneArgs]) time.Duration {
 func (w *laneWorker) Work(ctx context.Context, job *river.Job[LaneArgs]) error {
 	e := w.e
 	args := job.Args
-	if !e.lockLane(args.ChannelID) {
+	if !e.lockLaneWait(ctx, args.ChannelID) {
 		return river.JobSnooze(time.Second)
 	}
 	defer e.unlockLane(args.ChannelID)
@@ -113,10 +115,57 @@ func (w *laneWorker) Work(ctx context.Context, job *river.Job[LaneArgs]) error {
 	if err != nil {
 		return err
 	}
-	if res.done {
+	if res.done || l.handedOver.Load() {
 		return nil
 	}
 	return river.JobSnooze(res.wait)
+}
+
+// lockLaneWait takes the in-process lane lock, waiting a little for the previous
+// slice of the same lane, which hands over before it has drained its requests.
+func (e *engine) lockLaneWait(ctx context.Context, channelID int64) bool {
+	deadline := time.Now().Add(e.cfg.RequestTimeout)
+	for !e.lockLane(channelID) {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		t := time.NewTimer(5 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	return true
+}
+
+// handOver starts the lane's next slice in a new job as soon as this one stops
+// dispatching, before it drains: the new job's insert wakes River's fetcher at once
+// (a snoozed job waited for the next fetch poll, a visible dip in the rate every
+// slice), and it waits for this slice's lock, so sending continues within about
+// River's fetch cooldown. Other processes still get the lane whenever this one stops
+// or dies.
+func (l *lane) handOver(ctx context.Context) {
+	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		return // not run by River (tests): snooze as before
+	}
+	err = l.e.store.InTx(ctx, func(tx *store.Store) error {
+		next, ok, err := tx.LaneHandOver(ctx, l.ch.ID, l.epoch, l.e.owner)
+		if err != nil || !ok {
+			return err
+		}
+		ptx, _ := tx.Tx()
+		if _, err := client.InsertTx(ctx, ptx, LaneArgs{ChannelID: l.ch.ID, Epoch: next}, nil); err != nil {
+			return err
+		}
+		l.handedOver.Store(true)
+		return nil
+	})
+	if err != nil {
+		l.handedOver.Store(false)
+		l.log.Warn().Err(err).Msg("hand lane over to its next slice; it snoozes instead")
+	}
 }
 
 // haltChannel pauses every running campaign of a channel that cannot send.
@@ -157,6 +206,7 @@ type lane struct {
 
 	leaseDeadline atomic.Int64 // unix ns; no send starts after it unless renewed
 	leaseLost     atomic.Bool
+	handedOver    atomic.Bool // the next slice's job is enqueued (handOver)
 
 	running atomic.Pointer[map[int64]bool] // campaigns running at the last poll
 
@@ -197,6 +247,9 @@ func (l *lane) run(ctx context.Context, until time.Time) (laneResult, error) {
 	go func() { settleErr <- l.settleLoop(results) }() // owned: run reads settleErr
 
 	res, dispatchErr := l.dispatch(ctx, until, tasks, results)
+	if dispatchErr == nil && !res.done && res.wait == 0 && ctx.Err() == nil && !l.e.draining() && l.mayStart() {
+		l.handOver(ctx)
+	}
 	close(tasks)
 	senders.Wait()
 	close(results)
@@ -248,7 +301,9 @@ func (l *lane) renewLoop(ctx context.Context) error {
 			l.log.Warn().Err(err).Msg("renew lane lease")
 		case !ok:
 			l.leaseLost.Store(true)
-			l.log.Warn().Msg("lane lease lost; stopping")
+			if !l.handedOver.Load() {
+				l.log.Warn().Msg("lane lease lost; stopping")
+			}
 			return nil
 		default:
 			l.leaseDeadline.Store(start.Add(l.e.cfg.LaneLease - l.e.cfg.LaneLease/4).UnixNano())
