@@ -77,7 +77,7 @@ func TestCampaignStartSkipsSuppressedAndStartsOnce(t *testing.T) {
 	require.NoError(t, b.st.SuppressionAdd(ctx, b.channel, 7, store.SuppressDeactivated))
 	id := b.create(t, "k")
 	res := b.start(t, id)
-	require.Equal(t, store.CampaignStartResult{Started: true, Status: store.CampaignRunning, ChannelID: b.channel, Deliveries: 8, Suppressed: 2}, res)
+	require.Equal(t, store.CampaignStartResult{Started: true, Status: store.CampaignRunning, ChannelID: b.channel, Deliveries: 8, Suppressed: 2, FanoutDone: true}, res)
 	require.False(t, b.start(t, id).Started, "a second start does nothing")
 	counts, err := b.st.DeliveryCounts(ctx, id)
 	require.NoError(t, err)
