@@ -10,9 +10,9 @@ import (
 )
 
 // fanout: a campaign over 10 × size recipients (1,000,000 by default) is confirmed;
-// measured are the seconds until its start job has committed every delivery
-// (campaign running; the deliveries are created in the same transaction) and until
-// the emulator accepted its first message. The batch is created beforehand with one
+// measured are the seconds until its start job has committed the first chunk of
+// deliveries (campaign running), until the emulator accepted its first message, and
+// until every delivery exists (the rest are created in chunks while sending). The batch is created beforehand with one
 // INSERT … SELECT (set-up, not measured); the lowest chat ids are emulator users, so
 // the first claimed delivery can be sent. The campaign is cancelled afterwards.
 func fanout(ctx context.Context, s *scenario) (Result, error) {
@@ -80,6 +80,21 @@ func fanout(ctx context.Context, s *scenario) (Result, error) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// The rest of the deliveries are created while the first chunk is sent.
+	for {
+		pending, err := h.store.CampaignFanoutPending(ctx, id)
+		if err != nil {
+			return r, err
+		}
+		if !pending {
+			r.Metrics["seconds_to_all_deliveries"] = time.Since(start).Seconds()
+			break
+		}
+		if time.Now().After(deadline) {
+			return r, fmt.Errorf("deliveries still being created 5 minutes after Confirm")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	counts, err := h.store.DeliveryCounts(ctx, id)
 	if err != nil {
 		return r, err
@@ -91,6 +106,6 @@ func fanout(ctx context.Context, s *scenario) (Result, error) {
 		return r, fmt.Errorf("cancel: %w", err)
 	}
 	r.Metrics["peak_rss_mb"] = peakRSSMB()
-	r.target("seconds_to_first_send", "<=", 10)
+	r.target("seconds_to_first_send", "<=", 3)
 	return r, nil
 }

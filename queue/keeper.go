@@ -70,12 +70,13 @@ func (e *engine) maintain(ctx context.Context, client *river.Client[pgx.Tx]) err
 		if err != nil {
 			return err
 		}
-		var n int64
-		for id, k := range expired {
-			n += k
-			e.logger.Warn().Int64("campaign_id", id).Int64("deliveries", k).Msg("in-flight deliveries without outcome became uncertain")
+		for id, k := range expired.Uncertain {
+			e.logger.Warn().Int64("campaign_id", id).Int64("deliveries", k).Msg("requested deliveries without outcome became uncertain")
 		}
-		if n < sweepBatch {
+		if expired.Released > 0 {
+			e.logger.Info().Int64("deliveries", expired.Released).Msg("reserved deliveries never requested went back to pending")
+		}
+		if expired.Swept() < sweepBatch {
 			break
 		}
 	}

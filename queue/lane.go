@@ -1,20 +1,17 @@
 package queue
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/time/rate"
 
 	"herald/store"
 )
@@ -24,8 +21,9 @@ import (
 //
 // Exclusivity: a lane only sends while it holds the channel's lease in the lanes table
 // (renewed every LaneLease/3); the River job is unique per (channel, epoch) so starts,
-// resumes and the keeper never pile up jobs. Time slicing: a lane runs for Slice, gives
-// back its lease and returns river.JobSnooze(0), so any process may continue it. When
+// resumes and the keeper never pile up jobs. Time slicing: a lane runs for Slice, then
+// moves the lane to the next epoch and enqueues that epoch's job (handOver), which any
+// process may run; this process, still the lease owner, continues at once. When
 // a process dies, its job stays "running" in River until the rescuer sees it (we set
 // RescueStuckJobsAfter to a minute), but the lease runs out within LaneLease and the
 // keeper (DeliveryMaintenanceArgs) then moves the lane to a new epoch and enqueues a
@@ -62,7 +60,7 @@ func (w *laneWorker) Timeout(*river.Job[LaneArgs]) time.Duration {
 func (w *laneWorker) Work(ctx context.Context, job *river.Job[LaneArgs]) error {
 	e := w.e
 	args := job.Args
-	if !e.lockLane(args.ChannelID) {
+	if !e.lockLaneWait(ctx, args.ChannelID) {
 		return river.JobSnooze(time.Second)
 	}
 	defer e.unlockLane(args.ChannelID)
@@ -117,10 +115,57 @@ func (w *laneWorker) Work(ctx context.Context, job *river.Job[LaneArgs]) error {
 	if err != nil {
 		return err
 	}
-	if res.done {
+	if res.done || l.handedOver.Load() {
 		return nil
 	}
 	return river.JobSnooze(res.wait)
+}
+
+// lockLaneWait takes the in-process lane lock, waiting a little for the previous
+// slice of the same lane, which hands over before it has drained its requests.
+func (e *engine) lockLaneWait(ctx context.Context, channelID int64) bool {
+	deadline := time.Now().Add(e.cfg.RequestTimeout)
+	for !e.lockLane(channelID) {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		t := time.NewTimer(5 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	return true
+}
+
+// handOver starts the lane's next slice in a new job as soon as this one stops
+// dispatching, before it drains: the new job's insert wakes River's fetcher at once
+// (a snoozed job waited for the next fetch poll, a visible dip in the rate every
+// slice), and it waits for this slice's lock, so sending continues within about
+// River's fetch cooldown. Other processes still get the lane whenever this one stops
+// or dies.
+func (l *lane) handOver(ctx context.Context) {
+	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		return // not run by River (tests): snooze as before
+	}
+	err = l.e.store.InTx(ctx, func(tx *store.Store) error {
+		next, ok, err := tx.LaneHandOver(ctx, l.ch.ID, l.epoch, l.e.owner)
+		if err != nil || !ok {
+			return err
+		}
+		ptx, _ := tx.Tx()
+		if _, err := client.InsertTx(ctx, ptx, LaneArgs{ChannelID: l.ch.ID, Epoch: next}, nil); err != nil {
+			return err
+		}
+		l.handedOver.Store(true)
+		return nil
+	})
+	if err != nil {
+		l.handedOver.Store(false)
+		l.log.Warn().Err(err).Msg("hand lane over to its next slice; it snoozes instead")
+	}
 }
 
 // haltChannel pauses every running campaign of a channel that cannot send.
@@ -161,6 +206,7 @@ type lane struct {
 
 	leaseDeadline atomic.Int64 // unix ns; no send starts after it unless renewed
 	leaseLost     atomic.Bool
+	handedOver    atomic.Bool // the next slice's job is enqueued (handOver)
 
 	running atomic.Pointer[map[int64]bool] // campaigns running at the last poll
 
@@ -170,12 +216,6 @@ type lane struct {
 
 	outstanding atomic.Int64 // claimed deliveries without a written outcome
 	settled     chan struct{}
-}
-
-type sendTask struct {
-	d    store.ClaimedDelivery
-	msg  *campaignMessage
-	slot *sendSlot // finished when the request is answered (see pacer)
 }
 
 func (l *lane) run(ctx context.Context, until time.Time) (laneResult, error) {
@@ -207,6 +247,9 @@ func (l *lane) run(ctx context.Context, until time.Time) (laneResult, error) {
 	go func() { settleErr <- l.settleLoop(results) }() // owned: run reads settleErr
 
 	res, dispatchErr := l.dispatch(ctx, until, tasks, results)
+	if dispatchErr == nil && !res.done && res.wait == 0 && ctx.Err() == nil && !l.e.draining() && l.mayStart() {
+		l.handOver(ctx)
+	}
 	close(tasks)
 	senders.Wait()
 	close(results)
@@ -230,118 +273,6 @@ func (l *lane) run(ctx context.Context, until time.Time) (laneResult, error) {
 		return laneResult{}, nil
 	}
 	return res, nil
-}
-
-// dispatch claims deliveries and hands them to the senders at the channel's pace until
-// the slice ends or nothing is left.
-func (l *lane) dispatch(ctx context.Context, until time.Time, tasks chan<- sendTask, results chan<- store.DeliveryOutcome) (laneResult, error) {
-	cfg := l.e.cfg
-	limit, _ := l.e.paceFor(l.ch)
-	// A chunk is about half a second of sending, so claims stay frequent enough to
-	// keep the in-flight bound small and the pipeline full.
-	chunk := max(cfg.MaxInFlight/2, 1)
-	if limit != rate.Inf {
-		chunk = min(max(int(float64(limit)/2), 1), chunk)
-	}
-	for {
-		if ctx.Err() != nil || !l.mayStart() {
-			return laneResult{wait: time.Second}, nil
-		}
-		if !time.Now().Before(until) || l.e.draining() {
-			return laneResult{}, nil
-		}
-		if d := time.Until(l.pacer.until()); d > longPause {
-			return laneResult{wait: d}, nil
-		}
-		ids := l.sendable()
-		if len(ids) == 0 {
-			return laneResult{done: true}, nil
-		}
-		if room := int64(cfg.MaxInFlight) - l.outstanding.Load(); room < int64(chunk) {
-			l.waitSettled(ctx, 100*time.Millisecond)
-			continue
-		}
-		per := (chunk + len(ids) - 1) / len(ids)
-		// The lease covers the wait for the pacer of everything in flight, then the request.
-		lease := cfg.DeliveryLease + time.Duration(float64(cfg.MaxInFlight)/float64(limit)*float64(time.Second))
-		claimed, err := l.e.store.DeliveryClaim(ctx, ids, per, lease)
-		if err != nil {
-			return laneResult{}, err
-		}
-		if len(claimed) == 0 {
-			if l.outstanding.Load() > 0 {
-				l.waitSettled(ctx, 100*time.Millisecond)
-				continue
-			}
-			next, anyPending, err := l.e.store.DeliveryNextDue(ctx, ids)
-			if err != nil {
-				return laneResult{}, err
-			}
-			if !anyPending {
-				return laneResult{done: true}, nil
-			}
-			wait := time.Until(next)
-			if wait <= 0 {
-				wait = 50 * time.Millisecond // claimed by someone else meanwhile, or just due
-			}
-			if time.Now().Add(wait).After(until) {
-				return laneResult{wait: min(wait, time.Minute)}, nil
-			}
-			l.sleep(ctx, wait)
-			continue
-		}
-		l.outstanding.Add(int64(len(claimed)))
-		for i, d := range claimed {
-			msg, err := l.message(ctx, d.CampaignID)
-			if err != nil {
-				l.releaseAll(claimed[i:], results)
-				return laneResult{}, err
-			}
-			if msg == nil || !l.isSendable(d.CampaignID) {
-				results <- release(d)
-				continue
-			}
-			if d := time.Until(l.pacer.until()); d > longPause {
-				// A long 429 pause: give the rest back instead of holding it in flight
-				// (its leases could run out and make it uncertain though unsent).
-				l.releaseAll(claimed[i:], results)
-				return laneResult{wait: d}, nil
-			}
-			slot, err := l.pacer.wait(ctx)
-			if err != nil || !l.mayStart() || !l.isSendable(d.CampaignID) {
-				// Stopped, lease lost or the campaign paused while we waited: give the
-				// rest back unsent.
-				slot.finish()
-				if err == nil && !l.isSendable(d.CampaignID) {
-					results <- release(d)
-					continue
-				}
-				l.releaseAll(claimed[i:], results)
-				return laneResult{wait: time.Second}, nil
-			}
-			select {
-			case tasks <- sendTask{d: d, msg: msg, slot: slot}:
-			case <-ctx.Done():
-				slot.finish()
-				l.releaseAll(claimed[i:], results)
-				return laneResult{}, nil
-			}
-		}
-	}
-}
-
-// longPause is the longest 429 pause a lane sits out holding claimed deliveries; a
-// longer one ends the slice and the lane job snoozes through it.
-const longPause = 2 * time.Second
-
-func release(d store.ClaimedDelivery) store.DeliveryOutcome {
-	return store.DeliveryOutcome{CampaignID: d.CampaignID, ChatID: d.ChatID, Status: store.DeliveryPending}
-}
-
-func (l *lane) releaseAll(ds []store.ClaimedDelivery, results chan<- store.DeliveryOutcome) {
-	for _, d := range ds {
-		results <- release(d)
-	}
 }
 
 // mayStart reports whether the lane still holds its lease with margin.
@@ -370,7 +301,9 @@ func (l *lane) renewLoop(ctx context.Context) error {
 			l.log.Warn().Err(err).Msg("renew lane lease")
 		case !ok:
 			l.leaseLost.Store(true)
-			l.log.Warn().Msg("lane lease lost; stopping")
+			if !l.handedOver.Load() {
+				l.log.Warn().Msg("lane lease lost; stopping")
+			}
 			return nil
 		default:
 			l.leaseDeadline.Store(start.Add(l.e.cfg.LaneLease - l.e.cfg.LaneLease/4).UnixNano())
@@ -504,146 +437,5 @@ func (l *lane) sleep(ctx context.Context, d time.Duration) {
 	select {
 	case <-t.C:
 	case <-ctx.Done():
-	}
-}
-
-// sendOne makes one request and turns its answer into an outcome.
-func (l *lane) sendOne(ctx context.Context, t sendTask) store.DeliveryOutcome {
-	defer t.slot.finish()
-	d := t.d
-	out := store.DeliveryOutcome{CampaignID: d.CampaignID, ChatID: d.ChatID}
-	vars, err := decodeVars(d.Vars)
-	if err != nil {
-		out.Status, out.Error, out.CountAttempt = store.DeliveryFailed, "recipient variables: "+err.Error(), true
-		return out
-	}
-	reqCtx, cancel := context.WithTimeout(ctx, l.e.cfg.RequestTimeout)
-	msgID, err := t.msg.send(reqCtx, l.bot, d.ChatID, vars)
-	cancel()
-	if err == nil {
-		out.Status, out.MessageID, out.CountAttempt = store.DeliverySent, msgID, true
-		return out
-	}
-	f := classifySendError(err)
-	switch f.class {
-	case classRateLimited:
-		until := time.Now().Add(f.retryAfter)
-		if l.pacer.pause(until) {
-			l.log.Warn().Dur("retry_after", f.retryAfter).Msg("429 from Telegram; lane waits")
-			if err := l.e.store.ChannelSetRetryAfter(context.WithoutCancel(ctx), l.ch.ID, until); err != nil {
-				l.log.Warn().Err(err).Msg("record retry_after")
-			}
-		}
-		out.Status, out.NotBefore = store.DeliveryPending, until
-	case classBlocked:
-		out.Status, out.Error, out.Suppress, out.CountAttempt = store.DeliveryBlocked, f.reason, f.suppress, true
-	case classUnreachable:
-		out.Status, out.Error, out.CountAttempt = store.DeliveryFailed, f.reason, true
-	case classTemplate:
-		out.Status = store.DeliveryPending
-		l.halt(ctx, d.CampaignID, f.reason)
-	case classRetry:
-		if ctx.Err() != nil {
-			out.Status = store.DeliveryPending // stopped before the request left
-			break
-		}
-		attempts := int(d.Attempts) + 1
-		if attempts >= l.e.cfg.MaxAttempts {
-			out.Status, out.Error, out.CountAttempt = store.DeliveryFailed, f.reason, true
-			break
-		}
-		backoff := min(l.e.cfg.RetryBackoff<<(attempts-1), time.Minute)
-		out.Status, out.Error, out.CountAttempt, out.NotBefore = store.DeliveryPending, f.reason, true, time.Now().Add(backoff)
-	default:
-		out.Status, out.Error, out.CountAttempt = store.DeliveryUncertain, f.reason, true
-	}
-	return out
-}
-
-// decodeVars reads a recipient's variables; values that are not strings are written
-// as JSON has them.
-func decodeVars(raw []byte) (map[string]string, error) {
-	if len(raw) == 0 {
-		return nil, nil
-	}
-	var vars map[string]string
-	if err := json.Unmarshal(raw, &vars); err == nil {
-		return vars, nil
-	}
-	var loose map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &loose); err != nil {
-		return nil, err
-	}
-	vars = make(map[string]string, len(loose))
-	for k, v := range loose {
-		var s string
-		if json.Unmarshal(v, &s) == nil {
-			vars[k] = s
-		} else if !bytes.Equal(v, []byte("null")) {
-			vars[k] = string(v)
-		}
-	}
-	return vars, nil
-}
-
-// settleLoop writes outcomes in batches: when 256 are waiting or every 25 ms.
-func (l *lane) settleLoop(results <-chan store.DeliveryOutcome) error {
-	const batchMax = 256
-	batch := make([]store.DeliveryOutcome, 0, batchMax)
-	tick := time.NewTicker(25 * time.Millisecond)
-	defer tick.Stop()
-	var firstErr error
-	flush := func() {
-		if len(batch) == 0 {
-			return
-		}
-		if err := l.settle(batch); err != nil && firstErr == nil {
-			firstErr = err
-		}
-		l.outstanding.Add(-int64(len(batch)))
-		batch = batch[:0]
-		select {
-		case l.settled <- struct{}{}:
-		default:
-		}
-	}
-	for {
-		select {
-		case o, ok := <-results:
-			if !ok {
-				flush()
-				return firstErr
-			}
-			batch = append(batch, o)
-			if len(batch) >= batchMax {
-				flush()
-			}
-		case <-tick.C:
-			flush()
-		}
-	}
-}
-
-// settle writes one batch. A database restart or failover takes seconds, and giving up
-// sooner would turn sends Telegram confirmed into uncertain ones that an admin may then
-// resend, so it retries with backoff for up to half the delivery lease (meanwhile the
-// lane stalls, which is right: it could not claim work either). Outcomes still unwritten
-// then stay in flight and become uncertain when their lease runs out, which is the truth
-// as far as the database can know.
-func (l *lane) settle(batch []store.DeliveryOutcome) error {
-	giveUp := time.Now().Add(l.e.cfg.DeliveryLease / 2)
-	wait := 200 * time.Millisecond
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err := l.e.store.DeliverySettle(ctx, l.ch.ID, batch)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if time.Now().Add(wait).After(giveUp) {
-			return fmt.Errorf("write %d delivery outcomes: %w", len(batch), err)
-		}
-		time.Sleep(wait)
-		wait = min(2*wait, 2*time.Second)
 	}
 }

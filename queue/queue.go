@@ -6,6 +6,34 @@
 // claims deliveries in chunks, sends them at the bot's rate with bounded concurrency
 // and writes the outcomes in batches; DeliveryMaintenanceArgs sweeps what a dead
 // process left behind. Controls pauses, resumes and cancels campaigns.
+//
+// # What "uncertain" means
+//
+// An operator must never get a double send and never a silent drop, so a delivery is
+// uncertain only when its request may have reached Telegram and no answer proves what
+// happened; uncertain deliveries are never resent automatically. A claim only
+// reserves deliveries; each is marked requested (in groups of about 100 ms of
+// sending) right before its request leaves. When a process dies, its reserved
+// deliveries go back to pending and are sent once by whoever continues; its requested
+// ones become uncertain:stopped. After a kill -9 at any rate the uncertain ones are
+// therefore at most the requests in the air (Concurrency), one marked group and the
+// outcomes of the last 25 ms, independent of the claim size.
+//
+// Every answer and transport error is sorted by what it proves (classifySendError
+// holds the one table):
+//   - refused before sending (dial failed, no free connection, a pooled connection
+//     found closed while idle before a byte was written): retried;
+//   - Telegram's own JSON error: by its code (429 waits, 403 blocked, 400 failed or
+//     the campaign pauses, 5xx retried: the body proves Telegram answered and did
+//     not act);
+//   - a gateway's 502/504, or any answer that is not the Bot API's JSON:
+//     uncertain:gateway, since the gateway may have given up after Telegram acted;
+//   - a timeout or a connection lost after the request was written:
+//     uncertain:answer_lost.
+//
+// Idle keep-alive connections are closed after 15 s, sooner than servers close them;
+// a request on a reused connection first checks without blocking whether the server
+// closed it meanwhile, which proves the request unsent, so it goes out on a new one.
 package queue
 
 import (
@@ -102,6 +130,7 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 			return river.AddWorkerSafely(workers, &dialogExpiryWorker{store: cfg.Store, notifier: cfg.DialogNotifier, now: cfg.Now, logger: cfg.Logger})
 		},
 		func() error { return river.AddWorkerSafely(workers, &startWorker{e: eng}) },
+		func() error { return river.AddWorkerSafely(workers, &fanoutWorker{e: eng}) },
 		func() error { return river.AddWorkerSafely(workers, &laneWorker{e: eng}) },
 		func() error {
 			return river.AddWorkerSafely(workers, &progressWorker{e: eng, samples: map[int64][]rateSample{}})

@@ -93,11 +93,15 @@ func (w *startWorker) Work(ctx context.Context, job *river.Job[StartCampaignArgs
 		if err != nil {
 			return err
 		}
-		ptx, _ := tx.Tx()
-		_, err = client.InsertManyTx(ctx, ptx, []river.InsertManyParams{
+		jobs := []river.InsertManyParams{
 			{Args: LaneArgs{ChannelID: res.ChannelID, Epoch: epoch}},
 			{Args: ProgressArgs{CampaignID: id}},
-		})
+		}
+		if !res.FanoutDone {
+			jobs = append(jobs, river.InsertManyParams{Args: FanoutArgs{CampaignID: id}})
+		}
+		ptx, _ := tx.Tx()
+		_, err = client.InsertManyTx(ctx, ptx, jobs)
 		return err
 	})
 	if err != nil {

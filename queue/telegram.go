@@ -20,8 +20,8 @@ import (
 )
 
 // notSentError is a request Telegram certainly did not act on: the connection was never
-// made, or the server answered 5xx (Telegram processes nothing it answers 5xx to).
-// Such a delivery may be retried without risking a second message.
+// made or was found closed before anything was written, or Telegram itself answered 5xx
+// in its own JSON. Such a delivery may be retried without risking a second message.
 type notSentError struct{ err error }
 
 func (e *notSentError) Error() string { return "request not delivered: " + e.err.Error() }
@@ -29,15 +29,25 @@ func (e *notSentError) Unwrap() error { return e.err }
 
 // unknownOutcomeError is a request that may or may not have been acted on (a timeout
 // or a connection lost after the request was written). Retrying it could send the
-// message twice, so the delivery becomes uncertain instead.
+// message twice, so the delivery becomes uncertain (store.UncertainAnswerLost).
 type unknownOutcomeError struct{ err error }
 
 func (e *unknownOutcomeError) Error() string { return "outcome unknown: " + e.err.Error() }
 func (e *unknownOutcomeError) Unwrap() error { return e.err }
 
+// gatewayError is an answer that did not come from Telegram: a 502 or 504 of a gateway,
+// or any answer whose body is not the Bot API's JSON. A gateway may give up after
+// Telegram acted on the request, so the delivery becomes uncertain
+// (store.UncertainGateway), never retried.
+type gatewayError struct{ status int }
+
+func (e *gatewayError) Error() string {
+	return fmt.Sprintf("HTTP %d without a Bot API answer (a gateway's)", e.status)
+}
+
 // classifyingCaller is telego's fasthttp caller with transport errors sorted into
-// notSentError and unknownOutcomeError; telego's own caller reports both as plain
-// strings.
+// notSentError, unknownOutcomeError and gatewayError; telego's own caller reports them
+// as plain strings.
 type classifyingCaller struct {
 	client *fasthttp.Client
 }
@@ -61,8 +71,7 @@ func (c classifyingCaller) Call(ctx context.Context, url string, data *ta.Reques
 }
 
 // post makes one POST request and hands the answer's body to decode (the body is only
-// valid during the call). Transport errors and 5xx answers come back as notSentError
-// or unknownOutcomeError; a body that does not decode is an unknownOutcomeError.
+// valid during the call). Errors are sorted by what they prove (see sendProof).
 func (c classifyingCaller) post(ctx context.Context, url, contentType string, setBody func(*fasthttp.Request), decode func([]byte) error) error {
 	if err := ctx.Err(); err != nil {
 		return &notSentError{err}
@@ -87,13 +96,25 @@ func (c classifyingCaller) post(ctx context.Context, url, contentType string, se
 		}
 		return &unknownOutcomeError{err}
 	}
-	if code := resp.StatusCode(); code >= 500 {
-		return &notSentError{fmt.Errorf("telegram answered HTTP %d", code)}
+	code := resp.StatusCode()
+	if code != fasthttp.StatusOK && !isBotAPIError(resp.Body()) {
+		return &gatewayError{status: code}
 	}
 	if err := decode(resp.Body()); err != nil {
-		return &unknownOutcomeError{fmt.Errorf("decode answer: %w", err)}
+		return &gatewayError{status: code}
 	}
 	return nil
+}
+
+// isBotAPIError reports whether body is the Bot API's own error answer: "ok": false
+// with an error code. Telegram answers every error that way; a gateway's 502 page is
+// not.
+func isBotAPIError(body []byte) bool {
+	var ans struct {
+		OK        *bool `json:"ok"`
+		ErrorCode int   `json:"error_code"`
+	}
+	return json.Unmarshal(body, &ans) == nil && ans.OK != nil && !*ans.OK && ans.ErrorCode != 0
 }
 
 // sendMessageAnswer is the part of sendMessage's answer the engine reads.
@@ -137,7 +158,7 @@ type channelClient struct {
 // requestNeverLeft reports transport errors raised before any byte of the request
 // reached the server.
 func requestNeverLeft(err error) bool {
-	if errors.Is(err, fasthttp.ErrNoFreeConns) || errors.Is(err, fasthttp.ErrDialTimeout) {
+	if errors.Is(err, fasthttp.ErrNoFreeConns) || errors.Is(err, fasthttp.ErrDialTimeout) || errors.Is(err, errClosedWhileIdle) {
 		return true
 	}
 	var op *net.OpError
@@ -170,8 +191,13 @@ func newChannelBots(apiURL string, openToken func([]byte) (string, error), maxCo
 			// Every channel bot talks to the same host (api.telegram.org), so with more
 			// than four busy lanes the connections run out; a request then waits for one
 			// instead of failing at once with ErrNoFreeConns (a retry with backoff).
-			MaxConnWaitTimeout:  5 * time.Second,
-			MaxIdleConnDuration: time.Minute,
+			MaxConnWaitTimeout: 5 * time.Second,
+			// Servers and proxies close keep-alive connections that sit idle (commonly
+			// after 60-75 s, some much sooner). Closing ours first avoids most of those
+			// races; dialIdleChecked catches the rest before a byte is written.
+			MaxIdleConnDuration: 15 * time.Second,
+			DialTimeout:         dialIdleChecked,
+			RetryIfErr:          retryIfClosedWhileIdle,
 			ReadTimeout:         time.Minute,
 			WriteTimeout:        time.Minute,
 		}},
@@ -216,7 +242,8 @@ const (
 	classBlocked               // 403 blocked or deactivated: suppressed for the channel
 	classUnreachable           // chat not found, can't initiate, kicked: failed
 	classTemplate              // the message itself is refused: the campaign pauses
-	classRetry                 // not delivered (5xx, no connection): retry with backoff
+	classTooLong               // too long with this recipient's values: this one fails
+	classRetry                 // proven not delivered: retry with backoff
 	classUncertain             // may have been delivered: never resent automatically
 )
 
@@ -228,50 +255,83 @@ type sendFailure struct {
 	retryAfter time.Duration
 }
 
-// classifySendError sorts an error of a send by error code first; descriptions are only
-// consulted where the code alone does not tell (403 blocked vs deactivated vs can't
-// initiate; 400 chat-specific vs template-wide).
+// classifySendError sorts an error of a send by what it proves. This is the one table
+// of it (the package doc summarises it):
+//
+//	evidence                                      proves                        class
+//	dial failed, no free connection               the request never left        retry
+//	pooled connection found closed before a       the request never left        retried at once by
+//	  byte was written (dialIdleChecked)                                          the transport, then retry
+//	stopped before the request started            the request never left        put back (lane)
+//	timeout, connection lost after writing        Telegram may have acted       uncertain:answer_lost
+//	HTTP 502/504 or any answer that is not the    a gateway answered; Telegram  uncertain:gateway
+//	  Bot API's JSON                                may have acted
+//	Bot API JSON error 5xx                        Telegram answered, did not    retry
+//	                                                act
+//	Bot API JSON 429                              not acted; slow down          wait retry_after
+//	Bot API JSON 403 blocked / deactivated        the user stopped the bot      blocked, suppressed
+//	Bot API JSON 400 chat-specific, other 4xx     this chat cannot get it       failed
+//	Bot API JSON 400 "message is too long"        too long (decided by caller)  fails one / pauses
+//	Bot API JSON 400 other                        the message is refused        campaign pauses
+//
+// Error codes come first; descriptions are only consulted where the code alone does
+// not tell (403 blocked vs deactivated vs can't initiate; 400 chat-specific vs
+// template-wide).
 func classifySendError(err error) sendFailure {
 	var apiErr *ta.Error
 	if errors.As(err, &apiErr) {
-		desc := apiErr.Description
-		lower := strings.ToLower(desc)
-		switch {
-		case apiErr.ErrorCode == 429:
-			wait := time.Second
-			if apiErr.Parameters != nil && apiErr.Parameters.RetryAfter > 0 {
-				wait = time.Duration(apiErr.Parameters.RetryAfter) * time.Second
-			}
-			return sendFailure{class: classRateLimited, reason: desc, retryAfter: wait}
-		case apiErr.ErrorCode == 403:
-			switch {
-			case strings.Contains(lower, "deactivated"):
-				return sendFailure{class: classBlocked, reason: desc, suppress: store.SuppressDeactivated}
-			case strings.Contains(lower, "blocked"):
-				return sendFailure{class: classBlocked, reason: desc, suppress: store.SuppressBlocked}
-			}
-			return sendFailure{class: classUnreachable, reason: desc}
-		case apiErr.ErrorCode == 400:
-			if apiErr.Parameters != nil && apiErr.Parameters.MigrateToChatID != 0 {
-				return sendFailure{class: classUnreachable, reason: desc}
-			}
-			for _, chatSpecific := range []string{"chat not found", "user not found", "peer_id_invalid", "chat_id is empty", "have no rights", "not enough rights"} {
-				if strings.Contains(lower, chatSpecific) {
-					return sendFailure{class: classUnreachable, reason: desc}
-				}
-			}
-			// Anything else a 400 says is about the message (entities, length, buttons,
-			// media) and would fail for every recipient.
-			return sendFailure{class: classTemplate, reason: desc}
-		case apiErr.ErrorCode >= 500:
-			return sendFailure{class: classRetry, reason: desc}
-		default:
-			return sendFailure{class: classUnreachable, reason: desc}
-		}
+		return classifyAPIError(apiErr)
 	}
 	var notSent *notSentError
 	if errors.As(err, &notSent) {
 		return sendFailure{class: classRetry, reason: notSent.Error()}
 	}
-	return sendFailure{class: classUncertain, reason: err.Error()}
+	var gw *gatewayError
+	if errors.As(err, &gw) {
+		return sendFailure{class: classUncertain, reason: store.UncertainGateway}
+	}
+	return sendFailure{class: classUncertain, reason: store.UncertainAnswerLost}
+}
+
+// errTooLong is Telegram's description of a text or caption over its limit.
+const errTooLong = "message is too long"
+
+func classifyAPIError(apiErr *ta.Error) sendFailure {
+	desc := apiErr.Description
+	lower := strings.ToLower(desc)
+	switch {
+	case apiErr.ErrorCode == 429:
+		wait := time.Second
+		if apiErr.Parameters != nil && apiErr.Parameters.RetryAfter > 0 {
+			wait = time.Duration(apiErr.Parameters.RetryAfter) * time.Second
+		}
+		return sendFailure{class: classRateLimited, reason: desc, retryAfter: wait}
+	case apiErr.ErrorCode == 403:
+		switch {
+		case strings.Contains(lower, "deactivated"):
+			return sendFailure{class: classBlocked, reason: desc, suppress: store.SuppressDeactivated}
+		case strings.Contains(lower, "blocked"):
+			return sendFailure{class: classBlocked, reason: desc, suppress: store.SuppressBlocked}
+		}
+		return sendFailure{class: classUnreachable, reason: desc}
+	case apiErr.ErrorCode == 400:
+		if apiErr.Parameters != nil && apiErr.Parameters.MigrateToChatID != 0 {
+			return sendFailure{class: classUnreachable, reason: desc}
+		}
+		for _, chatSpecific := range []string{"chat not found", "user not found", "peer_id_invalid", "chat_id is empty", "have no rights", "not enough rights"} {
+			if strings.Contains(lower, chatSpecific) {
+				return sendFailure{class: classUnreachable, reason: desc}
+			}
+		}
+		if strings.Contains(lower, errTooLong) || strings.Contains(lower, "caption is too long") {
+			return sendFailure{class: classTooLong, reason: desc}
+		}
+		// Anything else a 400 says is about the message (entities, length, buttons,
+		// media) and would fail for every recipient.
+		return sendFailure{class: classTemplate, reason: desc}
+	case apiErr.ErrorCode >= 500:
+		return sendFailure{class: classRetry, reason: desc}
+	default:
+		return sendFailure{class: classUnreachable, reason: desc}
+	}
 }

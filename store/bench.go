@@ -94,3 +94,13 @@ func (s *Store) DeliveriesSentCount(ctx context.Context, ids []int64) (int64, er
 	}
 	return n, nil
 }
+
+// CampaignFanoutPending reports whether the campaign's deliveries are still being
+// created (a fan-out job has not finished).
+func (s *Store) CampaignFanoutPending(ctx context.Context, id int64) (bool, error) {
+	var pending bool
+	if err := s.db.QueryRow(ctx, `SELECT fanout_after IS NOT NULL FROM campaigns WHERE id = $1`, id).Scan(&pending); err != nil {
+		return false, fmt.Errorf("fan-out of campaign %d: %w", id, err)
+	}
+	return pending, nil
+}

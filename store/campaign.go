@@ -140,14 +140,18 @@ type CampaignStartResult struct {
 	Started    bool   // the campaign is now running
 	Status     string // the campaign's status afterwards
 	ChannelID  int64
-	Deliveries int64 // deliveries created
+	Deliveries int64 // deliveries created (the first chunk)
 	Suppressed int64 // recipients skipped because the channel's suppression list has them
+	// FanoutDone: every recipient has a delivery; otherwise CampaignFanout creates the
+	// rest.
+	FanoutDone bool
 }
 
 // CampaignStart starts a scheduled campaign; s must be bound to a transaction (InTx),
-// which holds the campaign's row lock until the caller commits. It creates one pending delivery
-// per recipient of the batch that is not on the channel's suppression list (one
-// INSERT … SELECT) and marks the campaign running. A campaign that is no longer
+// which holds the campaign's row lock until the caller commits. It creates one pending
+// delivery per recipient of the batch that is not on the channel's suppression list,
+// for the first FirstFanoutChunk recipients by chat id, and marks the campaign
+// running; CampaignFanout creates the rest. A campaign that is no longer
 // scheduled (cancelled meanwhile, or started by an earlier attempt) is left alone
 // (Started false). A campaign whose batch is not ready or whose channel is disabled
 // becomes failed with the reason in pause_reason.
@@ -192,28 +196,16 @@ func (s *Store) CampaignStart(ctx context.Context, id int64) (CampaignStartResul
 		res.Status = CampaignFailed
 		return res, nil
 	}
-	// A plain INSERT: the campaign is locked and still scheduled, so none of its
-	// deliveries exists yet, and a batch lists each chat once. (ON CONFLICT DO NOTHING
-	// and counting through RETURNING made a 1,000,000-recipient start slower; see
-	// BENCHMARKS.md, fanout.)
-	tag, err := tx.Exec(ctx, `
-		INSERT INTO deliveries (campaign_id, chat_id)
-		SELECT $1, r.chat_id FROM recipients r
-		WHERE r.batch_id = $2
-		  AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.channel_id = $3 AND s.chat_id = r.chat_id)`,
-		id, batchID, res.ChannelID)
+	// The first chunk only: sending starts as soon as this commits, and the caller's
+	// fan-out job creates the rest in later transactions (CampaignFanout).
+	chunk, err := fanoutChunk(ctx, tx, id, batchID, res.ChannelID, 0, FirstFanoutChunk)
 	if err != nil {
 		return res, fmt.Errorf("create deliveries of campaign %d: %w", id, err)
 	}
-	res.Deliveries = tag.RowsAffected()
-	err = tx.QueryRow(ctx, `
-		SELECT count(*) FROM recipients r JOIN suppressions s ON s.chat_id = r.chat_id AND s.channel_id = $2
-		WHERE r.batch_id = $1`, batchID, res.ChannelID).Scan(&res.Suppressed)
-	if err != nil {
-		return res, fmt.Errorf("count suppressed recipients of campaign %d: %w", id, err)
-	}
+	res.Deliveries, res.Suppressed, res.FanoutDone = chunk.inserted, chunk.scanned-chunk.inserted, chunk.done
 	if _, err := tx.Exec(ctx, `
-		UPDATE campaigns SET status = 'running', started_at = now(), updated_at = now() WHERE id = $1`, id); err != nil {
+		UPDATE campaigns SET status = 'running', started_at = now(), updated_at = now(), fanout_after = $2
+		WHERE id = $1`, id, chunk.after); err != nil {
 		return res, fmt.Errorf("mark campaign %d running: %w", id, err)
 	}
 	res.Started, res.Status = true, CampaignRunning
@@ -379,6 +371,7 @@ func (s *Store) CampaignsCompleteFinished(ctx context.Context, ids []int64) ([]i
 		  AND ($1::bigint[] IS NULL OR c.id = ANY($1))
 		  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign_id = c.id AND d.status = 'pending')
 		  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign_id = c.id AND d.status = 'inflight')
+		  AND c.fanout_after IS NULL
 		RETURNING c.id`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("complete finished campaigns: %w", err)

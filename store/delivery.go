@@ -19,6 +19,20 @@ const (
 	DeliveryCancelled = "cancelled"
 )
 
+// Causes of an uncertain delivery, stored as its error (the texts shown to admins are
+// chosen from these codes).
+const (
+	// UncertainStopped: the request had left when the process stopped (crash, kill,
+	// lost lease); no outcome was recorded before the delivery's lease ran out.
+	UncertainStopped = "uncertain:stopped"
+	// UncertainAnswerLost: the request left and its answer never came (timeout,
+	// connection lost after the request was written).
+	UncertainAnswerLost = "uncertain:answer_lost"
+	// UncertainGateway: a gateway between Herald and Telegram answered 502 or 504;
+	// Telegram may have acted on the request before the gateway gave up.
+	UncertainGateway = "uncertain:gateway"
+)
+
 // DeliveryCounts counts a campaign's deliveries by status.
 type DeliveryCounts struct {
 	Pending, Inflight, Sent, Failed, Blocked, Uncertain, Cancelled int64
@@ -51,7 +65,14 @@ func (s *Store) DeliveryCounts(ctx context.Context, campaignID int64) (DeliveryC
 	return c, nil
 }
 
-// ClaimedDelivery is a delivery a lane marked in flight, with the recipient's variables.
+// DeliveryKey names one delivery.
+type DeliveryKey struct {
+	CampaignID int64
+	ChatID     int64
+}
+
+// ClaimedDelivery is a delivery a lane reserved (in flight, its request not yet
+// marked as leaving), with the recipient's variables.
 type ClaimedDelivery struct {
 	CampaignID int64
 	ChatID     int64
@@ -59,8 +80,10 @@ type ClaimedDelivery struct {
 	Vars       []byte // the recipient's variables, a JSON object
 }
 
-// DeliveryClaim marks up to perCampaign due pending deliveries of each of the given
-// running campaigns as in flight until now+lease, and returns them. Taking the same
+// DeliveryClaim reserves up to perCampaign due pending deliveries of each of the given
+// running campaigns (in flight until now+lease, not yet requested) and returns them.
+// A reserved delivery whose lease runs out goes back to pending: only
+// DeliveryMarkRequested makes it one that may have reached Telegram. Taking the same
 // number from every campaign is what shares a lane fairly between the campaigns of one
 // bot. SKIP LOCKED keeps concurrent claimers (a lane being taken over) from waiting on
 // each other; the status check on the campaign means a paused or cancelled campaign is
@@ -78,7 +101,7 @@ func (s *Store) DeliveryClaim(ctx context.Context, campaignIDs []int64, perCampa
 				LIMIT $2
 				FOR UPDATE SKIP LOCKED) d)
 		UPDATE deliveries d
-		SET status = 'inflight', lease_until = now() + make_interval(secs => $3), updated_at = now()
+		SET status = 'inflight', lease_until = now() + make_interval(secs => $3), requested_at = NULL, updated_at = now()
 		FROM picked p, campaigns c, recipients r
 		WHERE d.campaign_id = p.campaign_id AND d.chat_id = p.chat_id
 		  AND c.id = d.campaign_id AND c.status = 'running'
@@ -93,6 +116,35 @@ func (s *Store) DeliveryClaim(ctx context.Context, campaignIDs []int64, perCampa
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
 	return claimed, nil
+}
+
+// DeliveryMarkRequested marks reserved deliveries as requested (their requests leave
+// now) with a fresh lease, and returns the ones it marked: those still reserved by a
+// claim, not yet requested, of a running campaign. Only a delivery marked here may be
+// sent; the mark is what makes one request per delivery certain even if a reservation
+// expired and was claimed again meanwhile.
+func (s *Store) DeliveryMarkRequested(ctx context.Context, keys []DeliveryKey, lease time.Duration) ([]DeliveryKey, error) {
+	campaigns := make([]int64, len(keys))
+	chats := make([]int64, len(keys))
+	for i, k := range keys {
+		campaigns[i], chats[i] = k.CampaignID, k.ChatID
+	}
+	rows, err := s.db.Query(ctx, `
+		UPDATE deliveries d
+		SET requested_at = now(), lease_until = now() + make_interval(secs => $3)
+		FROM unnest($1::bigint[], $2::bigint[]) AS k(campaign_id, chat_id), campaigns c
+		WHERE d.campaign_id = k.campaign_id AND d.chat_id = k.chat_id
+		  AND d.lease_until IS NOT NULL AND d.requested_at IS NULL
+		  AND c.id = d.campaign_id AND c.status = 'running'
+		RETURNING d.campaign_id, d.chat_id`, pgx.QueryExecModeExec, campaigns, chats, lease.Seconds())
+	if err != nil {
+		return nil, fmt.Errorf("mark %d deliveries requested: %w", len(keys), err)
+	}
+	marked, err := pgx.CollectRows(rows, pgx.RowToStructByPos[DeliveryKey])
+	if err != nil {
+		return nil, fmt.Errorf("mark %d deliveries requested: %w", len(keys), err)
+	}
+	return marked, nil
 }
 
 // DeliveryOutcome is the result of one in-flight delivery.
@@ -112,6 +164,10 @@ type DeliveryOutcome struct {
 	// Suppress, when set ("blocked" or "deactivated"), adds the recipient to the
 	// channel's suppression list.
 	Suppress string
+	// Release gives back a reserved delivery whose request never left: it is written
+	// only while the delivery is not marked requested (a stale copy of a reservation
+	// must not undo another's request).
+	Release bool
 }
 
 // DeliverySettle writes a batch of outcomes of channelID's lane in one statement and
@@ -128,7 +184,9 @@ func (s *Store) DeliverySettle(ctx context.Context, channelID int64, outcomes []
 	incs := make([]int32, n)
 	notBefore := make([]time.Time, n)
 	suppress := make([]string, n)
+	release := make([]bool, n)
 	for i, o := range outcomes {
+		release[i] = o.Release
 		campaigns[i], chats[i], statuses[i] = o.CampaignID, o.ChatID, o.Status
 		messageIDs[i], reasons[i], suppress[i] = o.MessageID, o.Error, o.Suppress
 		if o.CountAttempt {
@@ -144,8 +202,8 @@ func (s *Store) DeliverySettle(ctx context.Context, channelID int64, outcomes []
 	err := s.db.QueryRow(ctx, `
 		WITH o AS (
 			SELECT * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[],
-			                     $7::int[], $8::timestamptz[], $9::text[])
-			    AS o(campaign_id, chat_id, status, message_id, error, inc, not_before, suppress)),
+			                     $7::int[], $8::timestamptz[], $9::text[], $10::bool[])
+			    AS o(campaign_id, chat_id, status, message_id, error, inc, not_before, suppress, release)),
 		upd AS (
 			UPDATE deliveries d
 			SET status = CASE WHEN o.status = 'pending' AND c.status = 'cancelled' THEN 'cancelled' ELSE o.status END,
@@ -154,6 +212,7 @@ func (s *Store) DeliverySettle(ctx context.Context, channelID int64, outcomes []
 			    attempts = d.attempts + o.inc,
 			    not_before = CASE WHEN o.status = 'pending' AND o.not_before > now() THEN o.not_before END,
 			    lease_until = NULL,
+			    requested_at = CASE WHEN o.status = 'pending' THEN NULL ELSE d.requested_at END,
 			    updated_at = now()
 			FROM o JOIN campaigns c ON c.id = o.campaign_id
 			-- "lease_until IS NOT NULL" means in flight (a CHECK ties the two). Written
@@ -163,6 +222,7 @@ func (s *Store) DeliverySettle(ctx context.Context, channelID int64, outcomes []
 			-- PostgreSQL's CPU at high rates (BENCHMARKS.md). This way it is one primary
 			-- key lookup per outcome.
 			WHERE d.campaign_id = o.campaign_id AND d.chat_id = o.chat_id AND d.lease_until IS NOT NULL
+			  AND (NOT o.release OR d.requested_at IS NULL)
 			RETURNING d.chat_id, o.suppress),
 		sup AS (
 			INSERT INTO suppressions (channel_id, chat_id, reason)
@@ -170,38 +230,67 @@ func (s *Store) DeliverySettle(ctx context.Context, channelID int64, outcomes []
 			ON CONFLICT DO NOTHING
 			RETURNING 1)
 		SELECT count(*) FROM upd`, pgx.QueryExecModeExec,
-		channelID, campaigns, chats, statuses, messageIDs, reasons, incs, notBefore, suppress).Scan(&written)
+		channelID, campaigns, chats, statuses, messageIDs, reasons, incs, notBefore, suppress, release).Scan(&written)
 	if err != nil {
 		return 0, fmt.Errorf("settle %d deliveries: %w", n, err)
 	}
 	return written, nil
 }
 
-// DeliveriesExpireLeases turns up to limit in-flight deliveries whose lease ran out into
-// uncertain ones (their request may or may not have reached Telegram; they are never
-// resent on their own) and returns the affected campaigns with how many each got.
-func (s *Store) DeliveriesExpireLeases(ctx context.Context, limit int) (map[int64]int64, error) {
+// ExpiredLeases is what DeliveriesExpireLeases did.
+type ExpiredLeases struct {
+	// Uncertain counts, per campaign, the requested deliveries that became uncertain.
+	Uncertain map[int64]int64
+	// Released is how many reserved deliveries, never requested, went back to pending
+	// (cancelled when their campaign was).
+	Released int64
+}
+
+// Swept is the number of deliveries handled.
+func (x ExpiredLeases) Swept() int64 {
+	n := x.Released
+	for _, k := range x.Uncertain {
+		n += k
+	}
+	return n
+}
+
+// DeliveriesExpireLeases ends up to limit in-flight leases that ran out. A delivery
+// whose request was marked as leaving becomes uncertain (UncertainStopped: it may or
+// may not have reached Telegram; never resent on its own); one only reserved goes back
+// to pending, to be sent by whoever continues the lane.
+func (s *Store) DeliveriesExpireLeases(ctx context.Context, limit int) (ExpiredLeases, error) {
+	out := ExpiredLeases{Uncertain: map[int64]int64{}}
 	rows, err := s.db.Query(ctx, `
-		UPDATE deliveries d
-		SET status = 'uncertain', lease_until = NULL, updated_at = now(),
-		    error = 'no outcome recorded before the lease expired'
-		WHERE (d.campaign_id, d.chat_id) IN (
+		WITH due AS (
 			SELECT campaign_id, chat_id FROM deliveries
 			WHERE status = 'inflight' AND lease_until < now()
 			ORDER BY lease_until
 			LIMIT $1
 			FOR UPDATE SKIP LOCKED)
-		RETURNING d.campaign_id`, limit)
+		UPDATE deliveries d
+		SET status = CASE WHEN d.requested_at IS NOT NULL THEN 'uncertain'
+		                  WHEN c.status = 'cancelled' THEN 'cancelled' ELSE 'pending' END,
+		    error = CASE WHEN d.requested_at IS NOT NULL THEN $2 ELSE d.error END,
+		    lease_until = NULL, updated_at = now()
+		FROM due, campaigns c
+		WHERE d.campaign_id = due.campaign_id AND d.chat_id = due.chat_id AND c.id = d.campaign_id
+		RETURNING d.campaign_id, d.status = 'uncertain'`, limit, UncertainStopped)
 	if err != nil {
-		return nil, fmt.Errorf("expire delivery leases: %w", err)
+		return out, fmt.Errorf("expire delivery leases: %w", err)
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	var id int64
+	var uncertain bool
+	_, err = pgx.ForEachRow(rows, []any{&id, &uncertain}, func() error {
+		if uncertain {
+			out.Uncertain[id]++
+		} else {
+			out.Released++
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("expire delivery leases: %w", err)
-	}
-	out := map[int64]int64{}
-	for _, id := range ids {
-		out[id]++
+		return out, fmt.Errorf("expire delivery leases: %w", err)
 	}
 	return out, nil
 }

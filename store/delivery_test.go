@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"herald/pgtest"
@@ -13,6 +14,7 @@ import (
 )
 
 type deliveryBundle struct {
+	pool    *pgxpool.Pool
 	st      *store.Store
 	channel int64
 	tpl     int64
@@ -24,7 +26,7 @@ func setupDelivery(t *testing.T, n int) *deliveryBundle {
 	t.Helper()
 	pool := pgtest.NewPool(t)
 	ctx := context.Background()
-	b := &deliveryBundle{st: store.New(pool)}
+	b := &deliveryBundle{pool: pool, st: store.New(pool)}
 	require.NoError(t, pool.QueryRow(ctx, `
 		INSERT INTO channels (bot_user_id, username, name, token_ciphertext, created_by)
 		VALUES (1, 'c_bot', 'c', '\x00', 1) RETURNING id`).Scan(&b.channel))
@@ -75,7 +77,7 @@ func TestCampaignStartSkipsSuppressedAndStartsOnce(t *testing.T) {
 	require.NoError(t, b.st.SuppressionAdd(ctx, b.channel, 7, store.SuppressDeactivated))
 	id := b.create(t, "k")
 	res := b.start(t, id)
-	require.Equal(t, store.CampaignStartResult{Started: true, Status: store.CampaignRunning, ChannelID: b.channel, Deliveries: 8, Suppressed: 2}, res)
+	require.Equal(t, store.CampaignStartResult{Started: true, Status: store.CampaignRunning, ChannelID: b.channel, Deliveries: 8, Suppressed: 2, FanoutDone: true}, res)
 	require.False(t, b.start(t, id).Started, "a second start does nothing")
 	counts, err := b.st.DeliveryCounts(ctx, id)
 	require.NoError(t, err)
@@ -95,6 +97,17 @@ func TestClaimSettleAndExpire(t *testing.T) {
 	again, err := b.st.DeliveryClaim(ctx, []int64{id}, 100, -time.Second) // leases already expired
 	require.NoError(t, err)
 	require.Len(t, again, 6, "claimed deliveries are not claimed twice")
+	// Five of them leave as requests; the sixth stays only reserved.
+	keys := make([]store.DeliveryKey, 0, 5)
+	for _, d := range again[:5] {
+		keys = append(keys, store.DeliveryKey{CampaignID: id, ChatID: d.ChatID})
+	}
+	marked, err := b.st.DeliveryMarkRequested(ctx, keys, -time.Second)
+	require.NoError(t, err)
+	require.ElementsMatch(t, keys, marked)
+	marked, err = b.st.DeliveryMarkRequested(ctx, keys[:1], time.Minute)
+	require.NoError(t, err)
+	require.Empty(t, marked, "a delivery is marked requested once")
 
 	n, err := b.st.DeliverySettle(ctx, b.channel, []store.DeliveryOutcome{
 		{CampaignID: id, ChatID: claimed[0].ChatID, Status: store.DeliverySent, MessageID: 77, CountAttempt: true},
@@ -108,11 +121,15 @@ func TestClaimSettleAndExpire(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, has)
 
-	// The second claim's leases ran out: those deliveries become uncertain, and a late
-	// outcome for one of them is not written over it.
+	// The second claim's leases ran out: the requested deliveries become uncertain
+	// (stopped), the reserved one goes back to pending, and a late outcome for one of
+	// them is not written over it.
 	expired, err := b.st.DeliveriesExpireLeases(ctx, 100)
 	require.NoError(t, err)
-	require.Equal(t, map[int64]int64{id: 6}, expired)
+	require.Equal(t, store.ExpiredLeases{Uncertain: map[int64]int64{id: 5}, Released: 1}, expired)
+	var reason string
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT error FROM deliveries WHERE campaign_id = $1 AND chat_id = $2`, id, again[0].ChatID).Scan(&reason))
+	require.Equal(t, store.UncertainStopped, reason)
 	n, err = b.st.DeliverySettle(ctx, b.channel, []store.DeliveryOutcome{
 		{CampaignID: id, ChatID: again[0].ChatID, Status: store.DeliverySent, MessageID: 1},
 	})
@@ -121,14 +138,15 @@ func TestClaimSettleAndExpire(t *testing.T) {
 
 	counts, err := b.st.DeliveryCounts(ctx, id)
 	require.NoError(t, err)
-	require.Equal(t, store.DeliveryCounts{Pending: 1, Sent: 1, Blocked: 1, Failed: 1, Uncertain: 6}, counts)
+	require.Equal(t, store.DeliveryCounts{Pending: 2, Sent: 1, Blocked: 1, Failed: 1, Uncertain: 5}, counts)
 	next, anyPending, err := b.st.DeliveryNextDue(ctx, []int64{id})
 	require.NoError(t, err)
 	require.True(t, anyPending)
 	require.WithinDuration(t, time.Now().Add(time.Hour), next, time.Minute)
-	none, err := b.st.DeliveryClaim(ctx, []int64{id}, 100, time.Minute)
+	back, err := b.st.DeliveryClaim(ctx, []int64{id}, 100, time.Minute)
 	require.NoError(t, err)
-	require.Empty(t, none, "a delivery waiting for its retry is not claimed early")
+	require.Len(t, back, 1, "the reserved delivery is sent again; the one waiting for its retry is not claimed early")
+	require.Equal(t, again[5].ChatID, back[0].ChatID)
 }
 
 func TestCampaignTransitions(t *testing.T) {
@@ -173,7 +191,13 @@ func TestResendUncertainReopensCompletedCampaign(t *testing.T) {
 	ctx := context.Background()
 	id := b.create(t, "k")
 	b.start(t, id)
-	_, err := b.st.DeliveryClaim(ctx, []int64{id}, 10, -time.Second)
+	claimed, err := b.st.DeliveryClaim(ctx, []int64{id}, 10, -time.Second)
+	require.NoError(t, err)
+	keys := make([]store.DeliveryKey, len(claimed))
+	for i, d := range claimed {
+		keys[i] = store.DeliveryKey{CampaignID: id, ChatID: d.ChatID}
+	}
+	_, err = b.st.DeliveryMarkRequested(ctx, keys, -time.Second)
 	require.NoError(t, err)
 	_, err = b.st.DeliveriesExpireLeases(ctx, 10)
 	require.NoError(t, err)

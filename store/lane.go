@@ -88,6 +88,26 @@ func (s *Store) LaneRenew(ctx context.Context, channelID, epoch int64, owner str
 	return tag.RowsAffected() == 1, nil
 }
 
+// LaneHandOver moves owner's lane from epoch to the next one, keeping owner's lease,
+// and returns the new epoch (ok false: owner no longer holds the lane at epoch). The
+// caller enqueues the lane job of the new epoch in the same transaction: its insert
+// wakes River's fetcher at once, unlike a snoozed job, and this process, still the
+// owner, takes the lease over without waiting for it to run out.
+func (s *Store) LaneHandOver(ctx context.Context, channelID, epoch int64, owner string) (int64, bool, error) {
+	var next int64
+	err := s.db.QueryRow(ctx, `
+		UPDATE lanes SET epoch = epoch + 1, updated_at = now()
+		WHERE channel_id = $1 AND epoch = $2 AND owner = $3 AND lease_until > now()
+		RETURNING epoch`, channelID, epoch, owner).Scan(&next)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("hand over lane of channel %d: %w", channelID, err)
+	}
+	return next, true, nil
+}
+
 // LaneRelease ends owner's lease on channelID's lane now, so the next lane job (in any
 // process) may take it without waiting for the lease to run out.
 func (s *Store) LaneRelease(ctx context.Context, channelID, epoch int64, owner string) error {

@@ -313,6 +313,10 @@ type Faults struct {
 	// IgnorePollTimeout makes getUpdates answer at once, as some third-party
 	// Bot API servers do, whatever timeout the client asks for.
 	IgnorePollTimeout bool
+	// GatewayRate is the share of requests answered 502 or 504 with a proxy's HTML
+	// page: half of them without being processed, half after being processed (the
+	// message was delivered, the gateway gave up on the answer).
+	GatewayRate float64
 }
 
 // SetFaults replaces the bot's fault injection (zero Faults: none) and
@@ -361,8 +365,13 @@ func (s *Server) serveBot(w http.ResponseWriter, r *http.Request, rest string) {
 		writeError(w, errNotFound)
 		return
 	}
-	lost := false
+	lost, gatewayAfter := false, false
 	if f := b.faults.Load(); f != nil {
+		var gatewayBefore bool
+		if gatewayBefore, gatewayAfter = gatewayFault(f); gatewayBefore {
+			writeGateway(w)
+			return
+		}
 		if !sleep(r, f.Latency+randDur(f.Jitter)) {
 			return
 		}
@@ -405,6 +414,10 @@ func (s *Server) serveBot(w http.ResponseWriter, r *http.Request, rest string) {
 	res, aerr := h(b, r, p)
 	if lost {
 		dropConn(w)
+		return
+	}
+	if gatewayAfter {
+		writeGateway(w)
 		return
 	}
 	if aerr == errGone {
