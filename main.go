@@ -1,6 +1,8 @@
 // Command herald runs Telegram message campaigns that admins control from Telegram.
 //
 //	herald [run]      the service: management bot, delivery workers, health endpoint
+//	                  (with no HERALD_BOT_TOKEN and no DATABASE_URL: the sandbox)
+//	herald sandbox    Herald on an emulated Telegram, with a web chat (sandbox.go)
 //	herald migrate    apply database migrations and exit
 //	herald version    print the version
 //	herald emulator   a local Telegram Bot API for tests and demos
@@ -37,7 +39,8 @@ func main() {
 const usage = `Usage: herald [command]
 
 Commands:
-  run          run the service (default)
+  run          run the service (default; the sandbox when HERALD_BOT_TOKEN is unset)
+  sandbox      run Herald on an emulated Telegram with a web chat at http://127.0.0.1:8080/
   migrate      apply database migrations and exit
   version      print the version and exit
   emulator     run the Telegram Bot API emulator (--addr 127.0.0.1:8081)
@@ -67,7 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runBench(ctx, args[2:], getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, getenv)
-	case "run", "migrate":
+	case "run", "migrate", "sandbox":
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", command)
@@ -80,6 +83,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger := newLogger(cfg, stderr)
 	if command == "migrate" {
 		return migrate(ctx, cfg, logger, stdout)
+	}
+	sandboxed, err := sandboxWanted(command, cfg)
+	if err != nil {
+		return err
+	}
+	if sandboxed {
+		return runSandbox(ctx, cfg, logger, stdout)
 	}
 	return serve(ctx, cfg, logger)
 }

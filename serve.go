@@ -105,6 +105,9 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 	var ready readiness
 	mux := http.NewServeMux()
 	health.Register(mux, ready.checks(cfg), time.Now())
+	if cfg.webChat != nil {
+		mux.Handle("/", cfg.webChat)
+	}
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	serverDone := make(chan error, 1)
 	go func() { // owned here: Shutdown below ends it and we wait on serverDone
