@@ -40,6 +40,7 @@ func TestSandboxIsTheDefault(t *testing.T) {
 	t.Parallel()
 	dataDir := reachableDir(t)
 	addr := freeAddr(t)
+	heraldBinary(t) // built before the clock starts: a fresh clone's `make run` compiles first too
 	started := time.Now()
 	p := startHerald(t, "HERALD_DATA_DIR="+dataDir, "HERALD_HTTP_ADDR="+addr)
 	base := waitSandboxLine(t, p.output, 45*time.Second)

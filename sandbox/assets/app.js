@@ -93,6 +93,14 @@ function clearList(list) {
   list.querySelectorAll(".msg").forEach((m) => m.remove());
 }
 
+// A list scrolled to its end stays at its end when the window changes size (a phone
+// turning, the panes stacking), as in Telegram.
+function keepAtEnd(list) {
+  let atEnd = true;
+  list.addEventListener("scroll", () => { atEnd = nearBottom(list); });
+  new ResizeObserver(() => { if (atEnd) list.scrollTop = list.scrollHeight; }).observe(list);
+}
+
 // follow keeps an EventSource open; the browser reconnects by itself and the server
 // starts every connection with "reset" and the whole chat.
 function follow(url, list, showBot, onChange) {
@@ -110,6 +118,7 @@ function follow(url, list, showBot, onChange) {
 // ---- the admin's chat ----
 
 const chat = $("chat");
+keepAtEnd(chat);
 follow("/sandbox/api/chat/events?lang=" + lang, chat, false, () => {
   $("start-bar").hidden = chat.querySelector(".msg") !== null;
 });
@@ -288,6 +297,7 @@ $("file").addEventListener("change", async (e) => {
 // ---- the recipient's phone ----
 
 const inbox = $("inbox");
+keepAtEnd(inbox);
 const picker = $("recipient");
 let inboxStream = null;
 inbox.addEventListener("click", onMessageClick);
