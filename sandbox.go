@@ -157,10 +157,12 @@ func runSandbox(ctx context.Context, cfg config, logger zerolog.Logger, stdout i
 	if err != nil {
 		return err
 	}
-	cfg.webChat = sandbox.New(ctx, w.webChat(logger))
+	g, gctx := errgroup.WithContext(ctx)
+	chatCfg := w.webChat(logger)
+	chatCfg.Public = cfg.SandboxPublic
+	cfg.webChat = sandbox.New(gctx, chatCfg) // its streams end when serve starts to stop
 	logger.Info().Str("data_dir", dir).Str("emulator", emu.URL()).Msg("sandbox: Herald runs against the in-process Telegram emulator")
 
-	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return serve(gctx, cfg, logger) })
 	g.Go(func() error {
 		if !state.Seeded {

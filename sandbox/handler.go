@@ -9,7 +9,9 @@ import (
 	"io"
 	"io/fs"
 	"mime"
+	"net"
 	"net/http"
+	"net/url"
 	"path"
 	"regexp"
 	"strconv"
@@ -35,6 +37,7 @@ type Config struct {
 	Channels   []Channel
 	Recipients []*tgemu.User // whom the right pane can show
 	Batch      string        // name of the sample recipient list, mentioned on the page
+	Public     bool          // served beyond loopback on purpose (HERALD_SANDBOX_PUBLIC)
 	Logger     zerolog.Logger
 }
 
@@ -76,7 +79,33 @@ func New(ctx context.Context, cfg Config) *Handler {
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if msg := h.refuse(r); msg != "" {
+		writeError(w, http.StatusForbidden, msg)
+		return
+	}
 	h.mux.ServeHTTP(w, r)
+}
+
+// refuse keeps other web pages out: whoever uses the web chat acts as Herald's owner.
+// A page of another site may not post to it (its Origin differs), and a name that
+// resolves to this computer by DNS rebinding is not a loopback name.
+func (h *Handler) refuse(r *http.Request) string {
+	if origin := r.Header.Get("Origin"); origin != "" && r.Method != http.MethodGet {
+		if u, err := url.Parse(origin); err != nil || u.Host != r.Host {
+			return "cross-site request refused"
+		}
+	}
+	if h.cfg.Public {
+		return ""
+	}
+	host := r.Host
+	if hp, _, err := net.SplitHostPort(r.Host); err == nil {
+		host = hp
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return "the sandbox answers on a loopback address only (open it as 127.0.0.1 or localhost)"
+	}
+	return ""
 }
 
 // admin is the user the page speaks as: the admin whose Telegram language matches the

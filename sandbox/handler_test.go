@@ -276,3 +276,30 @@ func TestPageLanguage(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestOtherSitesAreRefused: a page of another site cannot post as the owner, and a
+// rebinding DNS name does not reach the sandbox.
+func TestOtherSitesAreRefused(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	req, _ := http.NewRequest(http.MethodPost, b.srv.URL+"/sandbox/api/chat/send", strings.NewReader(`{"text":"/newchannel"}`))
+	req.Header.Set("Origin", "https://evil.example")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+
+	req, _ = http.NewRequest(http.MethodGet, b.srv.URL+"/", nil)
+	req.Host = "rebound.example:8080"
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+
+	req, _ = http.NewRequest(http.MethodPost, b.srv.URL+"/sandbox/api/chat/send", strings.NewReader(`{"text":"hi"}`))
+	req.Header.Set("Origin", b.srv.URL)
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the page itself may")
+}
