@@ -62,7 +62,7 @@ var uiStrings = map[string]map[string]string{
 		"inbox_pick":     "Получатель",
 		"inbox_empty":    "От ботов рассылки пока ничего. Запустите кампанию по списку с этим человеком.",
 		"channels":       "Боты рассылки (счётчики эмулятора Telegram)",
-		"sent":           "отправлено",
+		"sent":           "всего",
 		"now":            "сейчас",
 		"peak":           "пик",
 		"limit":          "лимит",
