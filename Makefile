@@ -14,8 +14,12 @@ build: ## Build the herald binary
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o herald .
 
 .PHONY: run
-run: ## Run Herald (embedded PostgreSQL unless DATABASE_URL is set)
+run: ## Run Herald; without HERALD_BOT_TOKEN, the sandbox at http://127.0.0.1:8080/
 	$(GO) run -ldflags "-X main.version=$(VERSION)" . run
+
+.PHONY: sandbox
+sandbox: ## Run the sandbox even when HERALD_BOT_TOKEN is set (emulated Telegram, web chat)
+	$(GO) run -ldflags "-X main.version=$(VERSION)" . sandbox
 
 .PHONY: test
 test: ## Vet, then run every test with the race detector

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"reflect"
 	"regexp"
@@ -36,10 +37,13 @@ type config struct {
 	ShutdownTimeout time.Duration `env:"HERALD_SHUTDOWN_TIMEOUT" envDefault:"8s"`
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
 	LogFormat       string        `env:"LOG_FORMAT" envDefault:"json"`
+	Sandbox         string        `env:"HERALD_SANDBOX" envDefault:"auto"`
+	SandboxPublic   bool          `env:"HERALD_SANDBOX_PUBLIC"`
 
 	secretKey    []byte        // SecretKey decoded
 	newSecretKey []byte        // NewSecretKey decoded
 	logLevel     zerolog.Level // LogLevel parsed
+	webChat      http.Handler  // sandbox mode only: the web chat, served at / (sandbox.go)
 }
 
 // configError names the variable at fault; its message is the one line start-up prints.

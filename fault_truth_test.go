@@ -182,4 +182,3 @@ func TestFaultTruthLongValue(t *testing.T) {
 	require.Equal(t, queue.ReasonTooLongForRecipient, reason)
 	p.stop(t, 15*time.Second)
 }
-

@@ -1,6 +1,8 @@
 // Command herald runs Telegram message campaigns that admins control from Telegram.
 //
 //	herald [run]      the service: management bot, delivery workers, health endpoint
+//	                  (with no HERALD_BOT_TOKEN and no DATABASE_URL: the sandbox)
+//	herald sandbox    Herald on an emulated Telegram, with a web chat (sandbox.go)
 //	herald migrate    apply database migrations and exit
 //	herald rotate-key re-encrypt stored tokens from HERALD_SECRET_KEY to HERALD_NEW_SECRET_KEY
 //	herald version    print the version
@@ -38,7 +40,8 @@ func main() {
 const usage = `Usage: herald [command]
 
 Commands:
-  run          run the service (default)
+  run          run the service (default; the sandbox when HERALD_BOT_TOKEN is unset)
+  sandbox      run Herald on an emulated Telegram with a web chat at http://127.0.0.1:8080/
   migrate      apply database migrations and exit
   rotate-key   re-encrypt stored tokens from HERALD_SECRET_KEY to HERALD_NEW_SECRET_KEY
                (stop the service first; see SECURITY.md)
@@ -70,7 +73,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runBench(ctx, args[2:], getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, getenv)
-	case "run", "migrate", "rotate-key":
+	case "run", "migrate", "rotate-key", "sandbox":
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", command)
@@ -86,6 +89,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, cfg, logger, stdout)
 	case "rotate-key":
 		return rotateKey(ctx, cfg, logger, stdout)
+	}
+	sandboxed, err := sandboxWanted(command, cfg)
+	if err != nil {
+		return err
+	}
+	if sandboxed {
+		return runSandbox(ctx, cfg, logger, stdout)
 	}
 	return serve(ctx, cfg, logger)
 }

@@ -220,7 +220,7 @@ func (p *process) stop(t *testing.T, within time.Duration) {
 func TestEmbeddedDatabaseLifecycle(t *testing.T) {
 	t.Parallel()
 	dataDir := reachableDir(t)
-	env := []string{"HERALD_DATA_DIR=" + dataDir, "HERALD_HTTP_ADDR=127.0.0.1:0"}
+	env := []string{"HERALD_DATA_DIR=" + dataDir, "HERALD_HTTP_ADDR=127.0.0.1:0", "HERALD_SANDBOX=off"}
 
 	first := startHerald(t, env...)
 	addr := listeningAddr(t, first.output, 10*time.Second)

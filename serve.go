@@ -108,6 +108,9 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 	var ready readiness
 	mux := http.NewServeMux()
 	health.Register(mux, ready.checks(cfg), time.Now())
+	if cfg.webChat != nil {
+		mux.Handle("/", cfg.webChat)
+	}
 	server := newHTTPServer(cfg, listener, mux, logger)
 	serverDone := make(chan error, 1)
 	go func() { // owned here: Shutdown below ends it and we wait on serverDone

@@ -175,6 +175,7 @@ func (u *User) postLocked(b *bot, c *chat, m *msg) telego.Message {
 	m.from = u
 	m.date = now()
 	c.add(m)
+	c.wake() // ChatWatch shows the user's own messages too
 	tm := c.render(m)
 	b.enqueue("message", telego.Update{Message: &tm})
 	return tm
