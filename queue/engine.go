@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 
+	"herald/backoff"
 	"herald/store"
 )
 
@@ -213,8 +214,8 @@ func windowSize(limit rate.Limit) int {
 func (p *pacer) wait(ctx context.Context) (*sendSlot, error) {
 	for {
 		if d := time.Until(p.until()); d > 0 {
-			if err := sleepCtx(ctx, d); err != nil {
-				return nil, err
+			if !backoff.Wait(ctx, d) {
+				return nil, ctx.Err()
 			}
 		}
 		if err := p.lim.Wait(ctx); err != nil {
@@ -270,9 +271,9 @@ func (w *sendWindow) acquire(ctx context.Context) (*sendSlot, error) {
 			slot.finish()
 			return nil, ctx.Err()
 		}
-		if err := sleepCtx(ctx, time.Until(prev.answered.Add(time.Second))); err != nil {
+		if !backoff.Wait(ctx, time.Until(prev.answered.Add(time.Second))) {
 			slot.finish()
-			return nil, err
+			return nil, ctx.Err()
 		}
 	}
 	return slot, nil
@@ -288,20 +289,6 @@ func (s *sendSlot) finish() {
 		s.answered = time.Now()
 		close(s.done)
 	})
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func (p *pacer) until() time.Time {

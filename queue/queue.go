@@ -104,7 +104,7 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 		func() error { return river.AddWorkerSafely(workers, &startWorker{e: eng}) },
 		func() error { return river.AddWorkerSafely(workers, &laneWorker{e: eng}) },
 		func() error {
-			return river.AddWorkerSafely(workers, &progressWorker{e: eng, samples: map[int64][]rateSample{}})
+			return river.AddWorkerSafely(workers, &progressWorker{e: eng})
 		},
 		func() error { return river.AddWorkerSafely(workers, &maintenanceWorker{e: eng}) },
 	} {
