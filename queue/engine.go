@@ -46,8 +46,9 @@ type DeliveryConfig struct {
 	// up to a minute [1s].
 	MaxAttempts  int
 	RetryBackoff time.Duration
-	// ControlPoll is how often a lane re-reads which of its campaigns are running, so
-	// Pause and Cancel take effect within it [200ms].
+	// ControlPoll is how often a lane re-reads which of its campaigns are running and
+	// acknowledges the previous read (store.LanePoll); Pause and Cancel return once the
+	// lane acknowledged a read made after them, within about two polls [200ms].
 	ControlPoll time.Duration
 	// ProgressEvery is the minimum time between two edits of a control message [3s].
 	ProgressEvery time.Duration

@@ -13,7 +13,8 @@ import (
 // that keeps delivery moving whatever happened to a process: in-flight deliveries
 // whose lease ran out become uncertain; a channel with due work and no live lane gets
 // a new lane job (see LaneArgs); running campaigns with nothing left open complete;
-// every unfinished campaign has a progress reporter.
+// every unfinished campaign has a progress reporter, and one whose reporter lost its
+// lease (its process died) gets a new reporter job at a new epoch (see ProgressArgs).
 type DeliveryMaintenanceArgs struct{}
 
 // Kind implements river.JobArgs.
@@ -63,7 +64,7 @@ func WatchLanes(ctx context.Context, client *river.Client[pgx.Tx], cfg Config) e
 }
 
 // maintain expires in-flight leases, adopts orphan lanes, completes finished campaigns
-// and gives every unfinished campaign a progress reporter.
+// and gives every unfinished campaign without a live progress reporter a new one.
 func (e *engine) maintain(ctx context.Context, client *river.Client[pgx.Tx]) error {
 	for range 20 { // bounded; the next run continues
 		expired, err := e.store.DeliveriesExpireLeases(ctx, sweepBatch)
