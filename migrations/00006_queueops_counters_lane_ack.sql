@@ -1,13 +1,16 @@
 -- +goose Up
 
--- campaign_counters: how many deliveries of each campaign are in each status, kept by
--- statement-level triggers on deliveries in the same statement that changes them, so
--- the progress reporter reads a handful of rows per tick instead of counting a
--- million-row campaign every second (issue 11.8). Triggers rather than code in each
--- writer: every statement that inserts, settles, claims, expires, cancels or reopens
--- deliveries is counted, including ones written later, and the counts are exactly as
--- transactional as the rows. The upserts go in (campaign_id, status) order so two
--- writers never wait on each other's counter rows in opposite orders.
+-- campaign_counters: how many deliveries of each campaign are in each status, kept in
+-- the same statement that changes them, so the progress reporter reads a handful of
+-- rows per tick instead of counting a million-row campaign every second (issue 11.8).
+-- Updates and deletes are counted by statement-level triggers: every statement that
+-- settles, claims, expires, cancels or reopens deliveries is counted, including ones
+-- written later, exactly as transactionally as the rows. Inserts are not: the only
+-- INSERT into deliveries is a campaign's start (store.CampaignStart), which adds its
+-- row count itself — a trigger would copy a million-row start into a transition
+-- table and lengthen the start, which has to finish within River's job timeout. The
+-- upserts go in (campaign_id, status) order so two writers never wait on each
+-- other's counter rows in opposite orders.
 CREATE TABLE campaign_counters (
     campaign_id bigint NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
     status      text NOT NULL,
@@ -18,17 +21,6 @@ COMMENT ON TABLE campaign_counters IS 'Deliveries per campaign and status, maint
 
 INSERT INTO campaign_counters (campaign_id, status, n)
 SELECT campaign_id, status, count(*) FROM deliveries GROUP BY campaign_id, status;
-
--- +goose StatementBegin
-CREATE FUNCTION deliveries_count_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO campaign_counters (campaign_id, status, n)
-    SELECT campaign_id, status, count(*) FROM new_rows
-    GROUP BY campaign_id, status ORDER BY campaign_id, status
-    ON CONFLICT (campaign_id, status) DO UPDATE SET n = campaign_counters.n + EXCLUDED.n;
-    RETURN NULL;
-END $$;
--- +goose StatementEnd
 
 -- +goose StatementBegin
 CREATE FUNCTION deliveries_count_update() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -57,8 +49,6 @@ BEGIN
 END $$;
 -- +goose StatementEnd
 
-CREATE TRIGGER deliveries_count_insert AFTER INSERT ON deliveries
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION deliveries_count_insert();
 CREATE TRIGGER deliveries_count_update AFTER UPDATE ON deliveries
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION deliveries_count_update();
 CREATE TRIGGER deliveries_count_delete AFTER DELETE ON deliveries
@@ -95,8 +85,7 @@ COMMENT ON TABLE progress_reporters IS 'Progress reporter ownership per campaign
 DROP TABLE progress_reporters;
 DROP INDEX deliveries_uncertain_idx;
 ALTER TABLE lanes DROP COLUMN polled_at, DROP COLUMN acked_at;
-DROP TRIGGER deliveries_count_insert ON deliveries;
 DROP TRIGGER deliveries_count_update ON deliveries;
 DROP TRIGGER deliveries_count_delete ON deliveries;
-DROP FUNCTION deliveries_count_insert(), deliveries_count_update(), deliveries_count_delete();
+DROP FUNCTION deliveries_count_update(), deliveries_count_delete();
 DROP TABLE campaign_counters;

@@ -206,6 +206,12 @@ func (s *Store) CampaignStart(ctx context.Context, id int64) (CampaignStartResul
 		return res, fmt.Errorf("create deliveries of campaign %d: %w", id, err)
 	}
 	res.Deliveries = tag.RowsAffected()
+	// Inserts are counted here, not by a trigger (migration 00006).
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO campaign_counters (campaign_id, status, n) VALUES ($1, 'pending', $2)
+		ON CONFLICT (campaign_id, status) DO UPDATE SET n = campaign_counters.n + EXCLUDED.n`, id, res.Deliveries); err != nil {
+		return res, fmt.Errorf("count deliveries of campaign %d: %w", id, err)
+	}
 	err = tx.QueryRow(ctx, `
 		SELECT count(*) FROM recipients r JOIN suppressions s ON s.chat_id = r.chat_id AND s.channel_id = $2
 		WHERE r.batch_id = $1`, batchID, res.ChannelID).Scan(&res.Suppressed)
