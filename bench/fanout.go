@@ -16,7 +16,8 @@ import (
 // INSERT … SELECT (set-up, not measured); the lowest chat ids are emulator users, so
 // the first claimed delivery can be sent. Then, while the campaign sends at the
 // channel's 1000/s, PostgreSQL's CPU per second is measured over a window: what a
-// running campaign of this size costs the database (progress reporting included).
+// running campaign of this size costs the database (progress reporting included), and
+// again while it is paused (only the cost of watching it).
 // The campaign is cancelled afterwards.
 func fanout(ctx context.Context, s *scenario) (Result, error) {
 	r := newResult("fanout")
@@ -129,6 +130,19 @@ func fanoutSending(ctx context.Context, s *scenario, h *herald, id int64, r Resu
 	r.Metrics["sending_settled_per_s"] = float64(settled(c1)-settled(c0)) / secs
 	if s.pgPID > 0 {
 		r.Metrics["sending_pg_cpu_s_per_s"] = (db1 - db0).Seconds() / secs
+	}
+	// Paused, the lane sends nothing, so what PostgreSQL still spends is the cost of
+	// watching a 1M campaign (progress reporter, maintenance), free of the send rate —
+	// which a loaded machine changes from run to run.
+	if _, err := h.store.CampaignPause(ctx, id, h.admin, ""); err != nil {
+		return fmt.Errorf("pause: %w", err)
+	}
+	time.Sleep(2 * time.Second)
+	db0, t0 = procCPU(s.pgPID, true), time.Now()
+	time.Sleep(window)
+	db1, t1 = procCPU(s.pgPID, true), time.Now()
+	if s.pgPID > 0 {
+		r.Metrics["paused_pg_cpu_s_per_s"] = (db1 - db0).Seconds() / t1.Sub(t0).Seconds()
 	}
 	return nil
 }
