@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"herald/backoff"
 	"herald/store"
 )
 
@@ -63,29 +64,39 @@ var (
 	ErrCampaignNotFound  = store.ErrNotFound
 )
 
+// ErrLanesUnconfirmed is returned by Pause and Cancel when the change is committed but
+// the channel's lane did not acknowledge it in time (a lane that cannot reach the
+// database stops sending anyway when its lease runs out).
+var ErrLanesUnconfirmed = errors.New("campaign changed; its lane has not confirmed it stopped sending yet")
+
 // Controls pauses, resumes and cancels campaigns. Pause and Cancel return only once
-// no lane will start another send for the campaign: lanes re-read their campaigns
-// every ControlPoll, so the call waits that long (plus a margin) after committing.
-// Every action is written to the audit log with the actor.
+// no lane will start another send for the campaign: the change is committed, then the
+// call waits — outside any transaction — for the channel's lane to acknowledge a poll
+// made after the commit (store.LanePoll, every ControlPoll), or for the lane to hold
+// no lease. Every action is written to the audit log with the actor.
 type Controls struct {
-	store  *store.Store
+	store *store.Store
+	// client enqueues lanes and reporters.
 	client *river.Client[pgx.Tx]
-	settle time.Duration
+	// ackWait bounds the wait for a lane's acknowledgement: a live lane acknowledges
+	// within two polls, and one that cannot loses its lease within LaneLease.
+	ackWait time.Duration
 }
 
 // NewControls returns the controls; cfg must be the delivery config the River client
-// was built with (its ControlPoll sets the wait).
+// was built with (its ControlPoll and LaneLease bound the wait).
 func NewControls(st *store.Store, client *river.Client[pgx.Tx], cfg DeliveryConfig) *Controls {
 	cfg = cfg.withDefaults()
-	return &Controls{store: st, client: client, settle: cfg.ControlPoll + 150*time.Millisecond}
+	return &Controls{store: st, client: client, ackWait: cfg.LaneLease + 2*cfg.ControlPoll + time.Second}
 }
 
 // Pause pauses a running campaign.
 func (c *Controls) Pause(ctx context.Context, campaignID, actorID int64) error {
-	if _, err := c.store.CampaignPause(ctx, campaignID, actorID, ""); err != nil {
+	camp, err := c.store.CampaignPause(ctx, campaignID, actorID, "")
+	if err != nil {
 		return fmt.Errorf("pause campaign %d: %w", campaignID, err)
 	}
-	return c.waitLanes(ctx)
+	return c.waitLanes(ctx, camp.ChannelID)
 }
 
 // Resume resumes a paused campaign and makes sure its lane and reporter run.
@@ -104,7 +115,7 @@ func (c *Controls) Cancel(ctx context.Context, campaignID, actorID int64) (int64
 	if err != nil {
 		return 0, fmt.Errorf("cancel campaign %d: %w", campaignID, err)
 	}
-	if err := c.waitLanes(ctx); err != nil {
+	if err := c.waitLanes(ctx, camp.ChannelID); err != nil {
 		return n, err
 	}
 	// The reporter writes the final report (and may not be running for a campaign
@@ -139,13 +150,27 @@ func (c *Controls) enqueue(ctx context.Context, camp store.Campaign) error {
 	return nil
 }
 
-func (c *Controls) waitLanes(ctx context.Context) error {
-	t := time.NewTimer(c.settle)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return errors.Join(errors.New("campaign changed; lanes may still be noticing"), ctx.Err())
+// waitLanes waits until the channel's lane acknowledged a poll made after the caller's
+// commit, or holds no lease, polling the lane row every 25 ms for at most ackWait.
+func (c *Controls) waitLanes(ctx context.Context, channelID int64) error {
+	since, err := c.store.Now(ctx) // after the commit, so later than it
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(c.ackWait)
+	for {
+		ok, err := c.store.LaneAcked(ctx, channelID, since)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return ErrLanesUnconfirmed
+		}
+		if !backoff.Wait(ctx, 25*time.Millisecond) {
+			return errors.Join(ErrLanesUnconfirmed, ctx.Err())
+		}
 	}
 }

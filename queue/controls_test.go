@@ -157,3 +157,31 @@ func (b *testBundle) waitControl(t *testing.T, id int64, ok func(tgemu.Entry) bo
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Issue 11.2: Pause returns once the channel's lane acknowledged a poll made after the
+// pause committed — not after a fixed sleep — so with lanes that poll only every
+// 1.5 s no send still starts after Pause returns.
+func TestPauseWaitsForTheLaneAcknowledgement(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{})
+	d := queue.DeliveryConfig{ControlPoll: 1500 * time.Millisecond}
+	client := b.newClient(t, clientOpts{id: "p1", delivery: d})
+	controls := queue.NewControls(b.store, client, d)
+	ctx := context.Background()
+	channel, bot := b.channel(t, 100)
+	users := b.users(t, bot, 3000)
+	id := b.startCampaign(t, client, b.template(t, "Hi {{first_name}}"), b.batch(t, ids(users)), channel)
+
+	b.waitSent(t, bot, 150, 20*time.Second)
+	require.NoError(t, controls.Pause(ctx, id, b.admin))
+	paused := time.Now()
+	var ackedAfterPause, leaseLive bool
+	require.NoError(t, b.pool.QueryRow(ctx, `
+		SELECT coalesce(l.acked_at >= c.updated_at, false), l.lease_until > now()
+		FROM lanes l JOIN campaigns c ON c.channel_id = l.channel_id WHERE c.id = $1`, id).Scan(&ackedAfterPause, &leaseLive))
+	require.True(t, ackedAfterPause || !leaseLive, "Pause returned before the lane acknowledged it")
+	time.Sleep(2 * time.Second)
+	st := b.emu.Stats(bot.Token)
+	require.False(t, lastAccept(st).After(paused), "a send was accepted %s after Pause returned", lastAccept(st).Sub(paused))
+	require.Zero(t, b.counts(t, id).Inflight)
+}

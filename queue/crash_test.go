@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/mymmrac/telego"
 	"github.com/riverqueue/river"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
@@ -34,6 +35,13 @@ type process struct {
 
 func (b *testBundle) startProcess(t *testing.T, id string, d queue.DeliveryConfig) *process {
 	t.Helper()
+	return b.startProcessWith(t, id, d, nil)
+}
+
+// startProcessWith is startProcess with a management bot (nil: none), for tests of
+// the progress reporter.
+func (b *testBundle) startProcessWith(t *testing.T, id string, d queue.DeliveryConfig, mgmt *telego.Bot) *process {
+	t.Helper()
 	cfg, err := pgxpool.ParseConfig(b.pool.Config().ConnString())
 	require.NoError(t, err)
 	cfg.ConnConfig.RuntimeParams["application_name"] = id
@@ -48,7 +56,7 @@ func (b *testBundle) startProcess(t *testing.T, id string, d queue.DeliveryConfi
 	require.NoError(t, err)
 	logger := zerolog.New(zerolog.NewTestWriter(t)).Level(testLogLevel).With().Str("process", id).Logger()
 	p.client, err = queue.NewClient(p.pool, queue.Config{
-		Logger: logger, Store: store.New(p.pool), TelegramAPIURL: b.emu.URL(),
+		Logger: logger, Store: store.New(p.pool), TelegramAPIURL: b.emu.URL(), ManagementBot: mgmt,
 		OpenToken: func(c []byte) (string, error) {
 			pt, err := b.box.Open(c)
 			return string(pt), err

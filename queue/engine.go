@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 
+	"herald/backoff"
 	"herald/store"
 )
 
@@ -52,8 +53,9 @@ type DeliveryConfig struct {
 	// up to a minute [1s].
 	MaxAttempts  int
 	RetryBackoff time.Duration
-	// ControlPoll is how often a lane re-reads which of its campaigns are running, so
-	// Pause and Cancel take effect within it [200ms].
+	// ControlPoll is how often a lane re-reads which of its campaigns are running and
+	// acknowledges the previous read (store.LanePoll); Pause and Cancel return once the
+	// lane acknowledged a read made after them, within about two polls [200ms].
 	ControlPoll time.Duration
 	// ProgressEvery is the minimum time between two edits of a control message [3s].
 	ProgressEvery time.Duration
@@ -220,8 +222,8 @@ func windowSize(limit rate.Limit) int {
 func (p *pacer) wait(ctx context.Context) (*sendSlot, error) {
 	for {
 		if d := time.Until(p.until()); d > 0 {
-			if err := sleepCtx(ctx, d); err != nil {
-				return nil, err
+			if !backoff.Wait(ctx, d) {
+				return nil, ctx.Err()
 			}
 		}
 		if err := p.lim.Wait(ctx); err != nil {
@@ -277,9 +279,9 @@ func (w *sendWindow) acquire(ctx context.Context) (*sendSlot, error) {
 			slot.finish()
 			return nil, ctx.Err()
 		}
-		if err := sleepCtx(ctx, time.Until(prev.answered.Add(time.Second))); err != nil {
+		if !backoff.Wait(ctx, time.Until(prev.answered.Add(time.Second))) {
 			slot.finish()
-			return nil, err
+			return nil, ctx.Err()
 		}
 	}
 	return slot, nil
@@ -295,20 +297,6 @@ func (s *sendSlot) finish() {
 		s.answered = time.Now()
 		close(s.done)
 	})
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func (p *pacer) until() time.Time {

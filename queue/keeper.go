@@ -13,7 +13,8 @@ import (
 // that keeps delivery moving whatever happened to a process: in-flight deliveries
 // whose lease ran out become uncertain; a channel with due work and no live lane gets
 // a new lane job (see LaneArgs); running campaigns with nothing left open complete;
-// every unfinished campaign has a progress reporter.
+// every unfinished campaign has a progress reporter, and one whose reporter lost its
+// lease (its process died) gets a new reporter job at a new epoch (see ProgressArgs).
 type DeliveryMaintenanceArgs struct{}
 
 // Kind implements river.JobArgs.
@@ -63,7 +64,7 @@ func WatchLanes(ctx context.Context, client *river.Client[pgx.Tx], cfg Config) e
 }
 
 // maintain expires in-flight leases, adopts orphan lanes, completes finished campaigns
-// and gives every unfinished campaign a progress reporter.
+// and gives every unfinished campaign without a live progress reporter a new one.
 func (e *engine) maintain(ctx context.Context, client *river.Client[pgx.Tx]) error {
 	for range 20 { // bounded; the next run continues
 		expired, err := e.store.DeliveriesExpireLeases(ctx, sweepBatch)
@@ -83,21 +84,30 @@ func (e *engine) maintain(ctx context.Context, client *river.Client[pgx.Tx]) err
 	if err := e.adoptOrphanLanes(ctx, client); err != nil {
 		return err
 	}
-	var jobs []river.InsertManyParams
 	if _, err := e.store.CampaignsCompleteFinished(ctx, nil); err != nil {
 		return err
 	}
-	unreported, err := e.store.CampaignsUnreported(ctx)
+	return e.adoptOrphanReporters(ctx, client)
+}
+
+// adoptOrphanReporters enqueues a progress reporter at a new epoch for every campaign
+// that needs one and whose reporter has held no lease for reporterGrace: one that
+// never started, or whose process died (see ProgressArgs).
+func (e *engine) adoptOrphanReporters(ctx context.Context, client *river.Client[pgx.Tx]) error {
+	orphans, err := e.store.ReportersAdoptOrphans(ctx, reporterGrace)
 	if err != nil {
 		return err
 	}
-	for _, id := range unreported {
-		jobs = append(jobs, river.InsertManyParams{Args: ProgressArgs{CampaignID: id}})
+	if len(orphans) == 0 {
+		return nil
 	}
-	if len(jobs) > 0 {
-		if _, err := client.InsertMany(ctx, jobs); err != nil {
-			return fmt.Errorf("enqueue lanes and reporters: %w", err)
-		}
+	jobs := make([]river.InsertManyParams, 0, len(orphans))
+	for _, o := range orphans {
+		e.logger.Debug().Int64("campaign_id", o.CampaignID).Int64("epoch", o.Epoch).Msg("progress reporter without owner; enqueueing a new one")
+		jobs = append(jobs, river.InsertManyParams{Args: ProgressArgs{CampaignID: o.CampaignID, Epoch: o.Epoch}})
+	}
+	if _, err := client.InsertMany(ctx, jobs); err != nil {
+		return fmt.Errorf("enqueue adopted progress reporters: %w", err)
 	}
 	return nil
 }

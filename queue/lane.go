@@ -328,7 +328,7 @@ func (l *lane) pollLoop(ctx context.Context) error {
 
 // poll re-reads which campaigns of the channel are running.
 func (l *lane) poll(ctx context.Context) error {
-	ids, err := l.e.store.CampaignsRunningOnChannel(ctx, l.ch.ID)
+	ids, err := l.e.store.LanePoll(ctx, l.ch.ID, l.epoch, l.e.owner) // acknowledges the previous poll
 	if err != nil {
 		return err
 	}

@@ -25,8 +25,16 @@ import (
 // ProgressArgs is the progress reporter of one campaign: it keeps the campaign's
 // control message up to date and, once the campaign is over, turns it into the final
 // report with a CSV of the recipients who did not get the message.
+//
+// Like a lane, a reporter runs only while it holds its lease (progress_reporters,
+// renewed every tick), in slices that end with a River snooze. Epoch 0 is the job a
+// start or a control enqueues; when a reporter's process dies, the maintenance every
+// process runs (WatchLanes) moves the reporter to a new epoch and enqueues a job for
+// it — new args, so River's uniqueness does not refuse it while the dead job still
+// looks "running" — and the control message keeps moving within seconds.
 type ProgressArgs struct {
 	CampaignID int64 `json:"campaign_id"`
+	Epoch      int64 `json:"epoch,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -41,22 +49,49 @@ type progressWorker struct {
 	river.WorkerDefaults[ProgressArgs]
 	e *engine
 
-	mu      sync.Mutex
-	samples map[int64][]rateSample // recent progress per campaign, for the current rate
-}
-
-type rateSample struct {
-	at   time.Time
-	done int64
+	mu    sync.Mutex
+	rates map[int64]*rateWindow // recent progress per campaign, for the current rate
 }
 
 func (w *progressWorker) Timeout(*river.Job[ProgressArgs]) time.Duration {
 	return w.e.cfg.Slice + 30*time.Second
 }
 
+// reporterGrace is how long a reporter may sit without a live lease before the
+// maintenance gives it a new job: a reporter's own next slice takes the lease again
+// at once, so a second suffices and takeover stays well within ten seconds.
+const reporterGrace = time.Second
+
 func (w *progressWorker) Work(ctx context.Context, job *river.Job[ProgressArgs]) error {
 	e := w.e
 	id := job.Args.CampaignID
+	if _, err := e.store.CampaignGet(ctx, id); errors.Is(err, store.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	// The job id makes two reporter jobs in one process distinct owners.
+	owner := e.owner + "/progress/" + strconv.FormatInt(job.ID, 10)
+	lease, err := e.store.ReporterAcquire(ctx, id, job.Args.Epoch, owner, e.cfg.LaneLease)
+	if err != nil {
+		return err
+	}
+	if !lease.Acquired {
+		// Obsolete, or another live reporter runs; if that one dies, the maintenance
+		// enqueues a new job.
+		return nil
+	}
+	defer func() {
+		if err := e.store.ReporterRelease(context.WithoutCancel(ctx), id, owner); err != nil {
+			e.logger.Warn().Err(err).Int64("campaign_id", id).Msg("release progress reporter; it frees itself when the lease runs out")
+		}
+	}()
+	return w.run(ctx, id, owner)
+}
+
+// run reports one slice of the campaign's progress while holding the reporter lease.
+func (w *progressWorker) run(ctx context.Context, id int64, owner string) error {
+	e := w.e
 	until := time.Now().Add(e.cfg.Slice)
 	tick := min(e.cfg.ProgressEvery/3, time.Second)
 	var lastEdit, lastAdopt time.Time
@@ -89,7 +124,7 @@ func (w *progressWorker) Work(ctx context.Context, job *river.Job[ProgressArgs])
 				}
 			}
 		}
-		rate := w.sample(id, counts)
+		rate := w.sample(id, time.Now(), counts, c.Status == store.CampaignRunning)
 		if e.mgmt != nil && time.Since(lastEdit) >= e.cfg.ProgressEvery {
 			edited, err := w.show(ctx, c, counts, rate)
 			if err != nil {
@@ -99,43 +134,86 @@ func (w *progressWorker) Work(ctx context.Context, job *river.Job[ProgressArgs])
 				lastEdit = time.Now()
 			}
 		}
+		if held, err := e.store.ReporterRenew(ctx, id, owner, e.cfg.LaneLease); err != nil {
+			return err
+		} else if !held {
+			return nil // another reporter took over after our lease ran out
+		}
 		if time.Now().Add(tick).After(until) {
 			return river.JobSnooze(0)
 		}
-		t := time.NewTimer(tick)
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return river.JobSnooze(0)
 		case <-e.stopping:
-			t.Stop()
 			return river.JobSnooze(0)
-		case <-t.C:
+		case <-time.After(tick):
 		}
 	}
 }
 
-// sample records progress and returns the rate over the last ten seconds (-1: unknown).
-func (w *progressWorker) sample(id int64, c store.DeliveryCounts) float64 {
-	now := time.Now()
-	done := c.Sent + c.Failed + c.Blocked + c.Uncertain
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	s := append(w.samples[id], rateSample{at: now, done: done})
-	for len(s) > 2 && now.Sub(s[1].at) >= 10*time.Second {
+// rateSpan is how much recent sending the shown rate (and the ETA) averages over.
+const rateSpan = 10 * time.Second
+
+type rateSample struct {
+	at   time.Time
+	done int64
+}
+
+// rateWindow is the rate of actual sending over the last rateSpan. Paused time never
+// counts: samples are kept only while the campaign runs, and after a (re)start the
+// window begins at the last sample before deliveries progressed, so the lane's
+// start-up after a Resume does not count either. Without it, the rate right after
+// Resume averaged the pause in ("0.8 msg/s · ETA 46m" while 30/s went out).
+type rateWindow struct {
+	samples []rateSample
+	started bool // deliveries progressed since the window was (re)set
+}
+
+// add records done (settled deliveries) at now and returns the current rate in
+// deliveries per second, or -1 while unknown.
+func (r *rateWindow) add(now time.Time, done int64, running bool) float64 {
+	if !running {
+		r.samples, r.started = nil, false
+		return -1
+	}
+	s := append(r.samples, rateSample{at: now, done: done})
+	if !r.started {
+		if s[0].done == done {
+			s = s[len(s)-1:] // nothing sent yet: the window starts at the latest sample
+		} else {
+			r.started = true
+		}
+	}
+	for len(s) > 2 && now.Sub(s[1].at) >= rateSpan {
 		s = s[1:]
 	}
-	w.samples[id] = s
+	r.samples = s
 	if len(s) < 2 || now.Sub(s[0].at) < time.Second {
 		return -1
 	}
 	return float64(done-s[0].done) / now.Sub(s[0].at).Seconds()
 }
 
+// sample records progress and returns the rate (-1: unknown).
+func (w *progressWorker) sample(id int64, now time.Time, c store.DeliveryCounts, running bool) float64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.rates == nil {
+		w.rates = map[int64]*rateWindow{}
+	}
+	r := w.rates[id]
+	if r == nil {
+		r = &rateWindow{}
+		w.rates[id] = r
+	}
+	return r.add(now, c.Sent+c.Failed+c.Blocked+c.Uncertain, running)
+}
+
 func (w *progressWorker) forget(id int64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	delete(w.samples, id)
+	delete(w.rates, id)
 }
 
 func (w *progressWorker) lang(ctx context.Context, id int64) string {
@@ -150,49 +228,13 @@ func (w *progressWorker) lang(ctx context.Context, id int64) string {
 // it sent or edited anything.
 func (w *progressWorker) show(ctx context.Context, c store.Campaign, counts store.DeliveryCounts, rate float64) (bool, error) {
 	lang := w.lang(ctx, c.ID)
-	text := w.e.progressText(lang, c, counts, rate)
+	reasons, err := w.e.uncertainReasons(ctx, c.ID, counts)
+	if err != nil {
+		return false, err
+	}
+	text := w.e.progressText(lang, c, counts, rate, reasons)
 	markup := w.e.controlKeyboard(lang, c, counts)
 	return w.e.putControl(ctx, c, text, markup)
-}
-
-func (e *engine) progressText(lang string, c store.Campaign, counts store.DeliveryCounts, rate float64) string {
-	total := counts.Total()
-	done := total - counts.Open()
-	percent := 100
-	if total > 0 {
-		percent = int(done * 100 / total)
-	}
-	const width = 20
-	filled := width * percent / 100
-	bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
-	rateText, eta := e.texts.t(lang, "delivery.progress.unknown", nil), e.texts.t(lang, "delivery.progress.unknown", nil)
-	if rate >= 0 {
-		rateText = strconv.FormatFloat(rate, 'f', 1, 64)
-		if rate > 0 && c.Status == store.CampaignRunning {
-			eta = roundDuration(time.Duration(float64(counts.Open()) / rate * float64(time.Second)))
-		}
-	}
-	text := e.texts.t(lang, "delivery.progress", map[string]any{
-		"ID": c.ID, "Status": e.texts.t(lang, "delivery.status."+c.Status, nil),
-		"Bar": bar, "Percent": percent, "Sent": counts.Sent, "Failed": counts.Failed,
-		"Blocked": counts.Blocked, "Uncertain": counts.Uncertain, "Remaining": counts.Open(),
-		"Rate": rateText, "ETA": eta,
-	})
-	if c.Status == store.CampaignPaused && c.PauseReason != nil && *c.PauseReason != "" {
-		text += "\n\n" + e.texts.t(lang, "delivery.progress.reason", map[string]any{"Reason": *c.PauseReason})
-	}
-	return text
-}
-
-func roundDuration(d time.Duration) string {
-	switch {
-	case d >= time.Hour:
-		return d.Round(time.Minute).String()
-	case d >= time.Minute:
-		return d.Round(time.Second).String()
-	default:
-		return d.Round(100 * time.Millisecond).String()
-	}
 }
 
 // controlKeyboard holds the buttons that apply to the campaign's status.
@@ -283,12 +325,16 @@ func (w *progressWorker) report(ctx context.Context, c store.Campaign, counts st
 	e := w.e
 	if e.mgmt != nil {
 		lang := w.lang(ctx, c.ID)
-		text := e.reportText(lang, c, counts)
+		reasons, err := e.uncertainReasons(ctx, c.ID, counts)
+		if err != nil {
+			return err
+		}
+		text := e.reportText(lang, c, counts, reasons)
 		if _, err := e.putControl(ctx, c, text, e.controlKeyboard(lang, c, counts)); err != nil {
 			return err
 		}
 		if unsent := counts.Total() - counts.Sent; unsent > 0 {
-			data, err := e.unsentCSV(ctx, c.ID)
+			data, err := e.unsentCSV(ctx, c.ID, lang)
 			if err != nil {
 				return err
 			}
@@ -311,39 +357,24 @@ func (w *progressWorker) report(ctx context.Context, c store.Campaign, counts st
 	return nil
 }
 
-func (e *engine) reportText(lang string, c store.Campaign, counts store.DeliveryCounts) string {
-	var dur time.Duration
-	if c.StartedAt != nil && c.FinishedAt != nil {
-		dur = c.FinishedAt.Sub(*c.StartedAt)
+// uncertainReasons counts the campaign's uncertain deliveries by reason code; nil
+// without asking the database when there are none.
+func (e *engine) uncertainReasons(ctx context.Context, id int64, counts store.DeliveryCounts) (map[string]int64, error) {
+	if counts.Uncertain == 0 {
+		return nil, nil
 	}
-	rate := 0.0
-	if dur > 0 {
-		rate = float64(counts.Sent+counts.Failed+counts.Blocked+counts.Uncertain) / dur.Seconds()
-	}
-	text := e.texts.t(lang, "delivery.report", map[string]any{
-		"ID": c.ID, "Status": e.texts.t(lang, "delivery.status."+c.Status, nil), "Total": counts.Total(),
-		"Sent": counts.Sent, "Failed": counts.Failed, "Blocked": counts.Blocked,
-		"Uncertain": counts.Uncertain, "Cancelled": counts.Cancelled,
-		"Duration": roundDuration(dur), "Rate": strconv.FormatFloat(rate, 'f', 1, 64),
-	})
-	if c.Status == store.CampaignFailed && c.PauseReason != nil {
-		text += "\n\n" + *c.PauseReason
-	}
-	if counts.Uncertain > 0 {
-		text += "\n\n" + e.texts.t(lang, "delivery.report.uncertain", nil)
-	}
-	return text
+	return e.store.UncertainReasons(ctx, id)
 }
 
 // UnsentCSVHeader is the header row of the report's CSV.
 var UnsentCSVHeader = []string{"chat_id", "status", "reason"}
 
-func (e *engine) unsentCSV(ctx context.Context, id int64) ([]byte, error) {
+func (e *engine) unsentCSV(ctx context.Context, id int64, lang string) ([]byte, error) {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	_ = w.Write(UnsentCSVHeader)
 	err := e.store.DeliveriesUnsentEach(ctx, id, func(d store.UnsentDelivery) error {
-		return w.Write([]string{strconv.FormatInt(d.ChatID, 10), d.Status, d.Error})
+		return w.Write([]string{strconv.FormatInt(d.ChatID, 10), d.Status, e.texts.reasonText(lang, d.Error)})
 	})
 	if err != nil {
 		return nil, err

@@ -133,7 +133,7 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 		func() error { return river.AddWorkerSafely(workers, &fanoutWorker{e: eng}) },
 		func() error { return river.AddWorkerSafely(workers, &laneWorker{e: eng}) },
 		func() error {
-			return river.AddWorkerSafely(workers, &progressWorker{e: eng, samples: map[int64][]rateSample{}})
+			return river.AddWorkerSafely(workers, &progressWorker{e: eng})
 		},
 		func() error { return river.AddWorkerSafely(workers, &maintenanceWorker{e: eng}) },
 	} {

@@ -2,8 +2,13 @@ package queue
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
 
 	"herald/i18n"
+	"herald/store"
 )
 
 // texts renders the engine's own texts (progress, report, alerts, ids "delivery.…")
@@ -28,4 +33,121 @@ func (t *texts) t(lang, id string, data map[string]any, count ...int) string {
 		return l.N(id, count[0], data)
 	}
 	return l.T(id, data)
+}
+
+// Reason codes of uncertain deliveries, stored in deliveries.error: why a message may
+// or may not have arrived. The send path records answer_lost and gateway; the lease
+// sweep records stopped.
+const (
+	UncertainStopped    = "uncertain:stopped"     // the lease ran out: the sending process stopped (crash, kill)
+	UncertainAnswerLost = "uncertain:answer_lost" // the request left; timeout or connection lost before the answer
+	UncertainGateway    = "uncertain:gateway"     // a gateway answered 502/504: Telegram may have acted
+)
+
+// uncertainCodes are the codes in the order the texts list them.
+var uncertainCodes = []string{UncertainStopped, UncertainAnswerLost, UncertainGateway}
+
+// reasonText is the plain-language explanation of an uncertain reason code, or the
+// stored reason itself when it is not one of the codes (older rows, other outcomes).
+func (t *texts) reasonText(lang, reason string) string {
+	if code, ok := strings.CutPrefix(reason, "uncertain:"); ok && slices.Contains(uncertainCodes, reason) {
+		return t.t(lang, "delivery.reason."+code, nil)
+	}
+	return reason
+}
+
+// uncertainText explains a campaign's uncertain deliveries by cause, one line per
+// cause with its count ("" when there are none).
+func (t *texts) uncertainText(lang string, reasons map[string]int64) string {
+	var lines []string
+	line := func(n int64, reason string) {
+		lines = append(lines, t.t(lang, "delivery.uncertain.line", map[string]any{"Count": n, "Reason": reason}))
+	}
+	var other int64
+	for reason, n := range reasons {
+		if !slices.Contains(uncertainCodes, reason) {
+			other += n
+		}
+	}
+	for _, code := range uncertainCodes {
+		if n := reasons[code]; n > 0 {
+			line(n, t.reasonText(lang, code))
+		}
+	}
+	if other > 0 {
+		line(other, t.t(lang, "delivery.reason.unrecorded", nil))
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	return t.t(lang, "delivery.report.uncertain", nil) + "\n" + strings.Join(lines, "\n")
+}
+
+func (e *engine) progressText(lang string, c store.Campaign, counts store.DeliveryCounts, rate float64, reasons map[string]int64) string {
+	total := counts.Total()
+	done := total - counts.Open()
+	percent := 100
+	if total > 0 {
+		percent = int(done * 100 / total)
+	}
+	const width = 20
+	filled := width * percent / 100
+	bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
+	rateText, eta := e.texts.t(lang, "delivery.progress.unknown", nil), e.texts.t(lang, "delivery.progress.unknown", nil)
+	if rate >= 0 && c.Status == store.CampaignRunning {
+		// The rate is of actual sending since the last Resume (see rateWindow); while
+		// paused there is none to show.
+		rateText = strconv.FormatFloat(rate, 'f', 1, 64)
+		if rate > 0 {
+			eta = roundDuration(time.Duration(float64(counts.Open()) / rate * float64(time.Second)))
+		}
+	}
+	text := e.texts.t(lang, "delivery.progress", map[string]any{
+		"ID": c.ID, "Status": e.texts.t(lang, "delivery.status."+c.Status, nil),
+		"Bar": bar, "Percent": percent, "Sent": counts.Sent, "Failed": counts.Failed,
+		"Blocked": counts.Blocked, "Uncertain": counts.Uncertain, "Remaining": counts.Open(),
+		"Rate": rateText, "ETA": eta,
+	})
+	if c.Status == store.CampaignPaused && c.PauseReason != nil && *c.PauseReason != "" {
+		text += "\n\n" + e.texts.t(lang, "delivery.progress.reason", map[string]any{"Reason": *c.PauseReason})
+	}
+	if u := e.texts.uncertainText(lang, reasons); u != "" {
+		text += "\n\n" + u
+	}
+	return text
+}
+
+func roundDuration(d time.Duration) string {
+	switch {
+	case d >= time.Hour:
+		return d.Round(time.Minute).String()
+	case d >= time.Minute:
+		return d.Round(time.Second).String()
+	default:
+		return d.Round(100 * time.Millisecond).String()
+	}
+}
+
+func (e *engine) reportText(lang string, c store.Campaign, counts store.DeliveryCounts, reasons map[string]int64) string {
+	var dur time.Duration
+	if c.StartedAt != nil && c.FinishedAt != nil {
+		dur = c.FinishedAt.Sub(*c.StartedAt)
+	}
+	rate := 0.0
+	if dur > 0 {
+		rate = float64(counts.Sent+counts.Failed+counts.Blocked+counts.Uncertain) / dur.Seconds()
+	}
+	text := e.texts.t(lang, "delivery.report", map[string]any{
+		"ID": c.ID, "Status": e.texts.t(lang, "delivery.status."+c.Status, nil), "Total": counts.Total(),
+		"Sent": counts.Sent, "Failed": counts.Failed, "Blocked": counts.Blocked,
+		"Uncertain": counts.Uncertain, "Cancelled": counts.Cancelled,
+		"Duration": roundDuration(dur), "Rate": strconv.FormatFloat(rate, 'f', 1, 64),
+	})
+	if c.Status == store.CampaignFailed && c.PauseReason != nil {
+		text += "\n\n" + *c.PauseReason
+	}
+	if u := e.texts.uncertainText(lang, reasons); u != "" {
+		text += "\n\n" + u
+	}
+	return text
 }

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mymmrac/telego"
+	tu "github.com/mymmrac/telego/telegoutil"
 )
 
 // Var is a variable a template uses.
@@ -232,26 +233,10 @@ func validUTF8(s string) string {
 }
 
 // UTF16Len is the length of s in UTF-16 code units, the unit of Telegram's limits and
-// entity offsets.
-func UTF16Len(s string) int {
-	n := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			n++
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		if r >= 0x10000 {
-			n += 2
-		} else {
-			n++
-		}
-	}
-	return n
-}
+// entity offsets: telego's count (tu.UTF16TextLen), under the name flows and the
+// renderer use. For valid UTF-8, which is all Render measures (see validUTF8) and all
+// Telegram sends, it equals the length of utf16.Encode.
+func UTF16Len(s string) int { return tu.UTF16TextLen(s) }
 
 // splitsPair reports whether UTF-16 offset p falls between the two halves of a
 // surrogate pair in s.

@@ -476,21 +476,3 @@ func (s *Store) CampaignLanguage(ctx context.Context, id int64) (string, error) 
 	}
 	return *lang, nil
 }
-
-// CampaignsUnreported lists campaigns that are running or paused, or finished without
-// a final report, and have a chat to report to.
-func (s *Store) CampaignsUnreported(ctx context.Context) ([]int64, error) {
-	rows, err := s.db.Query(ctx, `
-		SELECT id FROM campaigns
-		WHERE status IN ('running', 'paused')
-		   OR (status IN ('completed', 'cancelled', 'failed') AND reported_at IS NULL)
-		ORDER BY id LIMIT 1000`)
-	if err != nil {
-		return nil, fmt.Errorf("unreported campaigns: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("unreported campaigns: %w", err)
-	}
-	return ids, nil
-}

@@ -46,25 +46,6 @@ func (c DeliveryCounts) Total() int64 {
 // Open is the number of deliveries without an outcome yet.
 func (c DeliveryCounts) Open() int64 { return c.Pending + c.Inflight }
 
-// DeliveryCounts counts campaign id's deliveries by status.
-func (s *Store) DeliveryCounts(ctx context.Context, campaignID int64) (DeliveryCounts, error) {
-	var c DeliveryCounts
-	err := s.db.QueryRow(ctx, `
-		SELECT count(*) FILTER (WHERE status = 'pending'),
-		       count(*) FILTER (WHERE status = 'inflight'),
-		       count(*) FILTER (WHERE status = 'sent'),
-		       count(*) FILTER (WHERE status = 'failed'),
-		       count(*) FILTER (WHERE status = 'blocked'),
-		       count(*) FILTER (WHERE status = 'uncertain'),
-		       count(*) FILTER (WHERE status = 'cancelled')
-		FROM deliveries WHERE campaign_id = $1`, campaignID).
-		Scan(&c.Pending, &c.Inflight, &c.Sent, &c.Failed, &c.Blocked, &c.Uncertain, &c.Cancelled)
-	if err != nil {
-		return c, fmt.Errorf("count deliveries of campaign %d: %w", campaignID, err)
-	}
-	return c, nil
-}
-
 // DeliveryKey names one delivery.
 type DeliveryKey struct {
 	CampaignID int64

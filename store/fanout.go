@@ -46,7 +46,13 @@ func fanoutChunk(ctx context.Context, tx DBTX, campaignID, batchID, channelID, a
 			       CASE WHEN (SELECT status FROM campaigns WHERE id = $1) = 'cancelled' THEN 'cancelled' ELSE 'pending' END
 			FROM scan s
 			WHERE NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.channel_id = $3 AND x.chat_id = s.chat_id)
-			RETURNING 1)
+			RETURNING status),
+		-- Inserts are counted here, not by a trigger (migration 00008): a trigger would
+		-- copy every chunk into a transition table.
+		counted AS (
+			INSERT INTO campaign_counters (campaign_id, status, n)
+			SELECT $1, status, count(*) FROM ins GROUP BY status ORDER BY status
+			ON CONFLICT (campaign_id, status) DO UPDATE SET n = campaign_counters.n + EXCLUDED.n)
 		SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM scan), (SELECT max(chat_id) FROM scan)`,
 		campaignID, batchID, channelID, after, n).Scan(&r.inserted, &r.scanned, &last)
 	if err != nil {
