@@ -2,6 +2,7 @@ package importer
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -358,4 +360,60 @@ func TestMillionRowXLSX(t *testing.T) {
 	require.Equal(t, 1_000_000, n)
 	t.Logf("peak heap %.0f MB, peak RSS %.0f MB", heap, peakRSSMB())
 	require.Less(t, peakRSSMB(), 200.0)
+}
+
+// 10,000,000 shared strings (issue 13: ~1 GB before), when asked for, as above: the
+// table is refused once over Limits.SharedStringsBytes, and memory stays near it.
+func TestTenMillionSharedStrings(t *testing.T) {
+	if os.Getenv("HERALD_BIG_TESTS") == "" {
+		t.Skip("set HERALD_BIG_TESTS=1: builds and reads a workbook of 10,000,000 shared strings")
+	}
+	pr, pw := io.Pipe()
+	go func() { // owned by the pipe: workbookParts reads it to the end
+		bw := bufio.NewWriterSize(pw, 64<<10)
+		bw.WriteString(`<sst xmlns="` + ssmlNS + `"><si><t>chat_id</t></si>`)
+		for i := range 10_000_000 {
+			fmt.Fprintf(bw, "<si><t>Name %d</t></si>", i)
+		}
+		bw.WriteString(`</sst>`)
+		_ = bw.Flush()
+		_ = pw.Close()
+	}()
+	data := workbookParts(t, sheetXML(`<c r="A1" t="s"><v>0</v></c>`, `<c r="A2"><v>1</v></c>`), pr)
+	t.Logf("workbook: %.1f MB", float64(len(data))/(1<<20))
+	runtime.GC()
+	debug.FreeOSMemory()
+	resetPeakRSS()
+	stop := sampleHeap()
+	_, err := Open(bytes.NewReader(data), Options{})
+	heap := stop()
+	t.Logf("peak heap %.0f MB, peak RSS %.0f MB: %v", heap, peakRSSMB(), err)
+	ie := requireCode(t, err, CodeXLSXTooLarge)
+	require.Equal(t, "shared_strings", ie.Detail)
+	require.Less(t, peakRSSMB(), 200.0)
+}
+
+// Strings that do not fit the rest of a chunk start the next one, and each comes back
+// as it went in.
+func TestSharedStringsChunks(t *testing.T) {
+	t.Parallel()
+	lim := Limits{CellBytes: 6}.withDefaults()
+	s := newSharedStrings(lim)
+	s.chunk = 8
+	in := []string{"abc", "", "defgh", "ij", "klmnop", "q", "", "rstuvw", "too long!", "xy"}
+	for _, v := range in {
+		require.NoError(t, s.add([]byte(v), len(v), lim))
+	}
+	for i, v := range in {
+		got, long, ok := s.get(i)
+		require.True(t, ok, i)
+		if len(v) > lim.CellBytes {
+			require.Equal(t, len(v), long)
+			continue
+		}
+		require.Equal(t, v, got, i)
+	}
+	_, _, ok := s.get(len(in))
+	require.False(t, ok)
+	require.Len(t, s.text, 4)
 }

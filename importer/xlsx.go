@@ -2,8 +2,10 @@ package importer
 
 import (
 	"encoding/xml"
+	"fmt"
 	"io"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -24,16 +26,41 @@ import (
 func OpenXLSX(r io.Reader) (*Reader, error) { return openXLSX(r, DefaultLimits) }
 
 func openXLSX(r io.Reader, lim Limits) (*Reader, error) {
-	// The ZIP directory is at the end of the file and needs random access. In the
-	// upload dialog r is bounded by Options.MaxBytes.
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, readErr(err)
-	}
-	wb, err := openWorkbook(data, lim)
+	wb, err := spoolWorkbook(r, lim)
 	if err != nil {
 		return nil, err
 	}
+	src, err := openSheet(wb, lim)
+	if err != nil {
+		_ = wb.file.Close()
+		return nil, err
+	}
+	return newReader(src, Summary{Format: FormatXLSX}, nil, true, lim)
+}
+
+// spoolWorkbook copies the upload to an unlinked temporary file and opens it: the ZIP
+// directory is at the end and needs random access, and the file (up to MaxFileSize in
+// the upload dialog, where r is bounded by Options.MaxBytes) need not sit in memory.
+func spoolWorkbook(r io.Reader, lim Limits) (*workbook, error) {
+	f, err := os.CreateTemp("", "herald-xlsx-*")
+	if err != nil {
+		return nil, fmt.Errorf("import: spool: %w", err)
+	}
+	_ = os.Remove(f.Name()) // the open file stays readable; nothing is left behind
+	size, err := io.Copy(f, r)
+	if err != nil {
+		_ = f.Close()
+		return nil, readErr(err)
+	}
+	wb, err := openWorkbook(f, size, lim)
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return wb, nil
+}
+
+func openSheet(wb *workbook, lim Limits) (*xlsxSource, error) {
 	l, err := wb.layout()
 	if err != nil {
 		return nil, err
@@ -54,10 +81,9 @@ func openXLSX(r io.Reader, lim Limits) (*Reader, error) {
 		return nil, &Error{Code: CodeBadXLSX, Detail: "no " + l.sheet}
 	}
 	br := rc.(*budgetReader)
-	src := &xlsxSource{br: br, dec: xml.NewDecoder(br), name: l.sheet, sst: sst, dates: dates, date1904: l.date1904, lim: lim}
 	// One row's XML: generous for the markup of RowCells cells plus escaped text.
 	br.span(64<<10+64*int64(lim.RowCells)+8*int64(lim.RowBytes), errRowXML)
-	return newReader(src, Summary{Format: FormatXLSX}, nil, true, lim)
+	return &xlsxSource{wb: wb, br: br, dec: xml.NewDecoder(br), name: l.sheet, sst: sst, dates: dates, date1904: l.date1904, lim: lim}, nil
 }
 
 // errRowXML is the budgetReader's signal that one row's XML is too long; the sheet
@@ -65,6 +91,7 @@ func openXLSX(r io.Reader, lim Limits) (*Reader, error) {
 var errRowXML = &Error{Code: CodeRowTooLong}
 
 type xlsxSource struct {
+	wb       *workbook
 	br       *budgetReader
 	dec      *xml.Decoder
 	name     string
@@ -303,4 +330,10 @@ func (s *xlsxSource) fail(err error, row, col int) error {
 	return xmlErr(s.name, err)
 }
 
-func (s *xlsxSource) close() error { return s.br.Close() }
+func (s *xlsxSource) close() error {
+	err := s.br.Close()
+	if cerr := s.wb.file.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

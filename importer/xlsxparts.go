@@ -8,30 +8,56 @@ import (
 )
 
 // sharedStrings is a workbook's shared-string table, held compactly: the texts one
-// after another in one buffer, each string's end offset, and for the strings over
-// Limits.CellBytes only their length (they are never kept: a cell that uses one is
-// refused). Excelize keeps each string as a Go value in a slice and a map, and copies
-// it into every cell that refers to it; a 200 MB string used by 1,000 rows is how a
-// 216 KB workbook once took 1.45 GB.
+// after another in chunks of sstChunk bytes (a string never crosses two), each
+// string's end offset, and for the strings over Limits.CellBytes only their length
+// (they are never kept: a cell that uses one is refused). Chunks rather than one
+// growing slice, because append's doubling would hold up to three times the table
+// while it grows. Excelize keeps each string as a Go value in a slice and a map, and
+// copies it into every cell that refers to it; a 200 MB string used by 1,000 rows is
+// how a 216 KB workbook once took 1.45 GB.
 type sharedStrings struct {
-	text []byte
-	ends []uint32
-	long map[int]int
+	text  [][]byte   // chunks of chunk bytes
+	ends  [][]uint32 // end offset of string i at ends[i/sstEnds][i%sstEnds]
+	n     int        // strings
+	size  uint32     // next free offset, counting the chunks' unused tails
+	used  int64      // bytes of text held, for the budget
+	chunk uint32
+	long  map[int]int
 }
+
+const (
+	sstChunk = 1 << 20 // text chunk, unless a cell may be longer
+	sstEnds  = 1 << 18 // offsets per chunk: 1 MB
+)
+
+func newSharedStrings(lim Limits) *sharedStrings {
+	return &sharedStrings{chunk: uint32(max(sstChunk, lim.CellBytes+1)), long: map[int]int{}}
+}
+
+// end is the end offset of string i.
+func (s *sharedStrings) end(i int) uint32 { return s.ends[i/sstEnds][i%sstEnds] }
 
 // get returns shared string i, or its length when it is over the cell limit (long).
 func (s *sharedStrings) get(i int) (text string, long int, ok bool) {
-	if i < 0 || i >= len(s.ends) {
+	if i < 0 || i >= s.n {
 		return "", 0, false
 	}
 	if n, isLong := s.long[i]; isLong {
 		return "", n, true
 	}
-	start := uint32(0)
+	start, end := uint32(0), s.end(i)
 	if i > 0 {
-		start = s.ends[i-1]
+		start = s.end(i - 1)
 	}
-	return string(s.text[start:s.ends[i]]), 0, true
+	if end == start {
+		return "", 0, true
+	}
+	// A string that did not fit the rest of a chunk starts the next one.
+	if c := (end - 1) / s.chunk; start/s.chunk != c {
+		start = c * s.chunk
+	}
+	c := start / s.chunk
+	return string(s.text[c][start-c*s.chunk : end-c*s.chunk]), 0, true
 }
 
 // readSharedStrings reads the table as a stream. Memory is bounded by
@@ -39,7 +65,7 @@ func (s *sharedStrings) get(i int) (text string, long int, ok bool) {
 // (a legitimate cell holds at most 32,767 characters), so a huge string is refused
 // after reading a little of it instead of being inflated whole.
 func readSharedStrings(wb *workbook, name string, lim Limits) (*sharedStrings, error) {
-	s := &sharedStrings{long: map[int]int{}}
+	s := newSharedStrings(lim)
 	rc, ok, err := wb.open(name, lim.UnzippedBytes)
 	if err != nil || !ok {
 		return s, err
@@ -52,7 +78,7 @@ func readSharedStrings(wb *workbook, name string, lim Limits) (*sharedStrings, e
 	curLen, phonetic := 0, 0
 	inSI, inT := false, false
 	for {
-		br.span(siLimit, &Error{Code: CodeCellTooLong, Detail: "shared string " + strconv.Itoa(len(s.ends)+1), Limit: int64(lim.CellBytes)})
+		br.span(siLimit, &Error{Code: CodeCellTooLong, Detail: "shared string " + strconv.Itoa(s.n+1), Limit: int64(lim.CellBytes)})
 		tok, err := dec.RawToken()
 		if err == io.EOF {
 			return s, nil
@@ -97,14 +123,25 @@ func readSharedStrings(wb *workbook, name string, lim Limits) (*sharedStrings, e
 
 func (s *sharedStrings) add(text []byte, n int, lim Limits) error {
 	if n > lim.CellBytes {
-		s.long[len(s.ends)] = n
+		s.long[s.n] = n
 		text = nil
 	}
-	s.text = append(s.text, text...)
-	s.ends = append(s.ends, uint32(len(s.text)))
-	// What the table holds, not the slices' capacity: the bound must not depend on how
-	// append grows them. Capacity is at most twice this.
-	if int64(len(s.text))+4*int64(len(s.ends))+32*int64(len(s.long)) > lim.SharedStringsBytes {
+	if len(text) > 0 {
+		if uint32(len(s.text))*s.chunk-s.size < uint32(len(text)) { // the last chunk cannot take it
+			s.size = uint32(len(s.text)) * s.chunk
+			s.text = append(s.text, make([]byte, 0, s.chunk))
+		}
+		c := len(s.text) - 1
+		s.text[c] = append(s.text[c], text...)
+		s.size += uint32(len(text))
+		s.used += int64(len(text))
+	}
+	if s.n%sstEnds == 0 {
+		s.ends = append(s.ends, make([]uint32, 0, sstEnds))
+	}
+	s.ends[len(s.ends)-1] = append(s.ends[len(s.ends)-1], s.size)
+	s.n++
+	if s.used+4*int64(s.n)+32*int64(len(s.long)) > lim.SharedStringsBytes {
 		return &Error{Code: CodeXLSXTooLarge, Detail: "shared_strings", Limit: lim.SharedStringsBytes}
 	}
 	return nil

@@ -2,10 +2,10 @@ package importer
 
 import (
 	"archive/zip"
-	"bytes"
 	"encoding/xml"
 	"errors"
 	"io"
+	"os"
 	"path"
 	"strings"
 )
@@ -16,17 +16,18 @@ const partXMLLimit = 16 << 20
 
 // workbook is an opened .xlsx: its ZIP directory and what reading it has cost so far.
 type workbook struct {
+	file  *os.File             // the upload, spooled
 	parts map[string]*zip.File // by lower-cased name: Excel matches part names case-insensitively
 	left  int64                // Limits.UnzippedBytes not yet read
 	limit int64                // Limits.UnzippedBytes
 }
 
-func openWorkbook(data []byte, lim Limits) (*workbook, error) {
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+func openWorkbook(file *os.File, size int64, lim Limits) (*workbook, error) {
+	zr, err := zip.NewReader(file, size)
 	if err != nil {
 		return nil, &Error{Code: CodeBadXLSX, Detail: err.Error()}
 	}
-	wb := &workbook{parts: make(map[string]*zip.File, len(zr.File)), left: lim.UnzippedBytes, limit: lim.UnzippedBytes}
+	wb := &workbook{file: file, parts: make(map[string]*zip.File, len(zr.File)), left: lim.UnzippedBytes, limit: lim.UnzippedBytes}
 	for _, f := range zr.File {
 		wb.parts[strings.ToLower(strings.TrimPrefix(strings.ReplaceAll(f.Name, "\\", "/"), "/"))] = f
 	}
