@@ -153,12 +153,31 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return c, c.createDatabase(ctx)
 	}
 
+	if err := initCluster(ctx, binDir, dataDir, pgData, cred); err != nil {
+		return nil, err
+	}
+	if err := c.launch(binDir, pgData, opts.Ephemeral, cred); err != nil {
+		return nil, err
+	}
+	if err := c.waitReady(ctx, opts.StartTimeout); err != nil {
+		_ = c.Stop(context.Background())
+		return nil, err
+	}
+	if err := c.createDatabase(ctx); err != nil {
+		_ = c.Stop(context.Background())
+		return nil, err
+	}
+	return c, nil
+}
+
+// initCluster runs initdb in pgData unless a cluster is already there.
+func initCluster(ctx context.Context, binDir, dataDir, pgData string, cred *syscall.Credential) error {
 	if _, err := os.Stat(filepath.Join(pgData, "PG_VERSION")); errors.Is(err, fs.ErrNotExist) {
 		if err := os.RemoveAll(pgData); err != nil { // a half-made cluster from an interrupted initdb
-			return nil, fmt.Errorf("remove incomplete cluster: %w", err)
+			return fmt.Errorf("remove incomplete cluster: %w", err)
 		}
 		if err := ensureOwnedDir(pgData, cred); err != nil {
-			return nil, err
+			return err
 		}
 		initdb := exec.CommandContext(ctx, filepath.Join(binDir, "initdb"),
 			"-D", pgData, "-U", "herald", "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
@@ -166,60 +185,64 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		initdb.Env = []string{"PATH=" + binDir, "LC_ALL=C"}
 		initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 		if out, err := initdb.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("initdb in %s failed: %w: %s%s", pgData, err, lastLines(out, 5), accessHint(dataDir, cred))
+			return fmt.Errorf("initdb in %s failed: %w: %s%s", pgData, err, lastLines(out, 5), accessHint(dataDir, cred))
 		}
 	}
 
-	logFile, err := os.OpenFile(filepath.Join(dataDir, "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	return nil
+}
+
+// launch starts the server on the cluster's socket; a goroutine owned by the Cluster
+// waits for it and closes exited.
+func (c *Cluster) launch(binDir, pgData string, ephemeral bool, cred *syscall.Credential) error {
+	logFile, err := os.OpenFile(filepath.Join(c.dataDir, "postgres.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("open server log: %w", err)
+		return fmt.Errorf("open server log: %w", err)
 	}
 	defer logFile.Close() // the child keeps its own descriptor
 
 	args := []string{"-D", pgData, "-k", c.socketDir, "-p", strconv.Itoa(port),
 		"-c", "listen_addresses=", "-c", "max_connections=200", "-c", "unix_socket_permissions=0700"}
-	if opts.Ephemeral {
+	if ephemeral {
 		args = append(args, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 	}
 	cmd := exec.Command(filepath.Join(binDir, "postgres"), args...)
-	cmd.Dir = dataDir
+	cmd.Dir = c.dataDir
 	cmd.Env = []string{"PATH=" + binDir, "LC_ALL=C"}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Pdeathsig: a parent killed with -9 takes its server down with it (fast shutdown).
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGINT, Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start postgres: %w", err)
+		return fmt.Errorf("start postgres: %w", err)
 	}
 	c.cmd = cmd
 	go func() { // owned by Cluster: ends when the server exits; Stop waits for it
 		c.waitErr = cmd.Wait()
 		close(c.exited)
 	}()
+	return nil
+}
 
-	deadline := time.Now().Add(opts.StartTimeout)
+// waitReady waits until the server accepts connections, it exits, ctx ends or timeout
+// passes.
+func (c *Cluster) waitReady(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
 	for {
 		if err := c.ping(ctx, "postgres"); err == nil {
-			break
+			return nil
 		}
 		select {
 		case <-c.exited:
-			log, _ := os.ReadFile(filepath.Join(dataDir, "postgres.log"))
-			return nil, fmt.Errorf("postgres exited during start-up (%v): %s", c.waitErr, lastLines(log, 5))
+			log, _ := os.ReadFile(filepath.Join(c.dataDir, "postgres.log"))
+			return fmt.Errorf("postgres exited during start-up (%v): %s", c.waitErr, lastLines(log, 5))
 		case <-ctx.Done():
-			_ = c.Stop(context.Background())
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			_ = c.Stop(context.Background())
-			return nil, fmt.Errorf("postgres did not accept connections within %s (log: %s)", opts.StartTimeout, filepath.Join(dataDir, "postgres.log"))
+			return fmt.Errorf("postgres did not accept connections within %s (log: %s)", timeout, filepath.Join(c.dataDir, "postgres.log"))
 		}
 	}
-	if err := c.createDatabase(ctx); err != nil {
-		_ = c.Stop(context.Background())
-		return nil, err
-	}
-	return c, nil
 }
 
 // ConnString names the cluster's database (or another one on the same server).
