@@ -66,69 +66,27 @@ func responsiveness(ctx context.Context, s *scenario) (Result, error) {
 		mb.Stop(stopCtx)
 		cancel()
 	}()
-	user := "/emu/users/" + strconv.FormatInt(owner, 10)
-	next := user + "/next?timeout=10s&token=" + url.QueryEscape(mgmtToken)
-	menu := func() (time.Duration, error) {
-		t0 := time.Now()
-		if err := emu.call(ctx, "POST", user+"/command", map[string]string{"token": mgmtToken, "command": "/menu"}, nil); err != nil {
-			return 0, err
-		}
-		if err := emu.call(ctx, "GET", next, nil, nil); err != nil {
-			return 0, fmt.Errorf("reply to /menu: %w", err)
-		}
-		return time.Since(t0), nil
-	}
+	probe := menuProbe{emu: emu, token: mgmtToken, user: "/emu/users/" + strconv.FormatInt(owner, 10)}
 	// The owner starts the bot and sees the menu once before the load begins.
-	if err := emu.call(ctx, "POST", user+"/start", map[string]string{"token": mgmtToken}, nil); err != nil {
+	if err := probe.start(ctx); err != nil {
 		return r, err
 	}
-	if err := emu.call(ctx, "GET", next, nil, nil); err != nil {
-		return r, fmt.Errorf("reply to /start: %w", err)
-	}
-	idle := make([]time.Duration, 0, 20)
-	for range 20 {
-		d, err := menu()
-		if err != nil {
-			return r, err
-		}
-		idle = append(idle, d)
-		time.Sleep(20 * time.Millisecond)
-	}
-
-	tpl, err := h.template(ctx)
+	idle, err := probe.sample(ctx, 20, 20*time.Millisecond, nil)
 	if err != nil {
 		return r, err
 	}
-	var ids []int64
-	for i, tok := range channelTokens {
-		channel, err := h.channel(ctx, tok, 1000)
-		if err != nil {
-			return r, err
-		}
-		batch, err := h.batch(ctx, emu.firstUser+int64(i*n/bots), n/bots)
-		if err != nil {
-			return r, err
-		}
-		id, err := h.confirm(ctx, tpl, batch, channel)
-		if err != nil {
-			return r, err
-		}
-		ids = append(ids, id)
+	ids, err := confirmPerBot(ctx, h, emu, channelTokens, n/bots)
+	if err != nil {
+		return r, err
 	}
-	loaded := make([]time.Duration, 0, messages)
 	var duringLoad int
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for range messages {
-		<-tick.C
-		d, err := menu()
-		if err != nil {
-			return r, err
-		}
-		loaded = append(loaded, d)
+	loaded, err := probe.sample(ctx, messages, 50*time.Millisecond, func() {
 		if open, err := h.store.CampaignsOpenCount(ctx, ids); err == nil && open > 0 {
 			duringLoad++
 		}
+	})
+	if err != nil {
+		return r, err
 	}
 	if err := h.waitFinished(ctx, ids, 10*time.Minute); err != nil {
 		return r, err
@@ -143,6 +101,82 @@ func responsiveness(ctx context.Context, s *scenario) (Result, error) {
 	r.Metrics["idle_p50_ms"] = percentile(idle, 0.50)
 	r.target("p99_ms", "<=", 100)
 	return r, nil
+}
+
+// menuProbe times the owner's /menu: from the user's send to the bot's reply.
+type menuProbe struct {
+	emu         *emulator
+	token, user string
+}
+
+func (p menuProbe) next() string {
+	return p.user + "/next?timeout=10s&token=" + url.QueryEscape(p.token)
+}
+
+// start sends /start and waits for its answer.
+func (p menuProbe) start(ctx context.Context) error {
+	if err := p.emu.call(ctx, "POST", p.user+"/start", map[string]string{"token": p.token}, nil); err != nil {
+		return err
+	}
+	if err := p.emu.call(ctx, "GET", p.next(), nil, nil); err != nil {
+		return fmt.Errorf("reply to /start: %w", err)
+	}
+	return nil
+}
+
+func (p menuProbe) menu(ctx context.Context) (time.Duration, error) {
+	t0 := time.Now()
+	if err := p.emu.call(ctx, "POST", p.user+"/command", map[string]string{"token": p.token, "command": "/menu"}, nil); err != nil {
+		return 0, err
+	}
+	if err := p.emu.call(ctx, "GET", p.next(), nil, nil); err != nil {
+		return 0, fmt.Errorf("reply to /menu: %w", err)
+	}
+	return time.Since(t0), nil
+}
+
+// sample times n menus, one every interval; after each, observe (if any) runs.
+func (p menuProbe) sample(ctx context.Context, n int, every time.Duration, observe func()) ([]time.Duration, error) {
+	out := make([]time.Duration, 0, n)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for range n {
+		<-tick.C
+		d, err := p.menu(ctx)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, d)
+		if observe != nil {
+			observe()
+		}
+	}
+	return out, nil
+}
+
+// confirmPerBot starts one campaign per channel bot, each to its own perBot users.
+func confirmPerBot(ctx context.Context, h *herald, emu *emulator, tokens []string, perBot int) ([]int64, error) {
+	tpl, err := h.template(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for i, tok := range tokens {
+		channel, err := h.channel(ctx, tok, 1000)
+		if err != nil {
+			return nil, err
+		}
+		batch, err := h.batch(ctx, emu.firstUser+int64(i*perBot), perBot)
+		if err != nil {
+			return nil, err
+		}
+		id, err := h.confirm(ctx, tpl, batch, channel)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
 }
 
 // percentile is the q-quantile of ds (nearest rank) in milliseconds.
