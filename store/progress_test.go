@@ -54,6 +54,16 @@ func TestDeliveryCountersFollowEveryChange(t *testing.T) {
 	require.NoError(t, err)
 	check("settled", store.DeliveryCounts{Pending: 32, Inflight: 10, Sent: 4, Failed: 2, Uncertain: 2})
 
+	// The other ten left as requests (only a requested delivery becomes uncertain when
+	// its lease runs out; a merely reserved one goes back to pending).
+	keys := make([]store.DeliveryKey, 0, 10)
+	for _, d := range claimed[10:] {
+		keys = append(keys, store.DeliveryKey{CampaignID: id, ChatID: d.ChatID})
+	}
+	marked, err := b.st.DeliveryMarkRequested(ctx, keys, time.Minute)
+	require.NoError(t, err)
+	require.Len(t, marked, 10)
+	check("requested", store.DeliveryCounts{Pending: 32, Inflight: 10, Sent: 4, Failed: 2, Uncertain: 2})
 	_, err = b.st.Pool().Exec(ctx, `UPDATE deliveries SET lease_until = now() - interval '1 second' WHERE campaign_id = $1 AND status = 'inflight'`, id)
 	require.NoError(t, err)
 	_, err = b.st.DeliveriesExpireLeases(ctx, 100)
