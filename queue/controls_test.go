@@ -163,7 +163,7 @@ func hasButton(e tgemu.Entry, data string) bool {
 // waitControl waits until the campaign's control message satisfies ok.
 func (b *testBundle) waitControl(t *testing.T, id int64, ok func(tgemu.Entry) bool) tgemu.Entry {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(patient(10 * time.Second))
 	for {
 		c, err := b.store.CampaignGet(context.Background(), id)
 		require.NoError(t, err)
