@@ -26,6 +26,12 @@ func TestDestructiveControlsAskFirst(t *testing.T) {
 		_, err := b.st.Pool().Exec(b.ctx, q, victimID, 1000+i, status)
 		require.NoError(t, err)
 	}
+	// Only a fan-out's INSERT counts its deliveries (migration 00008): count these.
+	_, err := b.st.Pool().Exec(b.ctx, `
+		INSERT INTO campaign_counters (campaign_id, status, n)
+		SELECT campaign_id, status, count(*) FROM deliveries WHERE campaign_id = $1 GROUP BY campaign_id, status
+		ON CONFLICT (campaign_id, status) DO UPDATE SET n = EXCLUDED.n`, victimID)
+	require.NoError(t, err)
 
 	// Resend from the card.
 	b.command(t, owner, "/campaigns")

@@ -142,6 +142,20 @@ func (b *testBundle) next(t *testing.T, u *tgemu.User) telego.Message {
 	return m
 }
 
+// nextContainingWithin skips bot messages until one contains substr, waiting up to d
+// in all.
+func (b *testBundle) nextContainingWithin(t *testing.T, u *tgemu.User, substr string, d time.Duration) telego.Message {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		m, err := u.WaitBotMessage(b.token, time.Until(deadline))
+		require.NoError(t, err, "no bot message containing %q for %s", substr, u.FirstName)
+		if strings.Contains(m.Text+m.Caption, substr) {
+			return m
+		}
+	}
+}
+
 // nextContaining skips bot messages until one contains substr.
 func (b *testBundle) nextContaining(t *testing.T, u *tgemu.User, substr string) telego.Message {
 	t.Helper()

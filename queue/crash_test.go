@@ -118,6 +118,7 @@ func (b *testBundle) laneOwner(t *testing.T, channel int64) string {
 
 func (b *testBundle) waitSent(t *testing.T, bot *tgemu.Bot, n int64, timeout time.Duration) {
 	t.Helper()
+	timeout = patient(timeout)
 	deadline := time.Now().Add(timeout)
 	for b.emu.Stats(bot.Token).Sent < n {
 		if time.Now().After(deadline) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -159,10 +160,24 @@ func (b *testBundle) startCampaign(t *testing.T, client *river.Client[pgx.Tx], t
 	return id
 }
 
+// patient scales a test's wait for sending to finish. Those waits are hang guards,
+// not speed figures (the rates are asserted from the emulator's counts, the speed is
+// measured by benchmarks): on a 2-core machine running another suite beside this one
+// under the race detector, sending runs at a fraction of the configured rate.
+// HERALD_TEST_PATIENCE sets the factor (default 4).
+func patient(d time.Duration) time.Duration {
+	f, err := strconv.ParseFloat(os.Getenv("HERALD_TEST_PATIENCE"), 64)
+	if err != nil || f <= 0 {
+		f = 4
+	}
+	return time.Duration(float64(d) * f)
+}
+
 // waitStatus polls until the campaign has status (and, for finished ones, no open
 // delivery), failing after timeout.
 func (b *testBundle) waitStatus(t *testing.T, id int64, status string, timeout time.Duration) store.Campaign {
 	t.Helper()
+	timeout = patient(timeout)
 	deadline := time.Now().Add(timeout)
 	for {
 		c, err := b.store.CampaignGet(context.Background(), id)

@@ -128,7 +128,7 @@ func TestFaultsMatchEmulatorTruth(t *testing.T) {
 // returns its text.
 func (b *testBundle) waitReport(t *testing.T, id int64) string {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(patient(20 * time.Second))
 	for {
 		c, err := b.store.CampaignGet(context.Background(), id)
 		require.NoError(t, err)

@@ -239,7 +239,7 @@ func (l *lane) run(ctx context.Context, until time.Time) (laneResult, error) {
 		go func() { // owned: run waits on senders before closing results
 			defer senders.Done()
 			for t := range tasks {
-				results <- l.sendOne(ctx, t)
+				results <- l.startSend(ctx, t)
 			}
 		}()
 	}

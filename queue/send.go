@@ -12,6 +12,20 @@ import (
 )
 
 // sendOne makes one request and turns its answer into an outcome.
+// startSend sends t unless its campaign stopped being sendable (or the lease margin ran
+// out) while t waited for a free sender. The dispatcher checks before it hands a task
+// over, but the hand-over waits for an idle sender, and meanwhile a poll may apply a
+// pause and the next poll acknowledge it: Pause has returned then, so the send must
+// not start. What is left is the request's way from here to Telegram, which began
+// before the acknowledgement unless this goroutine stalls a whole ControlPoll.
+func (l *lane) startSend(ctx context.Context, t sendTask) store.DeliveryOutcome {
+	if !l.mayStart() || !l.isSendable(t.d.CampaignID) {
+		t.slot.finish()
+		return unsend(t.d)
+	}
+	return l.sendOne(ctx, t)
+}
+
 func (l *lane) sendOne(ctx context.Context, t sendTask) store.DeliveryOutcome {
 	defer t.slot.finish()
 	d := t.d

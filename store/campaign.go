@@ -170,7 +170,7 @@ func (s *Store) CampaignStart(ctx context.Context, id int64) (CampaignStartResul
 		JOIN batches b ON b.id = c.batch_id
 		JOIN channels ch ON ch.id = c.channel_id
 		WHERE c.id = $1
-		FOR UPDATE OF c`, id).Scan(&res.Status, &res.ChannelID, &batchID, &batchStatus, &enabled)
+		FOR NO KEY UPDATE OF c`, id).Scan(&res.Status, &res.ChannelID, &batchID, &batchStatus, &enabled)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return res, ErrNotFound
 	}
@@ -214,8 +214,14 @@ func (s *Store) CampaignStart(ctx context.Context, id int64) (CampaignStartResul
 
 // campaignTransition moves a campaign from one of the statuses in from to status to,
 // in tx, or returns a *CampaignStateError (ErrNotFound if there is no such campaign).
+//
+// Every lock on a campaign row is FOR NO KEY UPDATE, never FOR UPDATE: a statement
+// that inserts a campaign's first counter row of a status (campaign_counters, by the
+// triggers on deliveries) checks its foreign key with FOR KEY SHARE on the campaign
+// while it holds other counter rows, and FOR UPDATE would make it wait for Cancel,
+// Start or a fan-out chunk, which wait for those counter rows in turn (40P01).
 func campaignTransition(ctx context.Context, tx DBTX, id int64, action string, from []string, to string, reason *string) (Campaign, error) {
-	c, err := scanCampaign(tx.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = $1 FOR UPDATE`, id))
+	c, err := scanCampaign(tx.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = $1 FOR NO KEY UPDATE`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, ErrNotFound
 	}
@@ -325,7 +331,7 @@ func (s *Store) CampaignResendUncertain(ctx context.Context, id, actorID int64) 
 	err := s.InTx(ctx, func(st *Store) error {
 		tx := st.db
 		var err error
-		c, err = scanCampaign(tx.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = $1 FOR UPDATE`, id))
+		c, err = scanCampaign(tx.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = $1 FOR NO KEY UPDATE`, id))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrNotFound
 		}

@@ -79,7 +79,7 @@ func (s *Store) CampaignFanout(ctx context.Context, id int64) (FanoutStep, error
 	err := s.InTx(ctx, func(st *Store) error {
 		var after *int64
 		var batchID int64
-		err := st.db.QueryRow(ctx, `SELECT fanout_after, batch_id, channel_id FROM campaigns WHERE id = $1 FOR UPDATE`, id).
+		err := st.db.QueryRow(ctx, `SELECT fanout_after, batch_id, channel_id FROM campaigns WHERE id = $1 FOR NO KEY UPDATE`, id).
 			Scan(&after, &batchID, &step.ChannelID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			step.Done = true
