@@ -11,12 +11,12 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"unicode/utf8"
 
 	"github.com/mymmrac/telego"
 	tu "github.com/mymmrac/telego/telegoutil"
 	"github.com/rs/zerolog"
 
+	"herald/jsonstr"
 	"herald/render"
 	"herald/store"
 )
@@ -261,7 +261,7 @@ func appendSendMessage(buf []byte, chatID int64, text string, entities, markup [
 	buf = append(buf, `{"chat_id":`...)
 	buf = strconv.AppendInt(buf, chatID, 10)
 	buf = append(buf, `,"text":`...)
-	buf = appendJSONString(buf, text)
+	buf = jsonstr.Append(buf, text, jsonstr.EscapeNUL)
 	if len(entities) > 0 {
 		buf = append(buf, `,"entities":`...)
 		buf = append(buf, entities...)
@@ -274,38 +274,4 @@ func appendSendMessage(buf []byte, chatID int64, text string, entities, markup [
 		buf = append(buf, `,"allow_paid_broadcast":true`...)
 	}
 	return append(buf, '}')
-}
-
-// appendJSONString writes s as a JSON string. Invalid UTF-8 goes through
-// encoding/json, which replaces it as Telegram would refuse it otherwise.
-func appendJSONString(buf []byte, s string) []byte {
-	if !utf8.ValidString(s) {
-		b, _ := json.Marshal(s)
-		return append(buf, b...)
-	}
-	const hex = "0123456789abcdef"
-	buf = append(buf, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		buf = append(buf, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			buf = append(buf, '\\', c)
-		case '\n':
-			buf = append(buf, '\\', 'n')
-		case '\r':
-			buf = append(buf, '\\', 'r')
-		case '\t':
-			buf = append(buf, '\\', 't')
-		default:
-			buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		start = i + 1
-	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
 }
