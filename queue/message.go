@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -157,14 +158,18 @@ func downloadMedia(ctx context.Context, mgmt *telego.Bot, fileID, kind string) (
 	if len(data) > maxDownload {
 		return nil, "", errors.New("download template medium: larger than 20 MB")
 	}
-	name := kind
-	switch kind {
-	case "photo":
-		name = "photo.jpg"
-	case "video":
-		name = "video.mp4"
-	case "animation":
-		name = "animation.mp4"
+	// Upload it again under the name of the downloaded file ("file_3.pdf": Telegram
+	// keeps the extension of the name it was sent with), or one for its kind.
+	name := path.Base(f.FilePath)
+	if path.Ext(name) == "" {
+		switch kind {
+		case "photo":
+			name = "photo.jpg"
+		case "video", "animation":
+			name = kind + ".mp4"
+		default:
+			name = kind
+		}
 	}
 	return data, name, nil
 }
