@@ -35,6 +35,8 @@ type config struct {
 	DefaultLang     string        `env:"HERALD_DEFAULT_LANG" envDefault:"en"`
 	DialogTTL       time.Duration `env:"HERALD_DIALOG_TTL" envDefault:"30m"`
 	ShutdownTimeout time.Duration `env:"HERALD_SHUTDOWN_TIMEOUT" envDefault:"8s"`
+	UpdateTimeout   time.Duration `env:"HERALD_UPDATE_TIMEOUT" envDefault:"15s"`
+	UploadTimeout   time.Duration `env:"HERALD_UPLOAD_TIMEOUT" envDefault:"60s"`
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
 	LogFormat       string        `env:"LOG_FORMAT" envDefault:"json"`
 	Sandbox         string        `env:"HERALD_SANDBOX" envDefault:"auto"`
@@ -141,6 +143,14 @@ func (c *config) validate() error {
 	}
 	if c.ShutdownTimeout < time.Second || c.ShutdownTimeout > 10*time.Minute {
 		return &configError{"HERALD_SHUTDOWN_TIMEOUT", fmt.Sprintf("%s is outside 1s…10m", c.ShutdownTimeout)}
+	}
+	// An update's deadline covers its database work and its replies; an upload's also
+	// the download of the file (up to 20 MB) and its import, so it is never shorter.
+	if c.UpdateTimeout < time.Second || c.UpdateTimeout > 10*time.Minute {
+		return &configError{"HERALD_UPDATE_TIMEOUT", fmt.Sprintf("%s is outside 1s…10m", c.UpdateTimeout)}
+	}
+	if c.UploadTimeout < c.UpdateTimeout || c.UploadTimeout > time.Hour {
+		return &configError{"HERALD_UPLOAD_TIMEOUT", fmt.Sprintf("%s is outside HERALD_UPDATE_TIMEOUT (%s)…1h", c.UploadTimeout, c.UpdateTimeout)}
 	}
 	level, err := zerolog.ParseLevel(strings.ToLower(c.LogLevel))
 	if err != nil || c.LogLevel == "" {

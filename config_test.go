@@ -35,6 +35,13 @@ func TestConfigValues(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []int64{42, 4242}, cfg.OwnerIDs)
 	require.Len(t, cfg.secretKey, 32)
+	require.Equal(t, 15*time.Second, cfg.UpdateTimeout)
+	require.Equal(t, time.Minute, cfg.UploadTimeout)
+
+	cfg, err = loadConfig(envOf(map[string]string{"HERALD_UPDATE_TIMEOUT": "30s", "HERALD_UPLOAD_TIMEOUT": "5m"}))
+	require.NoError(t, err)
+	require.Equal(t, 30*time.Second, cfg.UpdateTimeout)
+	require.Equal(t, 5*time.Minute, cfg.UploadTimeout)
 }
 
 func TestConfigErrorsNameTheVariable(t *testing.T) {
@@ -58,6 +65,11 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"HERALD_DIALOG_TTL": "soon"}, "HERALD_DIALOG_TTL"},
 		{map[string]string{"HERALD_DIALOG_TTL": "5s"}, "HERALD_DIALOG_TTL"},
 		{map[string]string{"HERALD_SHUTDOWN_TIMEOUT": "1h"}, "HERALD_SHUTDOWN_TIMEOUT"},
+		{map[string]string{"HERALD_UPDATE_TIMEOUT": "0s"}, "HERALD_UPDATE_TIMEOUT"},
+		{map[string]string{"HERALD_UPDATE_TIMEOUT": "soon"}, "HERALD_UPDATE_TIMEOUT"},
+		{map[string]string{"HERALD_UPLOAD_TIMEOUT": "10s"}, "HERALD_UPLOAD_TIMEOUT"},
+		{map[string]string{"HERALD_UPDATE_TIMEOUT": "2m", "HERALD_UPLOAD_TIMEOUT": "90s"}, "HERALD_UPLOAD_TIMEOUT"},
+		{map[string]string{"HERALD_UPLOAD_TIMEOUT": "2h"}, "HERALD_UPLOAD_TIMEOUT"},
 		{map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
 		{map[string]string{"LOG_FORMAT": "xml"}, "LOG_FORMAT"},
 	} {

@@ -236,6 +236,7 @@ func build(cfg config, logger zerolog.Logger, pool *pgxpool.Pool, st *store.Stor
 		a.bot, err = bot.New(bot.Config{
 			Token: cfg.BotToken, APIURL: cfg.TelegramAPIURL, WebhookURL: cfg.WebhookURL, WebhookSecret: cfg.WebhookSecret,
 			Store: st, Catalog: catalog, Logger: logger, DialogTTL: cfg.DialogTTL, Services: services, Client: client,
+			UpdateTimeout: cfg.UpdateTimeout, UploadTimeout: cfg.UploadTimeout,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("management bot: %w", err)

@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
 
+	"herald/backoff"
 	"herald/flows"
 	"herald/i18n"
 	"herald/store"
@@ -270,7 +271,7 @@ func (b *Bot) runIntake(ctx context.Context) {
 		}
 		b.setState(StateDown, "Telegram does not answer getMe")
 		b.log.Warn().Err(err).Msg("management bot: getMe failed; retrying")
-		if !sleep(ctx, backoff(attempt)) {
+		if !backoff.Sleep(ctx, attempt) {
 			return
 		}
 	}
@@ -300,9 +301,11 @@ func (b *Bot) identify(ctx context.Context) error {
 }
 
 // registerCommands sets the command menu for every language independently, and
-// retries the ones that failed with a growing pause until they succeed or ctx ends:
-// commands are a convenience of the client's menu, the bot works without them.
+// retries the ones that failed with a growing pause (CommandsRetry doubling, at most
+// 64×) until they succeed or ctx ends: commands are a convenience of the client's
+// menu, the bot works without them.
 func (b *Bot) registerCommands(ctx context.Context) {
+	retry := backoff.Policy{Base: b.cfg.CommandsRetry, Max: b.cfg.CommandsRetry << 6}
 	pending := []string{"", "en", "ru"}
 	for attempt := 0; ; attempt++ {
 		var failed []string
@@ -315,7 +318,7 @@ func (b *Bot) registerCommands(ctx context.Context) {
 				failed = append(failed, lang)
 			}
 		}
-		if len(failed) == 0 || !sleep(ctx, b.cfg.CommandsRetry<<min(attempt, 6)) {
+		if len(failed) == 0 || !retry.Sleep(ctx, attempt) {
 			return
 		}
 		pending = failed
@@ -339,21 +342,4 @@ func (b *Bot) setCommands(ctx context.Context, lang string) error {
 		return fmt.Errorf("set commands (%q): %w", lang, err)
 	}
 	return nil
-}
-
-func backoff(attempt int) time.Duration {
-	d := time.Second << min(attempt, 5)
-	return min(d, 30*time.Second)
-}
-
-// sleep waits d or until ctx ends; it reports whether the full time passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

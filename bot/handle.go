@@ -15,6 +15,7 @@ import (
 
 	"herald/flows"
 	"herald/i18n"
+	"herald/render"
 	"herald/store"
 )
 
@@ -182,7 +183,7 @@ func (b *Bot) replyError(ctx context.Context, u *update, err error) {
 			b.refusals.note(ctx, b, u.from.ID, map[string]any{"role": u.actor.Role, "update": updateKind(u)})
 		}
 		if u.CallbackQuery != nil {
-			u.notice, u.alert = stripTags(text), true
+			u.notice, u.alert = render.PlainText(text), true
 			return
 		}
 		b.send(ctx, u, flows.Reply{Text: text, HTML: true})
@@ -193,7 +194,7 @@ func (b *Bot) replyError(ctx context.Context, u *update, err error) {
 		Str("update", updateKind(u)).Msg("handling an update failed")
 	text := u.l.T("error.internal", i18n.Data{"Ref": ref})
 	if u.CallbackQuery != nil {
-		u.notice, u.alert = stripTags(text), true
+		u.notice, u.alert = render.PlainText(text), true
 		return
 	}
 	b.send(ctx, u, flows.Reply{Text: text, HTML: true})
@@ -210,14 +211,6 @@ func newRef() string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-var tagRE = regexp.MustCompile(`<[^>]+>`)
-
-// stripTags turns a catalog text into plain text for callback answers.
-func stripTags(s string) string {
-	s = tagRE.ReplaceAllString(s, "")
-	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&", "&#34;", `"`, "&#39;", "'", "&quot;", `"`).Replace(s)
 }
 
 func truncate(s string, n int) string {

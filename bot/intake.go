@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/mymmrac/telego"
+
+	"herald/backoff"
 )
 
 // allowedUpdates are the only updates the management bot reads.
@@ -45,7 +47,7 @@ func (b *Bot) runPolling(ctx context.Context) {
 				return
 			}
 		}
-		if !sleep(ctx, b.cfg.LockRetry) {
+		if !backoff.Wait(ctx, b.cfg.LockRetry) {
 			return
 		}
 	}
@@ -57,7 +59,7 @@ func (b *Bot) pollWhileLocked(ctx context.Context, lock interface{ Check(context
 	lost := make(chan struct{})
 	go func() { // owned here: cancel() ends it and we wait on lost before returning
 		defer close(lost)
-		for sleep(pollCtx, b.cfg.LockRetry) {
+		for backoff.Wait(pollCtx, b.cfg.LockRetry) {
 			checkCtx, cancelCheck := context.WithTimeout(pollCtx, 5*time.Second)
 			err := lock.Check(checkCtx)
 			cancelCheck()
@@ -99,19 +101,16 @@ func (b *Bot) pollWhileLocked(ctx context.Context, lock interface{ Check(context
 	}
 }
 
-// Polling floor: after an empty answer that came sooner than the long poll asked
-// for (a server that ignores timeout), wait before asking again, doubling up to
-// pollFloorMax; a non-empty answer resets it.
-const (
-	pollFloorMin = 100 * time.Millisecond
-	pollFloorMax = time.Second
-)
+// pollFloor: after an empty answer that came sooner than the long poll asked for (a
+// server that ignores timeout), wait before asking again, 100 ms doubling up to 1 s; a
+// non-empty answer resets it.
+var pollFloor = backoff.Policy{Base: 100 * time.Millisecond, Max: time.Second}
 
 // pollLoop long-polls until ctx ends and returns the offset past every update
 // taken. Each poll confirms only up to the first update that is queued and has not
 // started (it is fetched again meanwhile, and dropped as a duplicate).
 func (b *Bot) pollLoop(ctx context.Context) (fetched int) {
-	failures, floor := 0, pollFloorMin
+	failures, empties := 0, 0
 	for ctx.Err() == nil {
 		offset := fetched
 		if low, ok := b.dispatch.lowestUnstarted(); ok && low < offset {
@@ -130,7 +129,7 @@ func (b *Bot) pollLoop(ctx context.Context) (fetched int) {
 				b.setState(StateDown, "getUpdates keeps failing")
 			}
 			b.log.Warn().Err(err).Int("failures", failures).Msg("getUpdates")
-			if !sleep(ctx, backoff(failures-1)) {
+			if !backoff.Sleep(ctx, failures-1) {
 				break
 			}
 			continue
@@ -151,14 +150,14 @@ func (b *Bot) pollLoop(ctx context.Context) (fetched int) {
 			fetched = max(fetched, u.UpdateID+1)
 		}
 		if fresh > 0 {
-			floor = pollFloorMin
+			empties = 0
 			continue
 		}
 		if time.Since(asked) < b.cfg.PollTimeout/2 {
-			if !sleep(ctx, floor) {
+			if !pollFloor.Sleep(ctx, empties) {
 				break
 			}
-			floor = min(2*floor, pollFloorMax)
+			empties++
 		}
 	}
 	return fetched
@@ -182,7 +181,7 @@ func (b *Bot) runWebhook(ctx context.Context) {
 		}
 		b.setState(StateDown, "setWebhook failed")
 		b.log.Warn().Err(err).Msg("setWebhook; retrying")
-		if !sleep(ctx, backoff(attempt)) {
+		if !backoff.Sleep(ctx, attempt) {
 			return
 		}
 	}

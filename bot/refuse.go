@@ -11,6 +11,7 @@ import (
 	"github.com/mymmrac/telego"
 
 	"herald/flows"
+	"herald/render"
 	"herald/store"
 )
 
@@ -140,7 +141,7 @@ func (b *Bot) refuse(ctx context.Context, u *update) {
 		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		if err := b.tg.AnswerCallbackQuery(callCtx, &telego.AnswerCallbackQueryParams{
-			CallbackQueryID: u.CallbackQuery.ID, Text: stripTags(u.l.T("error.not_admin")),
+			CallbackQueryID: u.CallbackQuery.ID, Text: render.PlainText(u.l.T("error.not_admin")),
 		}); err != nil {
 			b.log.Debug().Err(err).Int64("user_id", u.from.ID).Msg("answer a stranger's press")
 		}

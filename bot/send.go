@@ -10,6 +10,7 @@ import (
 	"github.com/mymmrac/telego"
 	ta "github.com/mymmrac/telego/telegoapi"
 
+	"herald/backoff"
 	"herald/flows"
 )
 
@@ -133,7 +134,7 @@ func withRetry(ctx context.Context, fn func() error) error {
 		if apiErr.Parameters != nil && apiErr.Parameters.RetryAfter > 0 {
 			wait = time.Duration(apiErr.Parameters.RetryAfter) * time.Second
 		}
-		if !sleep(ctx, wait) {
+		if !backoff.Wait(ctx, wait) {
 			return err
 		}
 	}

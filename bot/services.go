@@ -147,10 +147,32 @@ func fetchFile(ctx context.Context, tg *telego.Bot, apiURL, token string, client
 		resp.Body.Close()
 		return nil, fmt.Errorf("download file: HTTP %d", resp.StatusCode)
 	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{io.LimitReader(resp.Body, maxBytes+1), resp.Body}, nil
+	return fetched{Reader: io.LimitReader(resp.Body, maxBytes+1), Closer: resp.Body, name: path.Base(f.FilePath)}, nil
+}
+
+// fetched is a download with the base of its file path ("file_3.pdf": Telegram keeps
+// the extension of the uploaded name), for uploading it again under that name.
+type fetched struct {
+	io.Reader
+	io.Closer
+	name string
+}
+
+func (f fetched) Name() string { return f.name }
+
+// uploadName is the name a re-uploaded medium keeps: the downloaded file's, when it
+// has an extension (clients open a document by it), else one for its kind.
+func uploadName(body io.Reader, kind string) string {
+	if n, ok := body.(interface{ Name() string }); ok && path.Ext(n.Name()) != "" {
+		return n.Name()
+	}
+	switch kind {
+	case "photo":
+		return "photo.jpg"
+	case "video", "animation":
+		return kind + ".mp4"
+	}
+	return kind
 }
 
 // channelBots implements flows.ChannelBots with a short-lived telego client per call,
@@ -208,7 +230,7 @@ func (c *channelBots) SendTest(ctx context.Context, token string, chatID int64, 
 		if err != nil {
 			return fmt.Errorf("test send: read media: %w", err)
 		}
-		file := telego.InputFile{File: namedReader{Reader: bytes.NewReader(data), name: r.Media.Kind}}
+		file := telego.InputFile{File: namedReader{Reader: bytes.NewReader(data), name: uploadName(body, r.Media.Kind)}}
 		switch r.Media.Kind {
 		case "photo":
 			_, err = tg.SendPhoto(ctx, &telego.SendPhotoParams{ChatID: chat, Photo: file, Caption: r.Text, CaptionEntities: r.Entities, ReplyMarkup: markup})

@@ -47,6 +47,8 @@ type campaignStore interface {
 	CampaignItemGet(ctx context.Context, id int64) (store.CampaignListItem, error)
 	DeliveryCounts(ctx context.Context, campaignID int64) (store.DeliveryCounts, error)
 	RecipientCountReachable(ctx context.Context, batchID, channelID int64) (int64, error)
+	RecipientVarMaxLengths(ctx context.Context, batchID int64) (map[string]int, error)
+	RecipientsTooLong(ctx context.Context, batchID int64, literal int, vars []store.VarLength, limit, max int) ([]int64, int, error)
 	AdminTimeZone(ctx context.Context, userID int64) (string, error)
 	AdminSetTimeZone(ctx context.Context, userID int64, tz string) error
 }

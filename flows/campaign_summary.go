@@ -24,7 +24,18 @@ type campaignPlan struct {
 	reachable int64
 	message   Reply // the message for the first recipient
 	blocking  []string
+	// limit is Telegram's limit for the message; tooLong are the first chat ids of the
+	// recipients whose values make it longer (tooLongTotal of them in all), and
+	// sampleTooLong says the first recipient is one, so there is no preview to show.
+	limit         int
+	tooLong       []int64
+	tooLongTotal  int
+	sampleTooLong bool
 }
+
+// tooLongShown is how many chat ids of recipients with a too-long message the
+// summary names.
+const tooLongShown = 5
 
 func planCampaign(ctx context.Context, t *Turn, d campaignDraft) (*campaignPlan, error) {
 	p := &campaignPlan{}
@@ -91,14 +102,57 @@ func planCampaign(ctx context.Context, t *Turn, d campaignDraft) (*campaignPlan,
 		}
 		p.message.Keyboard = append(p.message.Keyboard, out)
 	}
-	limit := MaxTextLength
+	p.limit = MaxTextLength
 	if p.message.Media != nil {
-		limit = MaxCaptionLength
+		p.limit = MaxCaptionLength
 	}
-	if n := render.UTF16Len(text); n > limit {
-		p.blocking = append(p.blocking, t.L.T("cmp.warn_too_long", i18n.Data{"Count": n, "Max": limit}))
+	p.sampleTooLong = render.UTF16Len(text) > p.limit
+	if err := p.checkLengths(ctx, t, tpl); err != nil {
+		return nil, err
 	}
 	return p, nil
+}
+
+// checkLengths checks the message's length against the whole batch. The template alone
+// (every variable at its default) over the limit blocks the campaign: no one could get
+// it. Otherwise the longest value of each variable (one query) bounds every
+// recipient's message; only when that bound is over the limit are the recipients whose
+// message really is too long looked up. They are not blocking: the admin may send to
+// the rest, and they fail at send time with queue.ReasonTooLongForRecipient.
+func (p *campaignPlan) checkLengths(ctx context.Context, t *Turn, tpl *render.Template) error {
+	if n := tpl.LongestLen(nil); n > p.limit {
+		p.blocking = append(p.blocking, t.L.T("cmp.warn_too_long", i18n.Data{"Count": n, "Max": p.limit}))
+		return nil
+	}
+	maxLens, err := campaigns(t).RecipientVarMaxLengths(ctx, p.batch.ID)
+	if err != nil {
+		return err
+	}
+	if tpl.LongestLen(maxLens) <= p.limit {
+		return nil
+	}
+	literal, uses := tpl.LengthModel()
+	vars := make([]store.VarLength, len(uses))
+	for i, u := range uses {
+		vars[i] = store.VarLength{Name: u.Name, Count: u.Count, DefaultLen: u.DefaultLen}
+	}
+	p.tooLong, p.tooLongTotal, err = campaigns(t).RecipientsTooLong(ctx, p.batch.ID, literal, vars, p.limit, tooLongShown)
+	return err
+}
+
+// tooLongData fills cmp.too_long_rows, which says whose message is too long, on the
+// summary and for a Confirm pressed on a card that did not offer it.
+func (p *campaignPlan) tooLongData(t *Turn) i18n.Data {
+	ids := make([]string, len(p.tooLong))
+	for i, id := range p.tooLong {
+		ids[i] = "<code>" + itoa(id) + "</code>"
+	}
+	more := ""
+	if rest := p.tooLongTotal - len(p.tooLong); rest > 0 {
+		more = t.L.T("cmp.too_long_more", i18n.Data{"Count": rest})
+	}
+	return i18n.Data{"Recipients": t.L.N("batch.n_recipients", p.tooLongTotal),
+		"Max": p.limit, "IDs": strings.Join(ids, ", "), "More": more}
 }
 
 // estimate is how long sending n messages at rate per second takes, in words.
@@ -147,7 +201,9 @@ func promptCampaignSummary(ctx context.Context, t *Turn, s *Session) error {
 	if err != nil {
 		return err
 	}
-	t.Reply(p.message)
+	if !p.sampleTooLong {
+		t.Reply(p.message)
+	}
 	suppressed := int64(p.batch.RecipientCount) - p.reachable
 	text := t.L.T("cmp.summary", i18n.Data{
 		"Template": esc(p.template.Name), "Batch": esc(p.batch.Name),
@@ -158,16 +214,20 @@ func promptCampaignSummary(ctx context.Context, t *Turn, s *Session) error {
 		"Suppressed": max(suppressed, 0),
 		"Duration":   estimate(t, p.reachable, p.channel.RatePerSecond),
 	})
-	if p.sample != nil {
+	if p.sample != nil && !p.sampleTooLong {
 		text += "\n" + t.L.T("cmp.preview_for", i18n.Data{"ID": p.sample.ChatID})
 	}
 	if p.channel.PaidBroadcast && p.reachable > 0 {
 		text += "\n\n" + t.L.T("cmp.paid_note", i18n.Data{"Stars": paidStarsPerMessage})
 	}
 	var rows [][]Button
-	if len(p.blocking) > 0 {
+	switch {
+	case len(p.blocking) > 0:
 		text += "\n\n" + t.L.T("cmp.blocking") + "\n• " + strings.Join(p.blocking, "\n• ")
-	} else {
+	case p.tooLongTotal > 0:
+		text += "\n\n" + t.L.T("cmp.too_long_rows", p.tooLongData(t))
+		rows = append(rows, []Button{s.Button(t.L.T("button.send_rest"), "send_rest")})
+	default:
 		rows = append(rows, []Button{s.Button(t.L.T("button.confirm"), "confirm")})
 	}
 	rows = append(rows,
@@ -187,7 +247,7 @@ func handleCampaignSummary(ctx context.Context, t *Turn, s *Session, in Input) (
 		return "edit", nil
 	case "test": // answered by prepareCampaignSummary; here only if it did not run
 		return "", Outdated()
-	case "confirm":
+	case "confirm", "send_rest":
 	case "":
 		return "", Invalid("cmp.press_a_button", nil)
 	default:
@@ -199,6 +259,9 @@ func handleCampaignSummary(ctx context.Context, t *Turn, s *Session, in Input) (
 	}
 	if len(p.blocking) > 0 {
 		return "", Invalid("cmp.still_blocked", i18n.Data{"Problems": strings.Join(p.blocking, "\n• ")})
+	}
+	if p.tooLongTotal > 0 && in.Action != "send_rest" { // a card that offered plain Confirm
+		return "", Invalid("cmp.too_long_rows", p.tooLongData(t))
 	}
 	if !d.At.IsZero() && !d.At.After(t.Now) {
 		return "", Invalid("cmp.time_passed", nil)
@@ -216,6 +279,9 @@ func handleCampaignSummary(ctx context.Context, t *Turn, s *Session, in Input) (
 	}
 	details := map[string]any{"template_id": d.TemplateID, "batch_id": d.BatchID, "channel_id": d.ChannelID,
 		"recipients": p.reachable}
+	if p.tooLongTotal > 0 {
+		details["too_long"] = p.tooLongTotal
+	}
 	if !d.At.IsZero() {
 		details["scheduled_at"] = d.At.UTC().Format(time.RFC3339)
 	}

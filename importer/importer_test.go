@@ -13,6 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/xuri/excelize/v2"
+
+	"herald/jsonstr"
 )
 
 type recipient struct {
@@ -357,7 +359,7 @@ func TestNormalizeName(t *testing.T) {
 func TestJSONEscaping(t *testing.T) {
 	t.Parallel()
 	for _, s := range []string{"plain", `q"b\s`, "nl\nt\tcr\r", "\x01\x1f", "bad\xffutf8", "nul\x00x", "Юникод 🎉"} {
-		b := appendJSONString(nil, s)
+		b := jsonstr.Append(nil, s, jsonstr.DropNUL) // as encodeVars writes values
 		var back string
 		require.NoError(t, json.Unmarshal(b, &back), "%q -> %s", s, b)
 		want := strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"herald/jsonstr"
 )
 
 // MaxFileSize is the largest file a bot can download with getFile (20 MB); larger
@@ -216,7 +218,7 @@ func (rd *Reader) useHeader(cells []string, line int) error {
 		}
 		rd.summary.Columns = append(rd.summary.Columns, n)
 		rd.varCols = append(rd.varCols, i)
-		rd.keys = append(rd.keys, appendJSONString(nil, n))
+		rd.keys = append(rd.keys, jsonstr.Append(nil, n, jsonstr.DropNUL))
 	}
 	return nil
 }
@@ -363,55 +365,9 @@ func (rd *Reader) encodeVars(dst []byte, fields []string) []byte {
 		if col < len(fields) {
 			v = strings.TrimSpace(fields[col])
 		}
-		dst = appendJSONString(dst, v)
+		dst = jsonstr.Append(dst, v, jsonstr.DropNUL) // jsonb refuses NUL
 	}
 	return append(dst, '}')
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD and NUL is
-// dropped, because Postgres' jsonb accepts neither.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			case 0:
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, "\uFFFD"...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 func blank(fields []string) bool {

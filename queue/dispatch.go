@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"herald/backoff"
 	"herald/store"
 )
 
@@ -120,7 +121,7 @@ func (l *lane) nothingClaimed(ctx context.Context, ids []int64, until time.Time)
 	if time.Now().Add(wait).After(until) {
 		return laneResult{wait: min(wait, time.Minute)}, true, nil
 	}
-	l.sleep(ctx, wait)
+	backoff.Wait(ctx, wait)
 	return laneResult{}, false, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"herald/backoff"
 	"herald/store"
 )
 
@@ -126,15 +127,9 @@ func (w *laneWorker) Work(ctx context.Context, job *river.Job[LaneArgs]) error {
 func (e *engine) lockLaneWait(ctx context.Context, channelID int64) bool {
 	deadline := time.Now().Add(e.cfg.RequestTimeout)
 	for !e.lockLane(channelID) {
-		if time.Now().After(deadline) || ctx.Err() != nil {
+		if time.Now().After(deadline) || !backoff.Wait(ctx, 5*time.Millisecond) {
 			return false
 		}
-		t := time.NewTimer(5 * time.Millisecond)
-		select {
-		case <-ctx.Done():
-		case <-t.C:
-		}
-		t.Stop()
 	}
 	return true
 }
@@ -426,15 +421,6 @@ func (l *lane) waitSettled(ctx context.Context, max time.Duration) {
 	defer t.Stop()
 	select {
 	case <-l.settled:
-	case <-t.C:
-	case <-ctx.Done():
-	}
-}
-
-func (l *lane) sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
 	case <-t.C:
 	case <-ctx.Done():
 	}

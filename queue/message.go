@@ -8,15 +8,16 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"unicode/utf8"
 
 	"github.com/mymmrac/telego"
 	tu "github.com/mymmrac/telego/telegoutil"
 	"github.com/rs/zerolog"
 
+	"herald/jsonstr"
 	"herald/render"
 	"herald/store"
 )
@@ -157,14 +158,18 @@ func downloadMedia(ctx context.Context, mgmt *telego.Bot, fileID, kind string) (
 	if len(data) > maxDownload {
 		return nil, "", errors.New("download template medium: larger than 20 MB")
 	}
-	name := kind
-	switch kind {
-	case "photo":
-		name = "photo.jpg"
-	case "video":
-		name = "video.mp4"
-	case "animation":
-		name = "animation.mp4"
+	// Upload it again under the name of the downloaded file ("file_3.pdf": Telegram
+	// keeps the extension of the name it was sent with), or one for its kind.
+	name := path.Base(f.FilePath)
+	if path.Ext(name) == "" {
+		switch kind {
+		case "photo":
+			name = "photo.jpg"
+		case "video", "animation":
+			name = kind + ".mp4"
+		default:
+			name = kind
+		}
 	}
 	return data, name, nil
 }
@@ -261,7 +266,7 @@ func appendSendMessage(buf []byte, chatID int64, text string, entities, markup [
 	buf = append(buf, `{"chat_id":`...)
 	buf = strconv.AppendInt(buf, chatID, 10)
 	buf = append(buf, `,"text":`...)
-	buf = appendJSONString(buf, text)
+	buf = jsonstr.Append(buf, text, jsonstr.EscapeNUL)
 	if len(entities) > 0 {
 		buf = append(buf, `,"entities":`...)
 		buf = append(buf, entities...)
@@ -274,38 +279,4 @@ func appendSendMessage(buf []byte, chatID int64, text string, entities, markup [
 		buf = append(buf, `,"allow_paid_broadcast":true`...)
 	}
 	return append(buf, '}')
-}
-
-// appendJSONString writes s as a JSON string. Invalid UTF-8 goes through
-// encoding/json, which replaces it as Telegram would refuse it otherwise.
-func appendJSONString(buf []byte, s string) []byte {
-	if !utf8.ValidString(s) {
-		b, _ := json.Marshal(s)
-		return append(buf, b...)
-	}
-	const hex = "0123456789abcdef"
-	buf = append(buf, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		buf = append(buf, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			buf = append(buf, '\\', c)
-		case '\n':
-			buf = append(buf, '\\', 'n')
-		case '\r':
-			buf = append(buf, '\\', 'r')
-		case '\t':
-			buf = append(buf, '\\', 't')
-		default:
-			buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		start = i + 1
-	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
 }

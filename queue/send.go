@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"herald/backoff"
 	"herald/render"
 	"herald/store"
 )
@@ -96,8 +97,8 @@ func (l *lane) retryLater(ctx context.Context, d store.ClaimedDelivery, f sendFa
 		out.Status, out.Error, out.CountAttempt = store.DeliveryFailed, f.reason, true
 		return
 	}
-	backoff := min(l.e.cfg.RetryBackoff<<(attempts-1), time.Minute)
-	out.Status, out.Error, out.CountAttempt, out.NotBefore = store.DeliveryPending, f.reason, true, time.Now().Add(backoff)
+	retry := backoff.Policy{Base: l.e.cfg.RetryBackoff, Max: time.Minute}
+	out.Status, out.Error, out.CountAttempt, out.NotBefore = store.DeliveryPending, f.reason, true, time.Now().Add(retry.Delay(attempts-1))
 }
 
 // tooLongAlone reports whether the template is over Telegram's limit with every
@@ -179,21 +180,25 @@ func (l *lane) settleLoop(results <-chan store.DeliveryOutcome) error {
 // resend, so it retries with backoff for up to half the delivery lease (meanwhile the
 // lane stalls, which is right: it could not claim work either). Outcomes still unwritten
 // then stay in flight and become uncertain when their lease runs out, which is the truth
-// as far as the database can know.
+// as far as the database can know. Its context is not the lane's: outcomes of sends
+// that left must be written even while the lane is stopping, so its only bound is that
+// deadline.
 func (l *lane) settle(batch []store.DeliveryOutcome) error {
-	giveUp := time.Now().Add(l.e.cfg.DeliveryLease / 2)
-	wait := 200 * time.Millisecond
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err := l.e.store.DeliverySettle(ctx, l.ch.ID, batch)
-		cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), l.e.cfg.DeliveryLease/2)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		callCtx, cancelCall := context.WithTimeout(ctx, 10*time.Second)
+		_, err := l.e.store.DeliverySettle(callCtx, l.ch.ID, batch)
+		cancelCall()
 		if err == nil {
 			return nil
 		}
-		if time.Now().Add(wait).After(giveUp) {
+		if deadline, _ := ctx.Deadline(); time.Now().Add(settleRetry.Delay(attempt)).After(deadline) ||
+			!settleRetry.Sleep(ctx, attempt) {
 			return fmt.Errorf("write %d delivery outcomes: %w", len(batch), err)
 		}
-		time.Sleep(wait)
-		wait = min(2*wait, 2*time.Second)
 	}
 }
+
+// settleRetry spaces the attempts to write outcomes while the database is away.
+var settleRetry = backoff.Policy{Base: 200 * time.Millisecond, Max: 2 * time.Second}

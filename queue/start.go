@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
+	"herald/backoff"
 	"herald/store"
 )
 
@@ -69,12 +70,8 @@ func (w *startWorker) Work(ctx context.Context, job *river.Job[StartCampaignArgs
 		if wait > 2*startLead {
 			return river.JobSnooze(wait - startLead)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !backoff.Wait(ctx, wait) {
 			return ctx.Err()
-		case <-t.C:
 		}
 	}
 	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)

@@ -45,9 +45,10 @@ type VarLength struct {
 	DefaultLen int // the default's length, used when the value is empty
 }
 
-// RecipientsTooLong lists up to max chat ids of batchID's recipients whose message,
-// literal UTF-16 units plus their values (or defaults) for vars, is longer than limit.
-func (s *Store) RecipientsTooLong(ctx context.Context, batchID int64, literal int, vars []VarLength, limit, max int) ([]int64, error) {
+// RecipientsTooLong lists up to max chat ids (the lowest) of batchID's recipients whose
+// message, literal UTF-16 units plus their values (or defaults) for vars, is longer
+// than limit, and how many there are in all.
+func (s *Store) RecipientsTooLong(ctx context.Context, batchID int64, literal int, vars []VarLength, limit, max int) (ids []int64, total int, err error) {
 	names := make([]string, len(vars))
 	counts := make([]int32, len(vars))
 	defaults := make([]int32, len(vars))
@@ -55,7 +56,7 @@ func (s *Store) RecipientsTooLong(ctx context.Context, batchID int64, literal in
 		names[i], counts[i], defaults[i] = v.Name, int32(v.Count), int32(v.DefaultLen)
 	}
 	rows, err := s.db.Query(ctx, `
-		SELECT r.chat_id FROM recipients r
+		SELECT r.chat_id, count(*) OVER () FROM recipients r
 		CROSS JOIN LATERAL (
 			SELECT coalesce(sum(u.cnt * CASE WHEN coalesce(r.vars->>u.name, '') = '' THEN u.def
 			                                 ELSE `+utf16Len("(r.vars->>u.name)")+` END), 0) AS n
@@ -64,11 +65,12 @@ func (s *Store) RecipientsTooLong(ctx context.Context, batchID int64, literal in
 		ORDER BY r.chat_id
 		LIMIT $7`, batchID, literal, names, counts, defaults, limit, max)
 	if err != nil {
-		return nil, fmt.Errorf("recipients of batch %d with a message too long: %w", batchID, err)
+		return nil, 0, fmt.Errorf("recipients of batch %d with a message too long: %w", batchID, err)
 	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	var id int64
+	_, err = pgx.ForEachRow(rows, []any{&id, &total}, func() error { ids = append(ids, id); return nil })
 	if err != nil {
-		return nil, fmt.Errorf("recipients of batch %d with a message too long: %w", batchID, err)
+		return nil, 0, fmt.Errorf("recipients of batch %d with a message too long: %w", batchID, err)
 	}
-	return ids, nil
+	return ids, total, nil
 }

@@ -33,10 +33,15 @@ func TestRecipientLengths(t *testing.T) {
 	// "Hello, {{name}} from {{city|nowhere}}": 12 literal units, name once, city once
 	// with a 7-unit default.
 	vars := []store.VarLength{{Name: "name", Count: 1}, {Name: "city", Count: 1, DefaultLen: 7}}
-	ids, err := st.RecipientsTooLong(ctx, batch, 12, vars, 4096, 10)
+	ids, total, err := st.RecipientsTooLong(ctx, batch, 12, vars, 4096, 10)
 	require.NoError(t, err)
 	require.Equal(t, []int64{3}, ids)
-	ids, err = st.RecipientsTooLong(ctx, batch, 12, vars, 22, 10)
+	require.Equal(t, 1, total)
+	ids, total, err = st.RecipientsTooLong(ctx, batch, 12, vars, 22, 1)
+	require.NoError(t, err)
+	require.Equal(t, 2, total, "counted past the limit on ids")
+	require.Equal(t, []int64{2}, ids, "the lowest chat id first")
+	ids, _, err = st.RecipientsTooLong(ctx, batch, 12, vars, 22, 10)
 	require.NoError(t, err)
 	require.Equal(t, []int64{2, 3}, ids, "Ann, Paris: 12+3+5 = 20; 😀😀 (4 units), empty city: 12+4+7 = 23; {}: 12+0+7 = 19")
 }
