@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/mymmrac/telego"
 )
@@ -16,7 +17,7 @@ const chatBuffer = 64
 // its queue is empty. The dispatcher owns these goroutines; wait blocks until all of
 // them are done.
 type dispatcher struct {
-	handle func(ctx context.Context, u telego.Update)
+	handle func(ctx context.Context, u telego.Update, takenAt time.Time)
 
 	mu     sync.Mutex
 	chats  map[int64]*chatQueue
@@ -25,11 +26,18 @@ type dispatcher struct {
 }
 
 type chatQueue struct {
-	updates chan telego.Update
+	updates chan takenUpdate
 	pending int // updates accepted but not yet handled; guarded by dispatcher.mu
 }
 
-func newDispatcher(handle func(ctx context.Context, u telego.Update)) *dispatcher {
+// takenUpdate is an update with the moment the intake took it, for the intake-wait
+// histogram.
+type takenUpdate struct {
+	telego.Update
+	at time.Time
+}
+
+func newDispatcher(handle func(ctx context.Context, u telego.Update, takenAt time.Time)) *dispatcher {
 	return &dispatcher{handle: handle, chats: map[int64]*chatQueue{}}
 }
 
@@ -45,7 +53,7 @@ func (d *dispatcher) dispatch(ctx, workCtx context.Context, u telego.Update) boo
 	}
 	q := d.chats[chatID]
 	if q == nil {
-		q = &chatQueue{updates: make(chan telego.Update, chatBuffer)}
+		q = &chatQueue{updates: make(chan takenUpdate, chatBuffer)}
 		d.chats[chatID] = q
 		d.wg.Add(1)
 		go d.serve(workCtx, chatID, q)
@@ -53,7 +61,7 @@ func (d *dispatcher) dispatch(ctx, workCtx context.Context, u telego.Update) boo
 	q.pending++
 	d.mu.Unlock()
 	select {
-	case q.updates <- u:
+	case q.updates <- takenUpdate{Update: u, at: time.Now()}:
 		return true
 	case <-ctx.Done():
 		d.mu.Lock()
@@ -62,7 +70,7 @@ func (d *dispatcher) dispatch(ctx, workCtx context.Context, u telego.Update) boo
 		// The goroutine exits on its own once pending reaches zero after its current
 		// update; wake it in case it is idle-waiting on an empty channel.
 		select {
-		case q.updates <- telego.Update{UpdateID: -1}:
+		case q.updates <- takenUpdate{Update: telego.Update{UpdateID: -1}}:
 		default:
 		}
 		return false
@@ -74,7 +82,7 @@ func (d *dispatcher) serve(ctx context.Context, chatID int64, q *chatQueue) {
 	for {
 		u := <-q.updates
 		if u.UpdateID >= 0 {
-			d.handle(ctx, u)
+			d.handle(ctx, u.Update, u.at)
 		}
 		d.mu.Lock()
 		if u.UpdateID >= 0 {

@@ -35,7 +35,7 @@ type update struct {
 }
 
 // handleUpdate is the whole pipeline of one update, outermost first.
-func (b *Bot) handleUpdate(ctx context.Context, raw telego.Update) {
+func (b *Bot) handleUpdate(ctx context.Context, raw telego.Update, takenAt time.Time) {
 	u := &update{Update: raw, chatID: updateChatID(raw)}
 	switch {
 	case raw.Message != nil && raw.Message.From != nil:
@@ -46,8 +46,18 @@ func (b *Bot) handleUpdate(ctx context.Context, raw telego.Update) {
 		return // other updates (edits, membership changes) carry nothing to act on
 	}
 	u.l = b.cfg.Catalog.For(u.from.LanguageCode)
-	h := b.answerCallback(b.recoverPanics(b.privateOnly(b.authorize(b.route))))
+	h := b.observe(takenAt, b.answerCallback(b.recoverPanics(b.privateOnly(b.authorize(b.route)))))
 	h(ctx, u)
+}
+
+// observe reports the update's wait behind its chat and its handling time (the
+// admin's reply latency) to the observer.
+func (b *Bot) observe(takenAt time.Time, next handler) handler {
+	return func(ctx context.Context, u *update) {
+		started := time.Now()
+		next(ctx, u)
+		b.cfg.Observer.UpdateHandled(updateKind(u), started.Sub(takenAt), time.Since(started))
+	}
 }
 
 // answerCallback answers every callback query exactly once, also when handling failed

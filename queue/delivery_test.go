@@ -58,6 +58,7 @@ type clientOpts struct {
 	withMgmt bool
 	delivery queue.DeliveryConfig
 	id       string
+	observer queue.Observer
 }
 
 // newClient builds and starts a River client (one Herald process) on the bundle's
@@ -83,6 +84,7 @@ func (b *testBundle) newClient(t *testing.T, o clientOpts) *river.Client[pgx.Tx]
 		ProcessID:           o.id,
 		Delivery:            o.delivery,
 		MaintenanceInterval: time.Hour,
+		Observer:            o.observer,
 	})
 	require.NoError(t, err)
 	require.NoError(t, client.Start(context.Background()))

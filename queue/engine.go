@@ -106,6 +106,7 @@ type engine struct {
 	mgmt   *telego.Bot
 	texts  *texts
 	now    func() time.Time
+	obs    Observer
 	// stopping is closed when the process begins to shut down (nil: never).
 	stopping <-chan struct{}
 

@@ -47,7 +47,7 @@ func (w *maintenanceWorker) Work(ctx context.Context, _ *river.Job[DeliveryMaint
 // idempotent and safe to run in many processes at once. Failures (a database outage)
 // are logged and retried at the next tick.
 func WatchLanes(ctx context.Context, client *river.Client[pgx.Tx], cfg Config) error {
-	e := &engine{store: cfg.Store, logger: cfg.Logger, cfg: cfg.Delivery.withDefaults()}
+	e := &engine{store: cfg.Store, logger: cfg.Logger, cfg: cfg.Delivery.withDefaults(), obs: cfg.observer()}
 	ticker := time.NewTicker(e.cfg.MaintenanceEvery)
 	defer ticker.Stop()
 	for {
@@ -75,6 +75,7 @@ func (e *engine) maintain(ctx context.Context, client *river.Client[pgx.Tx]) err
 			n += k
 			e.logger.Warn().Int64("campaign_id", id).Int64("deliveries", k).Msg("in-flight deliveries without outcome became uncertain")
 		}
+		e.obs.LeasesExpired(n)
 		if n < sweepBatch {
 			break
 		}

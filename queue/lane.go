@@ -518,7 +518,7 @@ func (l *lane) sendOne(ctx context.Context, t sendTask) store.DeliveryOutcome {
 		return out
 	}
 	reqCtx, cancel := context.WithTimeout(ctx, l.e.cfg.RequestTimeout)
-	msgID, err := t.msg.send(reqCtx, l.bot, d.ChatID, vars)
+	msgID, err := l.send(reqCtx, t, vars)
 	cancel()
 	if err == nil {
 		out.Status, out.MessageID, out.CountAttempt = store.DeliverySent, msgID, true
@@ -528,6 +528,7 @@ func (l *lane) sendOne(ctx context.Context, t sendTask) store.DeliveryOutcome {
 	switch f.class {
 	case classRateLimited:
 		until := time.Now().Add(f.retryAfter)
+		l.e.obs.RateLimited(l.ch.ID, f.retryAfter)
 		if l.pacer.pause(until) {
 			l.log.Warn().Dur("retry_after", f.retryAfter).Msg("429 from Telegram; lane waits")
 			if err := l.e.store.ChannelSetRetryAfter(context.WithoutCancel(ctx), l.ch.ID, until); err != nil {
@@ -638,6 +639,7 @@ func (l *lane) settle(batch []store.DeliveryOutcome) error {
 		_, err := l.e.store.DeliverySettle(ctx, l.ch.ID, batch)
 		cancel()
 		if err == nil {
+			observeSettled(l.e.obs, l.ch.ID, batch)
 			return nil
 		}
 		if time.Now().Add(wait).After(giveUp) {

@@ -59,6 +59,8 @@ type Config struct {
 	// stop: lanes and progress reporters end their slice at once (settling what they
 	// sent) instead of running until the stop times out and cancels them.
 	Stopping <-chan struct{}
+	// Observer is told about sends and outcomes, for metrics (nil: nobody).
+	Observer Observer
 }
 
 // NewClient builds the River client with every worker and periodic job registered.
@@ -89,6 +91,7 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 		bots:     newChannelBots(cfg.TelegramAPIURL, cfg.OpenToken, 4*cfg.Delivery.Concurrency),
 		mgmt:     cfg.ManagementBot,
 		stopping: cfg.Stopping,
+		obs:      cfg.observer(),
 		texts:    txts,
 		now:      cfg.Now,
 		pacers:   map[int64]*pacer{},
