@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/rs/zerolog"
 
 	"herald/metrics"
+	"herald/store"
 )
 
 // serveMetrics makes /metrics reachable as configured and returns what stops it:
@@ -51,4 +53,15 @@ func serveMetrics(cfg config, mux *http.ServeMux, m *metrics.Metrics, logger zer
 		logger.Info().Msg("metrics off: set HERALD_METRICS_ADDR or HERALD_METRICS_TOKEN to serve /metrics")
 	}
 	return func(context.Context) {}, nil
+}
+
+// checkSessionPooling refuses a DATABASE_URL that goes through a transaction-mode
+// pooler: the polling lock, lane locks and LISTEN would silently stop excluding
+// anything, so it is better not to start at all.
+func checkSessionPooling(ctx context.Context, pool *pgxpool.Pool) error {
+	err := store.New(pool).SessionPoolingCheck(ctx)
+	if errors.Is(err, store.ErrTransactionPooler) {
+		return &configError{"DATABASE_URL", "points at a connection pooler in transaction mode (Supabase port 6543, PgBouncer pool_mode=transaction), which breaks advisory locks and LISTEN: use the direct or session-mode URL (Supabase: the direct connection or the session pooler on port 5432)"}
+	}
+	return err
 }

@@ -65,6 +65,12 @@ func openDatabase(ctx context.Context, cfg config, logger zerolog.Logger) (*data
 		db.close(ctx, logger)
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
+	if cfg.DatabaseURL != "" {
+		if err := checkSessionPooling(ctx, db.pool); err != nil {
+			db.close(ctx, logger)
+			return nil, err
+		}
+	}
 	return db, nil
 }
 
