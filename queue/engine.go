@@ -107,6 +107,7 @@ type engine struct {
 	texts  *texts
 	now    func() time.Time
 	obs    Observer
+	hooks  WebhookConfig
 	// stopping is closed when the process begins to shut down (nil: never).
 	stopping <-chan struct{}
 

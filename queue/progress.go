@@ -74,6 +74,7 @@ func (w *progressWorker) Work(ctx context.Context, job *river.Job[ProgressArgs])
 		}
 		finished := c.Status == store.CampaignCompleted || c.Status == store.CampaignFailed ||
 			(c.Status == store.CampaignCancelled && counts.Inflight == 0)
+		e.announce(ctx, c, counts, finished)
 		if finished {
 			w.forget(id)
 			if c.ReportedAt != nil {
