@@ -31,6 +31,8 @@ type config struct {
 	TelegramAPIURL  string        `env:"HERALD_TELEGRAM_API_URL" envDefault:"https://api.telegram.org"`
 	WebhookURL      string        `env:"HERALD_WEBHOOK_URL"`
 	WebhookSecret   string        `env:"HERALD_WEBHOOK_SECRET"`
+	MetricsAddr     string        `env:"HERALD_METRICS_ADDR"`
+	MetricsToken    string        `env:"HERALD_METRICS_TOKEN"`
 	DataDir         string        `env:"HERALD_DATA_DIR" envDefault:"./.herald"`
 	DefaultLang     string        `env:"HERALD_DEFAULT_LANG" envDefault:"en"`
 	DialogTTL       time.Duration `env:"HERALD_DIALOG_TTL" envDefault:"30m"`
@@ -132,6 +134,9 @@ func (c *config) validate() error {
 	if c.WebhookSecret != "" && !webhookSecretRe.MatchString(c.WebhookSecret) {
 		return &configError{"HERALD_WEBHOOK_SECRET", "must be 16–256 characters of A–Z, a–z, 0–9, _ and - (Telegram's rule; e.g. openssl rand -hex 32)"}
 	}
+	if err := c.validateMetrics(); err != nil {
+		return err
+	}
 	if c.DataDir == "" {
 		return &configError{"HERALD_DATA_DIR", "must not be empty"}
 	}
@@ -159,6 +164,24 @@ func (c *config) validate() error {
 	c.logLevel = level
 	if c.LogFormat != "json" && c.LogFormat != "console" {
 		return &configError{"LOG_FORMAT", fmt.Sprintf("%q is not a format (json, console)", c.LogFormat)}
+	}
+	return nil
+}
+
+// validateMetrics checks where /metrics is served: on its own listener
+// (HERALD_METRICS_ADDR), or on the main one only behind a bearer token
+// (HERALD_METRICS_TOKEN), since that one may face the internet in webhook mode.
+func (c *config) validateMetrics() error {
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			return &configError{"HERALD_METRICS_ADDR", fmt.Sprintf("%q is not host:port (for example 127.0.0.1:9090)", c.MetricsAddr)}
+		}
+		if c.MetricsAddr == c.HTTPAddr {
+			return &configError{"HERALD_METRICS_ADDR", "must differ from HERALD_HTTP_ADDR (unset it to serve /metrics there behind HERALD_METRICS_TOKEN)"}
+		}
+	}
+	if c.MetricsToken != "" && !webhookSecretRe.MatchString(c.MetricsToken) {
+		return &configError{"HERALD_METRICS_TOKEN", "must be 16–256 characters of A–Z, a–z, 0–9, _ and - (e.g. openssl rand -hex 32)"}
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"herald/flows"
 	"herald/health"
 	"herald/i18n"
+	"herald/metrics"
 	"herald/migrations"
 	"herald/pgcluster"
 	"herald/queue"
@@ -63,6 +64,12 @@ func openDatabase(ctx context.Context, cfg config, logger zerolog.Logger) (*data
 	if err := db.pool.Ping(ctx); err != nil {
 		db.close(ctx, logger)
 		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	if cfg.DatabaseURL != "" {
+		if err := checkSessionPooling(ctx, db.pool); err != nil {
+			db.close(ctx, logger)
+			return nil, err
+		}
 	}
 	return db, nil
 }
@@ -140,6 +147,15 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
+	stopMetrics, err := serveMetrics(cfg, mux, a.metrics, logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		metricsCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		stopMetrics(metricsCtx)
+	}()
 	if a.bot != nil {
 		if path := a.bot.WebhookPath(); path != "" {
 			mux.Handle("POST "+path, webhookLimits(a.bot))
@@ -184,6 +200,7 @@ type app struct {
 	river    *river.Client[pgx.Tx]
 	queueCfg queue.Config
 	bot      *bot.Bot // nil without HERALD_BOT_TOKEN
+	metrics  *metrics.Metrics
 	stopping chan struct{}
 }
 
@@ -192,7 +209,8 @@ type app struct {
 // progress messages and reports through it), then River, then the bot, whose dialogs
 // get River's campaign starter and controls.
 func build(cfg config, logger zerolog.Logger, pool *pgxpool.Pool, st *store.Store) (*app, error) {
-	a := &app{stopping: make(chan struct{})} // closed when shutdown begins: lanes end their slice
+	a := &app{stopping: make(chan struct{}), // closed when shutdown begins: lanes end their slice
+		metrics: metrics.New(st, pool)}
 	var services flows.Services
 	openToken := func([]byte) (string, error) { return "", errors.New("HERALD_SECRET_KEY is not set") }
 	if len(cfg.secretKey) > 0 {
@@ -210,7 +228,7 @@ func build(cfg config, logger zerolog.Logger, pool *pgxpool.Pool, st *store.Stor
 		Stopping: a.stopping,
 		Logger:   logger, Store: st,
 		TelegramAPIURL: cfg.TelegramAPIURL, DefaultLanguage: cfg.DefaultLang,
-		OpenToken: openToken,
+		OpenToken: openToken, Observer: a.metrics,
 	}
 	var (
 		catalog *i18n.Catalog
@@ -237,6 +255,7 @@ func build(cfg config, logger zerolog.Logger, pool *pgxpool.Pool, st *store.Stor
 			Token: cfg.BotToken, APIURL: cfg.TelegramAPIURL, WebhookURL: cfg.WebhookURL, WebhookSecret: cfg.WebhookSecret,
 			Store: st, Catalog: catalog, Logger: logger, DialogTTL: cfg.DialogTTL, Services: services, Client: client,
 			UpdateTimeout: cfg.UpdateTimeout, UploadTimeout: cfg.UploadTimeout,
+			Observer: a.metrics,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("management bot: %w", err)

@@ -60,7 +60,18 @@ type Config struct {
 	// UpdateTimeout and UploadTimeout bound the handling of one update (defaults
 	// flows.DefaultTimeout and flows.DefaultUploadTimeout).
 	UpdateTimeout, UploadTimeout time.Duration
+	// Observer is told how long updates waited and took (metrics.Metrics; nil: nobody).
+	Observer Observer
 }
+
+// Observer receives the timing of every handled update.
+type Observer interface {
+	UpdateHandled(kind string, wait, took time.Duration)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) UpdateHandled(string, time.Duration, time.Duration) {}
 
 // Intake states, reported by Status.
 const (
@@ -126,6 +137,9 @@ func New(cfg Config) (*Bot, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
 	}
 	tg := cfg.Client
 	if tg == nil {

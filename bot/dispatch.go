@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/mymmrac/telego"
 )
@@ -21,7 +22,7 @@ const seenWindow = 10_000
 // its queue is empty. The dispatcher owns these goroutines; wait blocks until all of
 // them are done.
 type dispatcher struct {
-	handle func(ctx context.Context, u telego.Update)
+	handle func(ctx context.Context, u telego.Update, takenAt time.Time)
 
 	mu       sync.Mutex
 	chats    map[int64]*chatQueue
@@ -44,6 +45,7 @@ type chatQueue struct {
 // handled (true) or skipped at shutdown (false).
 type queued struct {
 	u    telego.Update
+	at   time.Time // when the intake took it, for the intake-wait histogram
 	done chan<- bool
 	// now: the chat had nothing queued, so the update counts as started when
 	// accepted (its goroutine is about to take it) and is handled even if a stop
@@ -60,7 +62,7 @@ const (
 	duplicate                       // seen recently: dropped, done says true
 )
 
-func newDispatcher(handle func(ctx context.Context, u telego.Update)) *dispatcher {
+func newDispatcher(handle func(ctx context.Context, u telego.Update, takenAt time.Time)) *dispatcher {
 	return &dispatcher{handle: handle, chats: map[int64]*chatQueue{}, queued: map[int]bool{},
 		seen: newSeenIDs(seenWindow)}
 }
@@ -102,7 +104,7 @@ func (d *dispatcher) enqueue(ctx, workCtx context.Context, u telego.Update, done
 	}
 	d.mu.Unlock()
 	select {
-	case q.updates <- queued{u: u, done: done, now: now}:
+	case q.updates <- queued{u: u, at: time.Now(), done: done, now: now}:
 		return accepted
 	case <-ctx.Done():
 		d.mu.Lock()
@@ -135,7 +137,7 @@ func (d *dispatcher) serve(ctx context.Context, chatID int64, q *chatQueue) {
 			}
 			d.mu.Unlock()
 			if !skip {
-				d.handle(ctx, item.u)
+				d.handle(ctx, item.u, item.at)
 			}
 			if item.done != nil {
 				item.done <- !skip

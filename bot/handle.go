@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mymmrac/telego"
 
@@ -37,12 +38,12 @@ type update struct {
 }
 
 // handleUpdate is the whole pipeline of one update, outermost first.
-func (b *Bot) handleUpdate(ctx context.Context, raw telego.Update) {
+func (b *Bot) handleUpdate(ctx context.Context, raw telego.Update, takenAt time.Time) {
 	u := b.newUpdate(raw)
 	if u == nil {
 		return
 	}
-	h := b.answerCallback(b.recoverPanics(b.privateOnly(b.authorize(b.route))))
+	h := b.observe(takenAt, b.answerCallback(b.recoverPanics(b.privateOnly(b.authorize(b.route)))))
 	h(ctx, u)
 }
 
@@ -59,6 +60,16 @@ func (b *Bot) newUpdate(raw telego.Update) *update {
 	}
 	u.l = b.cfg.Catalog.For(u.from.LanguageCode)
 	return u
+}
+
+// observe reports the update's wait behind its chat and its handling time (the
+// admin's reply latency) to the observer.
+func (b *Bot) observe(takenAt time.Time, next handler) handler {
+	return func(ctx context.Context, u *update) {
+		started := time.Now()
+		next(ctx, u)
+		b.cfg.Observer.UpdateHandled(updateKind(u), started.Sub(takenAt), time.Since(started))
+	}
 }
 
 // recoverPanics turns a panic into a logged internal error and an apology.

@@ -18,6 +18,7 @@ func Dialogs() []*Definition {
 		dialogChannelRename(),
 		dialogChannelRate(),
 		dialogCampaignNew(),
+		dialogWebhookAdd(),
 	}
 }
 
@@ -63,5 +64,9 @@ func screens() map[string]Action {
 		ActAdminRemove:           run(askRemoveAdmin),
 		ActAdminRemoveConfirm:    run(removeAdmin),
 		ActAudit:                 run(showAudit),
+		ActWebhooks:              run(showWebhooks),
+		ActWebhookAdd:            run(startWebhookAdd),
+		ActWebhookDelete:         run(askDeleteWebhook),
+		ActWebhookDeleteConfirm:  run(deleteWebhook),
 	}
 }

@@ -59,6 +59,8 @@ type clientOpts struct {
 	withMgmt bool
 	delivery queue.DeliveryConfig
 	id       string
+	observer queue.Observer
+	webhooks queue.WebhookConfig
 }
 
 // newClient builds and starts a River client (one Herald process) on the bundle's
@@ -84,6 +86,8 @@ func (b *testBundle) newClient(t *testing.T, o clientOpts) *river.Client[pgx.Tx]
 		ProcessID:           o.id,
 		Delivery:            o.delivery,
 		MaintenanceInterval: time.Hour,
+		Observer:            o.observer,
+		Webhooks:            o.webhooks,
 	})
 	require.NoError(t, err)
 	require.NoError(t, client.Start(context.Background()))

@@ -108,6 +108,8 @@ type engine struct {
 	mgmt   *telego.Bot
 	texts  *texts
 	now    func() time.Time
+	obs    Observer
+	hooks  WebhookConfig
 	// stopping is closed when the process begins to shut down (nil: never).
 	stopping <-chan struct{}
 

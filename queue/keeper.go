@@ -48,7 +48,7 @@ func (w *maintenanceWorker) Work(ctx context.Context, _ *river.Job[DeliveryMaint
 // idempotent and safe to run in many processes at once. Failures (a database outage)
 // are logged and retried at the next tick.
 func WatchLanes(ctx context.Context, client *river.Client[pgx.Tx], cfg Config) error {
-	e := &engine{store: cfg.Store, logger: cfg.Logger, cfg: cfg.Delivery.withDefaults()}
+	e := &engine{store: cfg.Store, logger: cfg.Logger, cfg: cfg.Delivery.withDefaults(), obs: cfg.observer()}
 	ticker := time.NewTicker(e.cfg.MaintenanceEvery)
 	defer ticker.Stop()
 	for {
@@ -77,6 +77,7 @@ func (e *engine) maintain(ctx context.Context, client *river.Client[pgx.Tx]) err
 		if expired.Released > 0 {
 			e.logger.Info().Int64("deliveries", expired.Released).Msg("reserved deliveries never requested went back to pending")
 		}
+		e.obs.LeasesExpired(expired.Swept())
 		if expired.Swept() < sweepBatch {
 			break
 		}

@@ -109,6 +109,7 @@ func (w *progressWorker) run(ctx context.Context, id int64, owner string) error 
 		}
 		finished := c.Status == store.CampaignCompleted || c.Status == store.CampaignFailed ||
 			(c.Status == store.CampaignCancelled && counts.Inflight == 0)
+		e.announce(ctx, c, counts, finished)
 		if finished {
 			w.forget(id)
 			if c.ReportedAt != nil {

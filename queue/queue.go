@@ -87,6 +87,10 @@ type Config struct {
 	// stop: lanes and progress reporters end their slice at once (settling what they
 	// sent) instead of running until the stop times out and cancels them.
 	Stopping <-chan struct{}
+	// Observer is told about sends and outcomes, for metrics (nil: nobody).
+	Observer Observer
+	// Webhooks tunes the delivery of campaign events to owners' endpoints.
+	Webhooks WebhookConfig
 }
 
 // NewClient builds the River client with every worker and periodic job registered.
@@ -117,6 +121,8 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 		bots:     newChannelBots(cfg.TelegramAPIURL, cfg.OpenToken, 4*cfg.Delivery.Concurrency),
 		mgmt:     cfg.ManagementBot,
 		stopping: cfg.Stopping,
+		obs:      cfg.observer(),
+		hooks:    cfg.Webhooks.withDefaults(),
 		texts:    txts,
 		now:      cfg.Now,
 		pacers:   map[int64]*pacer{},
@@ -136,6 +142,9 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 			return river.AddWorkerSafely(workers, &progressWorker{e: eng})
 		},
 		func() error { return river.AddWorkerSafely(workers, &maintenanceWorker{e: eng}) },
+		func() error {
+			return river.AddWorkerSafely(workers, &webhookWorker{store: cfg.Store, openToken: cfg.OpenToken, cfg: eng.hooks})
+		},
 	} {
 		if err := add(); err != nil {
 			return nil, fmt.Errorf("register worker: %w", err)
@@ -143,7 +152,7 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
 		Logger:  slog.New(zerolog.NewSlogHandler(cfg.Logger.With().Str("component", "river").Logger())),
-		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.MaxWorkers}},
+		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.MaxWorkers}, webhookQueue: {MaxWorkers: 4}},
 		Workers: workers,
 		// Lanes and reporters run in slices of Delivery.Slice, so no job legitimately
 		// runs longer than JobTimeout; a job left "running" by a dead process is

@@ -37,7 +37,7 @@ func (l *lane) sendOne(ctx context.Context, t sendTask) store.DeliveryOutcome {
 		return out
 	}
 	reqCtx, cancel := context.WithTimeout(ctx, l.e.cfg.RequestTimeout)
-	msgID, err := t.msg.send(reqCtx, l.bot, d.ChatID, vars)
+	msgID, err := l.send(reqCtx, t, vars)
 	cancel()
 	if err == nil {
 		out.Status, out.MessageID, out.CountAttempt = store.DeliverySent, msgID, true
@@ -76,6 +76,7 @@ func (l *lane) sendOne(ctx context.Context, t sendTask) store.DeliveryOutcome {
 const ReasonTooLongForRecipient = "message too long for this recipient"
 
 func (l *lane) rateLimited(ctx context.Context, retryAfter time.Duration) {
+	l.e.obs.RateLimited(l.ch.ID, retryAfter)
 	until := time.Now().Add(retryAfter)
 	if l.pacer.pause(until) {
 		l.log.Warn().Dur("retry_after", retryAfter).Msg("429 from Telegram; lane waits")
@@ -191,6 +192,7 @@ func (l *lane) settle(batch []store.DeliveryOutcome) error {
 		_, err := l.e.store.DeliverySettle(callCtx, l.ch.ID, batch)
 		cancelCall()
 		if err == nil {
+			observeSettled(l.e.obs, l.ch.ID, batch)
 			return nil
 		}
 		if deadline, _ := ctx.Deadline(); time.Now().Add(settleRetry.Delay(attempt)).After(deadline) ||
