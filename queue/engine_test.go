@@ -15,6 +15,7 @@ import (
 	"github.com/mymmrac/telego"
 	"github.com/stretchr/testify/require"
 
+	"herald/i18n"
 	"herald/queue"
 	"herald/store"
 	"herald/tgemu"
@@ -87,9 +88,9 @@ func TestFaultsMatchEmulatorTruth(t *testing.T) {
 	// The final report in the admin's chat says the same, and its CSV lists exactly
 	// the recipients not sent.
 	report := b.waitReport(t, id)
-	require.Contains(t, report, fmt.Sprintf("Sent: %d", st.Sent))
-	require.Contains(t, report, fmt.Sprintf("Blocked: %d", len(blocked)))
-	require.Contains(t, report, fmt.Sprintf("Failed: %d", len(unknown)))
+	require.Contains(t, report, "Sent: "+enNumber(st.Sent))
+	require.Contains(t, report, "Blocked: "+enNumber(int64(len(blocked))))
+	require.Contains(t, report, "Failed: "+enNumber(int64(len(unknown))))
 	rows := b.reportCSV(t)
 	require.Len(t, rows, len(blocked)+len(unknown))
 	for _, r := range rows {
@@ -236,4 +237,13 @@ func TestFourLanesThroughput(t *testing.T) {
 	}
 	t.Logf("4 lanes: %.0f msg/s first to last send, %s including set-up, %.3f CPU-s per 1000 (emulator included)",
 		float64(4*perBot)/last.Sub(first).Seconds(), elapsed.Round(time.Millisecond), cpu.Seconds()/(4*perBot/1000))
+}
+
+// enNumber writes n as the en report does ("1,900").
+func enNumber(n int64) string {
+	c, err := i18n.New("en")
+	if err != nil {
+		panic(err)
+	}
+	return c.For("en").Number(n)
 }
