@@ -75,3 +75,29 @@ func TestCatalogTextsNotEmpty(t *testing.T) {
 		}
 	}
 }
+
+// TestRussianHasNoEnglishWords: every Latin word in a ru text is a name, a file
+// format, an example or a term of Telegram's own interface; anything else is an
+// untranslated slip ("How shall we call this batch?").
+func TestRussianHasNoEnglishWords(t *testing.T) {
+	t.Parallel()
+	allowed := map[string]bool{}
+	for _, w := range strings.Fields(`Telegram Herald CSV XLSX xlsx xls first_name https http com shop example GIF chat_id
+		user_id telegram_id city Excel LibreOffice UTF Europe Moscow anna_ivanova HERALD_OWNER_IDS HERALD_SECRET_KEY
+		hex base AAE AAEhBP API Token paid broadcast UTC NUL English`) {
+		allowed[w] = true
+	}
+	strip := []*regexp.Regexp{
+		regexp.MustCompile(`\{\{[^}]*\}\}`), regexp.MustCompile(`<[^>]+>`),
+		regexp.MustCompile(`(^|[\s(])/[a-z_]+`), regexp.MustCompile(`@\w+`),
+	}
+	word := regexp.MustCompile(`[A-Za-z][A-Za-z_]{2,}`)
+	for key, text := range catalogTexts(t, "ru") {
+		for _, re := range strip {
+			text = re.ReplaceAllString(text, " ")
+		}
+		for _, w := range word.FindAllString(text, -1) {
+			require.True(t, allowed[w], "ru %s: English word %q", key, w)
+		}
+	}
+}
