@@ -44,6 +44,9 @@ func setLanguage(ctx context.Context, t *Turn, lang string) error {
 	if err := settings(t).AdminChooseLanguage(ctx, t.Actor.UserID, lang); err != nil {
 		return err
 	}
+	if err := t.Audit(ctx, "admin.language", itoa(t.Actor.UserID), map[string]any{"language": lang}); err != nil {
+		return err
+	}
 	t.L = t.L.In(lang)
 	t.Notice(t.L.T("settings.saved"))
 	return showSettings(ctx, t, "")
