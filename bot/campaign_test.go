@@ -83,7 +83,7 @@ func TestCampaignWizard(t *testing.T) {
 	rendered = b.next(t, owner)
 	require.Equal(t, "Hello, Olga! See you in town.", rendered.Text)
 	summary = b.next(t, owner)
-	require.Contains(t, summary.Text, "Recipients: 2 recipients (suppressed: 0)")
+	require.Contains(t, summary.Text, "Sending to: 2 recipients (suppressed: 0)")
 	require.Contains(t, summary.Text, "Estimated duration: about 2 s")
 	require.Contains(t, summary.Text, "Start: now")
 

@@ -48,6 +48,14 @@ func (b *Bot) authorize(next handler) handler {
 			return
 		}
 		b.admins.Store(u.from.ID, true)
+		// The admin's language is stored for texts sent outside a reply (progress,
+		// reports); a failed write only costs that, so the update goes on.
+		lang, err := b.cfg.Store.AdminFollowLanguage(ctx, admin, b.cfg.Catalog.Lang(u.from.LanguageCode))
+		if err != nil {
+			b.log.Warn().Err(err).Int64("user_id", admin.UserID).Msg("record admin language")
+			lang = b.cfg.Catalog.Lang(u.from.LanguageCode)
+		}
+		u.l = b.cfg.Catalog.For(lang)
 		u.actor = flows.Actor{UserID: admin.UserID, Role: admin.Role, Name: u.from.FirstName}
 		next(ctx, u)
 	}

@@ -48,6 +48,7 @@ func newRoutes() routes {
 			{Name: "audit", Description: "cmd.audit", Listed: true, Target: flows.Target{Action: flows.ActAudit}},
 			{Name: "webhooks", Description: "cmd.webhooks", Listed: true, Target: flows.Target{Action: flows.ActWebhooks}},
 			{Name: "help", Description: "cmd.help", Listed: true, Target: flows.Target{Action: flows.ActHelp}},
+			{Name: "settings", Description: "cmd.settings", Listed: true, Target: flows.Target{Action: flows.ActSettings}},
 			// /cancel is handled by the engine itself, in any state.
 			{Name: "cancel", Description: "cmd.cancel", Listed: true},
 		},
@@ -57,6 +58,8 @@ func newRoutes() routes {
 		roles: map[string]string{
 			flows.ActMenu:                  viewer,
 			flows.ActHelp:                  viewer,
+			flows.ActSettings:              viewer, // an admin's own language, any role
+			flows.ActSettingsSet:           viewer,
 			flows.ActSoon:                  viewer,
 			flows.ActTemplates:             viewer,
 			flows.ActTemplateView:          viewer,

@@ -200,7 +200,7 @@ func promptCampaignChannel(ctx context.Context, t *Turn, s *Session) error {
 	var rows [][]Button
 	for _, c := range list {
 		if c.Enabled {
-			rows = append(rows, []Button{s.Button("📡 "+c.Name+" · @"+c.Username+" · "+strconv.Itoa(c.RatePerSecond)+"/s", "c:"+itoa(c.ID))})
+			rows = append(rows, []Button{s.Button("📡 "+c.Name+" · @"+c.Username+" · "+t.L.T("chan.rate_short", i18n.Data{"Rate": c.RatePerSecond}), "c:"+itoa(c.ID))})
 		}
 	}
 	if len(rows) == 0 {

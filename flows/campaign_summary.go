@@ -218,7 +218,7 @@ func promptCampaignSummary(ctx context.Context, t *Turn, s *Session) error {
 		text += "\n" + t.L.T("cmp.preview_for", i18n.Data{"ID": p.sample.ChatID})
 	}
 	if p.channel.PaidBroadcast && p.reachable > 0 {
-		text += "\n\n" + t.L.T("cmp.paid_note", i18n.Data{"Stars": paidStarsPerMessage})
+		text += "\n\n" + t.L.T("cmp.paid_note", i18n.Data{"Stars": t.L.Decimal(paidStarsPerMessage)})
 	}
 	var rows [][]Button
 	switch {

@@ -36,7 +36,7 @@ const (
 
 // paidStarsPerMessage is what Telegram charges for each message above the free
 // broadcast limit when paid broadcasts are on.
-const paidStarsPerMessage = "0.1"
+const paidStarsPerMessage = 0.1
 
 type channelStore interface {
 	ChannelCreate(ctx context.Context, sealer store.TokenSealer, p store.ChannelCreateParams) (store.Channel, error)
@@ -220,7 +220,7 @@ func handleChannelName(ctx context.Context, t *Turn, s *Session, in Input) (stri
 
 func promptChannelRate(_ context.Context, t *Turn, s *Session) error {
 	t.Reply(Reply{Text: t.L.T("chan.ask_rate", i18n.Data{"Free": store.ChannelMaxRate, "Max": store.ChannelMaxPaidRate,
-		"Stars": paidStarsPerMessage}), HTML: true,
+		"Stars": t.L.Decimal(paidStarsPerMessage)}), HTML: true,
 		Keyboard: [][]Button{
 			{s.Button(t.L.T("button.rate_free", i18n.Data{"Rate": store.ChannelMaxRate}), "r:"+strconv.Itoa(store.ChannelMaxRate))},
 			{s.Button(t.L.T("button.rate_paid", i18n.Data{"Rate": 100}), "r:100"),
@@ -298,7 +298,7 @@ func handleChannelRate(ctx context.Context, t *Turn, s *Session, in Input) (stri
 
 func rateText(t *Turn, rate int, paid bool) string {
 	if paid {
-		return t.L.T("chan.rate_paid", i18n.Data{"Rate": rate, "Stars": paidStarsPerMessage, "Free": store.ChannelMaxRate})
+		return t.L.T("chan.rate_paid", i18n.Data{"Rate": rate, "Stars": t.L.Decimal(paidStarsPerMessage), "Free": store.ChannelMaxRate})
 	}
 	return t.L.T("chan.rate_free", i18n.Data{"Rate": rate})
 }

@@ -115,7 +115,7 @@ func allRoles() map[string]string {
 	roles := map[string]string{}
 	for _, name := range []string{flows.ActMenu, flows.ActHelp, flows.ActSoon, flows.ActTemplates, flows.ActTemplateView,
 		flows.ActTemplatePreview, flows.ActBatches, flows.ActBatchView, flows.ActChannels, flows.ActChannelView,
-		flows.ActCampaigns, flows.ActCampaignView, flows.ActAdmins} {
+		flows.ActCampaigns, flows.ActCampaignView, flows.ActAdmins, flows.ActSettings, flows.ActSettingsSet} {
 		roles[name] = store.RoleViewer
 	}
 	for _, name := range []string{flows.ActTemplateNew, flows.ActTemplateRename, flows.ActTemplateDuplicate,

@@ -29,6 +29,8 @@ func screens() map[string]Action {
 	return map[string]Action{
 		ActMenu:                  run(showMenu),
 		ActHelp:                  run(showHelp),
+		ActSettings:              run(showSettings),
+		ActSettingsSet:           run(setLanguage),
 		ActSoon:                  run(showSoon),
 		ActTemplates:             run(showTemplates),
 		ActTemplateView:          run(showTemplate),

@@ -51,7 +51,8 @@ func showMenu(_ context.Context, t *Turn, _ string) error {
 		Keyboard: [][]Button{
 			{b("menu.templates", ActTemplates, "0"), b("menu.batches", ActBatches, "0")},
 			{b("menu.channels", ActChannels, ""), b("menu.campaigns", ActCampaigns, "0")},
-			{b("menu.admins", ActAdmins, ""), b("menu.help", ActHelp, "")},
+			{b("menu.admins", ActAdmins, ""), b("menu.settings", ActSettings, "")},
+			{b("menu.help", ActHelp, "")},
 		}})
 	return nil
 }

@@ -56,14 +56,19 @@ func (c *Catalog) Lang(telegramCode string) string {
 // For returns the texts in lang (a supported code; anything else means the default).
 func (c *Catalog) For(lang string) *Localizer {
 	lang = c.Lang(lang)
-	return &Localizer{Lang: lang, l: goi18n.NewLocalizer(c.bundle, lang)}
+	return &Localizer{Lang: lang, l: goi18n.NewLocalizer(c.bundle, lang), catalog: c}
 }
 
 // Localizer renders texts in one language.
 type Localizer struct {
-	Lang string
-	l    *goi18n.Localizer
+	Lang    string
+	l       *goi18n.Localizer
+	catalog *Catalog
 }
+
+// In returns the texts of the same catalog in lang: the settings screen answers in
+// the language just chosen.
+func (l *Localizer) In(lang string) *Localizer { return l.catalog.For(lang) }
 
 // Data is the template data of a text: {{.Name}} in the catalog.
 type Data = map[string]any

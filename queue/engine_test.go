@@ -15,6 +15,7 @@ import (
 	"github.com/mymmrac/telego"
 	"github.com/stretchr/testify/require"
 
+	"herald/i18n"
 	"herald/queue"
 	"herald/store"
 	"herald/tgemu"
@@ -87,9 +88,9 @@ func TestFaultsMatchEmulatorTruth(t *testing.T) {
 	// The final report in the admin's chat says the same, and its CSV lists exactly
 	// the recipients not sent.
 	report := b.waitReport(t, id)
-	require.Contains(t, report, fmt.Sprintf("Sent: %d", st.Sent))
-	require.Contains(t, report, fmt.Sprintf("Blocked: %d", len(blocked)))
-	require.Contains(t, report, fmt.Sprintf("Failed: %d", len(unknown)))
+	require.Contains(t, report, "Sent: "+enNumber(st.Sent))
+	require.Contains(t, report, "Blocked: "+enNumber(int64(len(blocked))))
+	require.Contains(t, report, "Failed: "+enNumber(int64(len(unknown))))
 	rows := b.reportCSV(t)
 	require.Len(t, rows, len(blocked)+len(unknown))
 	for _, r := range rows {
@@ -147,8 +148,22 @@ func (b *testBundle) waitReport(t *testing.T, id int64) string {
 	}
 }
 
-// reportCSV downloads the last CSV document in the admin's chat (without header).
+// reportCSV downloads the last CSV document in the admin's chat (an en admin's) and
+// returns its rows as chat_id, status, reason, without the header.
 func (b *testBundle) reportCSV(t *testing.T) [][]string {
+	t.Helper()
+	header, rows := b.reportFile(t, ',')
+	require.Equal(t, []string{"chat_id", "status", "reason"}, []string{header[0], header[len(header)-2], header[len(header)-1]})
+	out := make([][]string, len(rows))
+	for i, r := range rows {
+		out[i] = []string{r[0], r[len(r)-2], r[len(r)-1]}
+	}
+	return out
+}
+
+// reportFile downloads the last document in the admin's chat and parses it as a CSV
+// with sep after a UTF-8 BOM, which it requires.
+func (b *testBundle) reportFile(t *testing.T, sep rune) (header []string, rows [][]string) {
 	t.Helper()
 	var doc *telego.Document
 	for _, e := range b.emu.Transcript(b.mgmt.Token, b.admin) {
@@ -166,10 +181,14 @@ func (b *testBundle) reportCSV(t *testing.T) [][]string {
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	rows, err := csv.NewReader(strings.NewReader(string(data))).ReadAll()
+	text, ok := strings.CutPrefix(string(data), "\uFEFF")
+	require.True(t, ok, "the CSV has no UTF-8 BOM")
+	r := csv.NewReader(strings.NewReader(text))
+	r.Comma = sep
+	all, err := r.ReadAll()
 	require.NoError(t, err)
-	require.Equal(t, queue.UnsentCSVHeader, rows[0])
-	return rows[1:]
+	require.NotEmpty(t, all)
+	return all[0], all[1:]
 }
 
 // cpuTime is the CPU time this test process has used so far.
@@ -218,4 +237,13 @@ func TestFourLanesThroughput(t *testing.T) {
 	}
 	t.Logf("4 lanes: %.0f msg/s first to last send, %s including set-up, %.3f CPU-s per 1000 (emulator included)",
 		float64(4*perBot)/last.Sub(first).Seconds(), elapsed.Round(time.Millisecond), cpu.Seconds()/(4*perBot/1000))
+}
+
+// enNumber writes n as the en report does ("1,900").
+func enNumber(n int64) string {
+	c, err := i18n.New("en")
+	if err != nil {
+		panic(err)
+	}
+	return c.For("en").Number(n)
 }

@@ -1,10 +1,8 @@
 package queue
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -365,23 +363,6 @@ func (e *engine) uncertainReasons(ctx context.Context, id int64, counts store.De
 		return nil, nil
 	}
 	return e.store.UncertainReasons(ctx, id)
-}
-
-// UnsentCSVHeader is the header row of the report's CSV.
-var UnsentCSVHeader = []string{"chat_id", "status", "reason"}
-
-func (e *engine) unsentCSV(ctx context.Context, id int64, lang string) ([]byte, error) {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	_ = w.Write(UnsentCSVHeader)
-	err := e.store.DeliveriesUnsentEach(ctx, id, func(d store.UnsentDelivery) error {
-		return w.Write([]string{strconv.FormatInt(d.ChatID, 10), d.Status, e.texts.reasonText(lang, d.Error)})
-	})
-	if err != nil {
-		return nil, err
-	}
-	w.Flush()
-	return buf.Bytes(), w.Error()
 }
 
 // alertPaused tells the campaign's chat that the engine paused it (textID says why).

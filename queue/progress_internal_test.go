@@ -88,7 +88,11 @@ func TestProgressTextRateAndETA(t *testing.T) {
 	e := testEngine(t)
 	counts := store.DeliveryCounts{Pending: 1800, Sent: 200}
 	running := e.progressText("en", store.Campaign{ID: 1, Status: store.CampaignRunning}, counts, 30, nil)
-	require.Contains(t, running, "Rate: 30.0 msg/s · ETA: 1m0s")
+	require.Contains(t, running, "Rate: 30.0 msg/s · ETA: 1 min")
+	require.Contains(t, running, "Remaining: 1,800")
+	ru := e.progressText("ru", store.Campaign{ID: 1, Status: store.CampaignRunning}, counts, 30, nil)
+	require.Contains(t, ru, "Скорость: 30,0 сообщ./с · Осталось времени: 1 мин")
+	require.Contains(t, ru, "Осталось: 1\u202f800")
 	paused := e.progressText("en", store.Campaign{ID: 1, Status: store.CampaignPaused}, counts, 30, nil)
 	require.True(t, strings.Contains(paused, "Rate: — msg/s · ETA: —"), paused)
 }

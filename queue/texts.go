@@ -3,7 +3,6 @@ package queue
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -61,7 +60,7 @@ func (t *texts) reasonText(lang, reason string) string {
 func (t *texts) uncertainText(lang string, reasons map[string]int64) string {
 	var lines []string
 	line := func(n int64, reason string) {
-		lines = append(lines, t.t(lang, "delivery.uncertain.line", map[string]any{"Count": n, "Reason": reason}))
+		lines = append(lines, t.t(lang, "delivery.uncertain.line", map[string]any{"Count": t.catalog.For(lang).Number(n), "Reason": reason}))
 	}
 	var other int64
 	for reason, n := range reasons {
@@ -93,19 +92,20 @@ func (e *engine) progressText(lang string, c store.Campaign, counts store.Delive
 	const width = 20
 	filled := width * percent / 100
 	bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
+	l := e.texts.catalog.For(lang)
 	rateText, eta := e.texts.t(lang, "delivery.progress.unknown", nil), e.texts.t(lang, "delivery.progress.unknown", nil)
 	if rate >= 0 && c.Status == store.CampaignRunning {
 		// The rate is of actual sending since the last Resume (see rateWindow); while
 		// paused there is none to show.
-		rateText = strconv.FormatFloat(rate, 'f', 1, 64)
+		rateText = l.Decimal(rate)
 		if rate > 0 {
-			eta = roundDuration(time.Duration(float64(counts.Open()) / rate * float64(time.Second)))
+			eta = l.Duration(time.Duration(float64(counts.Open()) / rate * float64(time.Second)))
 		}
 	}
 	text := e.texts.t(lang, "delivery.progress", map[string]any{
 		"ID": c.ID, "Status": e.texts.t(lang, "delivery.status."+c.Status, nil),
-		"Bar": bar, "Percent": percent, "Sent": counts.Sent, "Failed": counts.Failed,
-		"Blocked": counts.Blocked, "Uncertain": counts.Uncertain, "Remaining": counts.Open(),
+		"Bar": bar, "Percent": percent, "Sent": l.Number(counts.Sent), "Failed": l.Number(counts.Failed),
+		"Blocked": l.Number(counts.Blocked), "Uncertain": l.Number(counts.Uncertain), "Remaining": l.Number(counts.Open()),
 		"Rate": rateText, "ETA": eta,
 	})
 	if c.Status == store.CampaignPaused && c.PauseReason != nil && *c.PauseReason != "" {
@@ -117,17 +117,6 @@ func (e *engine) progressText(lang string, c store.Campaign, counts store.Delive
 	return text
 }
 
-func roundDuration(d time.Duration) string {
-	switch {
-	case d >= time.Hour:
-		return d.Round(time.Minute).String()
-	case d >= time.Minute:
-		return d.Round(time.Second).String()
-	default:
-		return d.Round(100 * time.Millisecond).String()
-	}
-}
-
 func (e *engine) reportText(lang string, c store.Campaign, counts store.DeliveryCounts, reasons map[string]int64) string {
 	var dur time.Duration
 	if c.StartedAt != nil && c.FinishedAt != nil {
@@ -137,11 +126,12 @@ func (e *engine) reportText(lang string, c store.Campaign, counts store.Delivery
 	if dur > 0 {
 		rate = float64(counts.Sent+counts.Failed+counts.Blocked+counts.Uncertain) / dur.Seconds()
 	}
+	l := e.texts.catalog.For(lang)
 	text := e.texts.t(lang, "delivery.report", map[string]any{
-		"ID": c.ID, "Status": e.texts.t(lang, "delivery.status."+c.Status, nil), "Total": counts.Total(),
-		"Sent": counts.Sent, "Failed": counts.Failed, "Blocked": counts.Blocked,
-		"Uncertain": counts.Uncertain, "Cancelled": counts.Cancelled,
-		"Duration": roundDuration(dur), "Rate": strconv.FormatFloat(rate, 'f', 1, 64),
+		"ID": c.ID, "Status": e.texts.t(lang, "delivery.status."+c.Status, nil), "Total": l.Number(counts.Total()),
+		"Sent": l.Number(counts.Sent), "Failed": l.Number(counts.Failed), "Blocked": l.Number(counts.Blocked),
+		"Uncertain": l.Number(counts.Uncertain), "Cancelled": l.Number(counts.Cancelled),
+		"Duration": l.Duration(dur), "Rate": l.Decimal(rate),
 	})
 	if c.Status == store.CampaignFailed && c.PauseReason != nil {
 		text += "\n\n" + *c.PauseReason

@@ -23,9 +23,14 @@ type Admin struct {
 	DisplayName string
 	AddedBy     int64 // 0 for owners synced from the environment
 	CreatedAt   time.Time
+	Language    string // "en", "ru" or "" before the first update
+	// LanguageChosen: the admin picked Language in Settings, so their Telegram
+	// language no longer replaces it.
+	LanguageChosen bool
 }
 
-const adminColumns = `user_id, role, display_name, coalesce(added_by, 0), created_at`
+const adminColumns = `user_id, role, display_name, coalesce(added_by, 0), created_at,
+	coalesce(language, ''), language_chosen`
 
 // AdminGet returns the admin with userID, or ErrNotFound.
 func (s *Store) AdminGet(ctx context.Context, userID int64) (Admin, error) {
@@ -118,4 +123,35 @@ func (s *Store) AdminSyncOwners(ctx context.Context, ownerIDs []int64) error {
 		}
 		return nil
 	})
+}
+
+// AdminFollowLanguage records lang (a supported code) as the admin's language unless
+// they chose one in Settings, and returns the language to talk to them in. It writes
+// only when the language changed, so an ordinary update costs no write.
+func (s *Store) AdminFollowLanguage(ctx context.Context, a Admin, lang string) (string, error) {
+	if a.LanguageChosen && a.Language != "" {
+		return a.Language, nil
+	}
+	if a.Language == lang {
+		return lang, nil
+	}
+	if _, err := s.db.Exec(ctx, `UPDATE admins SET language = $2, updated_at = now()
+		WHERE user_id = $1 AND NOT language_chosen`, a.UserID, lang); err != nil {
+		return "", fmt.Errorf("record admin language: %w", err)
+	}
+	return lang, nil
+}
+
+// AdminChooseLanguage sets the admin's language from Settings; it stays until they
+// choose again.
+func (s *Store) AdminChooseLanguage(ctx context.Context, userID int64, lang string) error {
+	tag, err := s.db.Exec(ctx, `UPDATE admins SET language = $2, language_chosen = true, updated_at = now()
+		WHERE user_id = $1`, userID, lang)
+	if err != nil {
+		return fmt.Errorf("choose admin language: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
 }

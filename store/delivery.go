@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -294,28 +296,56 @@ func (s *Store) DeliveryNextDue(ctx context.Context, campaignIDs []int64) (next 
 	return next, anyPending, nil
 }
 
-// UnsentDelivery is a recipient that did not get the message, with the reason.
+// UnsentDelivery is a recipient that did not get the message, with the reason and
+// the recipient's own columns from the campaign's batch (nil when the batch is gone).
 type UnsentDelivery struct {
 	ChatID int64
 	Status string
 	Error  string
+	Vars   map[string]string
 }
 
 // DeliveriesUnsentEach calls fn for every delivery of the campaign that was not sent,
 // ordered by chat id, without holding them all in memory.
 func (s *Store) DeliveriesUnsentEach(ctx context.Context, campaignID int64, fn func(UnsentDelivery) error) error {
 	rows, err := s.db.Query(ctx, `
-		SELECT chat_id, status, coalesce(error, '') FROM deliveries
-		WHERE campaign_id = $1 AND status <> 'sent'
-		ORDER BY chat_id`, campaignID)
+		SELECT d.chat_id, d.status, coalesce(d.error, ''), coalesce(r.vars, '{}')
+		FROM deliveries d
+		JOIN campaigns c ON c.id = d.campaign_id
+		LEFT JOIN recipients r ON r.batch_id = c.batch_id AND r.chat_id = d.chat_id
+		WHERE d.campaign_id = $1 AND d.status <> 'sent'
+		ORDER BY d.chat_id`, campaignID)
 	if err != nil {
 		return fmt.Errorf("unsent deliveries of campaign %d: %w", campaignID, err)
 	}
 	defer rows.Close()
 	var d UnsentDelivery
-	_, err = pgx.ForEachRow(rows, []any{&d.ChatID, &d.Status, &d.Error}, func() error { return fn(d) })
+	var vars []byte
+	_, err = pgx.ForEachRow(rows, []any{&d.ChatID, &d.Status, &d.Error, &vars}, func() error {
+		d.Vars = nil
+		if err := json.Unmarshal(vars, &d.Vars); err != nil {
+			return fmt.Errorf("recipient %d vars: %w", d.ChatID, err)
+		}
+		return fn(d)
+	})
 	if err != nil {
 		return fmt.Errorf("unsent deliveries of campaign %d: %w", campaignID, err)
 	}
 	return nil
+}
+
+// CampaignBatchColumns are the columns of campaign id's batch, in the file's order
+// (none when the batch was deleted).
+func (s *Store) CampaignBatchColumns(ctx context.Context, id int64) ([]string, error) {
+	var cols []string
+	err := s.db.QueryRow(ctx, `
+		SELECT coalesce(b.columns, '{}') FROM campaigns c LEFT JOIN batches b ON b.id = c.batch_id
+		WHERE c.id = $1`, id).Scan(&cols)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("batch columns of campaign %d: %w", id, err)
+	}
+	return cols, nil
 }

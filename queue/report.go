@@ -1,0 +1,94 @@
+package queue
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"slices"
+	"strconv"
+	"strings"
+
+	"herald/store"
+)
+
+// The report's file is a CSV a person opens in a spreadsheet (issue 18.7). It stays
+// a CSV rather than XLSX: it is written row by row from the database, whatever the
+// campaign's size, and scripts and every spreadsheet read it. A Russian-locale Excel
+// splits columns on ';' and reads UTF-8 only after a BOM, so a ru report uses both;
+// an en report keeps ',' (the en-locale separator) and the BOM too, for the names.
+
+// utf8BOM tells spreadsheets the file is UTF-8.
+const utf8BOM = "\uFEFF"
+
+// CSVSeparator is the report CSV's field separator for lang.
+func CSVSeparator(lang string) rune {
+	if lang == "ru" {
+		return ';'
+	}
+	return ','
+}
+
+// unsentCSV is the report's file: chat_id, the batch's own columns, status and
+// reason, headers and words in lang.
+func (e *engine) unsentCSV(ctx context.Context, id int64, lang string) ([]byte, error) {
+	lang = e.texts.catalog.Lang(lang)
+	cols, err := e.store.CampaignBatchColumns(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	cols = slices.DeleteFunc(slices.Clone(cols), func(c string) bool { return strings.EqualFold(c, "chat_id") })
+	var buf bytes.Buffer
+	buf.WriteString(utf8BOM)
+	w := csv.NewWriter(&buf)
+	w.Comma = CSVSeparator(lang)
+	header := append([]string{"chat_id"}, cols...)
+	_ = w.Write(append(header, e.texts.t(lang, "delivery.csv.status", nil), e.texts.t(lang, "delivery.csv.reason", nil)))
+	err = e.store.DeliveriesUnsentEach(ctx, id, func(d store.UnsentDelivery) error {
+		row := make([]string, 0, len(cols)+3)
+		row = append(row, strconv.FormatInt(d.ChatID, 10))
+		for _, c := range cols {
+			row = append(row, d.Vars[c])
+		}
+		row = append(row, e.texts.t(lang, "delivery.csv.status."+d.Status, nil), e.texts.plainReason(lang, d.Status, d.Error))
+		return w.Write(row)
+	})
+	if err != nil {
+		return nil, err
+	}
+	w.Flush()
+	return buf.Bytes(), w.Error()
+}
+
+// apiReasons map the Bot API's descriptions of a refused send to plain words; the
+// first match wins.
+var apiReasons = []struct{ substr, key string }{
+	{"blocked by the user", "delivery.csv.why.blocked"},
+	{"can't initiate conversation", "delivery.csv.why.not_started"},
+	{"deactivated", "delivery.csv.why.deactivated"},
+	{"chat not found", "delivery.csv.why.chat_not_found"},
+	{"message too long for this recipient", "delivery.csv.why.too_long"},
+	{"kicked", "delivery.csv.why.kicked"},
+	{"too many requests", "delivery.csv.why.flood"},
+}
+
+// plainReason says in lang why a recipient did not get the message, instead of the
+// raw API text stored in deliveries.error; an unknown text is kept after a plain
+// prefix, so nothing is lost.
+func (t *texts) plainReason(lang, status, stored string) string {
+	if strings.HasPrefix(stored, "uncertain:") {
+		return t.reasonText(lang, stored)
+	}
+	lower := strings.ToLower(stored)
+	for _, r := range apiReasons {
+		if strings.Contains(lower, r.substr) {
+			return t.t(lang, r.key, nil)
+		}
+	}
+	switch {
+	case status == store.DeliveryCancelled:
+		return t.t(lang, "delivery.csv.why.cancelled", nil)
+	case stored == "":
+		return t.t(lang, "delivery.reason.unrecorded", nil)
+	}
+	return t.t(lang, "delivery.csv.why.other", map[string]any{"Text": stored})
+}
