@@ -76,12 +76,16 @@ const botFatherURL = "https://t.me/BotFather"
 // spaces or line breaks around or inside it (a copy from a phone wraps it), or within
 // BotFather's whole message. ok is false when there is none, or more than one.
 func extractToken(text string) (string, bool) {
-	if found := tokenInTextRE.FindAllStringSubmatch(text, 2); len(found) > 0 {
-		return found[0][1], len(found) == 1
+	// A message that is one token once white space is gone: it may be wrapped anywhere,
+	// even where a fragment would look like a whole token.
+	if joined := strings.Join(strings.Fields(text), ""); tokenRE.MatchString(joined) {
+		return joined, true
 	}
-	// No token among the words: one broken by white space is the whole message.
-	joined := strings.Join(strings.Fields(text), "")
-	return joined, tokenRE.MatchString(joined)
+	found := tokenInTextRE.FindAllStringSubmatch(text, 2)
+	if len(found) != 1 {
+		return "", false
+	}
+	return found[0][1], true
 }
 
 // dialogChannelAdd registers a channel bot: token → display name → rate.
