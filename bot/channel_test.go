@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mymmrac/telego"
 	"github.com/stretchr/testify/require"
 
 	"herald/tgemu"
@@ -130,4 +131,71 @@ func (b *testBundle) deleted(t *testing.T, u *tgemu.User, id int) bool {
 	}
 	t.Fatalf("no message %d in the chat", id)
 	return false
+}
+
+// TestChannelTokenFromBotFatherMessage: BotFather's whole message is pasted as it
+// comes; the token is found in it (and the message deleted), a token broken by line
+// breaks is joined, and Back from the name step keeps the verified token.
+func TestChannelTokenFromBotFatherMessage(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.withSecrets(t)
+	b.start(t)
+	owner := b.owner
+	sender := b.srv.CreateBot("acme_sender_bot")
+	id, secret, _ := strings.Cut(sender.Token, ":")
+
+	b.command(t, owner, "/newchannel")
+	ask := b.next(t, owner)
+	require.Equal(t, "https://t.me/BotFather", buttonURL(t, ask, "Open @BotFather"))
+	b.press(t, owner, ask, "How do I get a token?")
+	require.Contains(t, b.next(t, owner).Text, "/newbot")
+	b.next(t, owner) // the question again
+
+	// A copy wrapped by a phone: spaces and a line break inside.
+	wrapped, err := owner.SendText(b.token, " "+id+":"+secret[:10]+"\n"+secret[10:20]+" "+secret[20:]+"\n")
+	require.NoError(t, err)
+	named := b.next(t, owner)
+	require.Contains(t, named.Text, "Token verified: @acme_sender_bot")
+	require.True(t, b.deleted(t, owner, wrapped.MessageID), "the token message was not deleted")
+
+	// Back keeps the token: one press continues with it.
+	b.press(t, owner, named, "Back")
+	back := b.nextContaining(t, owner, "Send the bot's token")
+	b.press(t, owner, back, "Keep @acme_sender_bot")
+	require.Contains(t, b.next(t, owner).Text, "Token verified: @acme_sender_bot")
+	b.command(t, owner, "/cancel")
+	b.next(t, owner)
+
+	// BotFather's whole message.
+	b.command(t, owner, "/newchannel")
+	b.next(t, owner)
+	whole := "Done! Congratulations on your new bot. You will find it at t.me/acme_sender_bot. " +
+		"You can now add a description, about section and profile picture for your bot, see /help for a list of commands.\n\n" +
+		"Use this token to access the HTTP API:\n" + sender.Token + "\nKeep your token secure and store it safely, " +
+		"it can be used by anyone to control your bot.\n\nFor a description of the Bot API, see this page: https://core.telegram.org/bots/api"
+	msg, err := owner.SendText(b.token, whole)
+	require.NoError(t, err)
+	require.Contains(t, b.next(t, owner).Text, "Token verified: @acme_sender_bot")
+	require.True(t, b.deleted(t, owner, msg.MessageID), "BotFather's message with the token was not deleted")
+	b.send(t, owner, "Main")
+	b.next(t, owner)
+	b.send(t, owner, "30")
+	require.Contains(t, b.next(t, owner).Text, "is registered")
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM channels WHERE username = 'acme_sender_bot'`))
+	require.Equal(t, 0, b.count(t, `SELECT count(*) FROM dialog_sessions d WHERE strpos(d::text, $1) > 0`, secret))
+}
+
+func buttonURL(t *testing.T, m telego.Message, label string) string {
+	t.Helper()
+	require.NotNil(t, m.ReplyMarkup, "message %q has no keyboard", m.Text)
+	for _, row := range m.ReplyMarkup.InlineKeyboard {
+		for _, btn := range row {
+			if strings.Contains(btn.Text, label) {
+				return btn.URL
+			}
+		}
+	}
+	t.Fatalf("no button %q in %q", label, m.Text)
+	return ""
 }

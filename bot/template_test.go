@@ -8,6 +8,9 @@ import (
 
 	"github.com/mymmrac/telego"
 	"github.com/stretchr/testify/require"
+
+	"herald/importer"
+	"herald/store"
 )
 
 // idx is the UTF-16 offset of sub in s.
@@ -131,4 +134,66 @@ func TestTemplatePhotoAndLimits(t *testing.T) {
 	b.send(t, owner, "Shop - ftp://example.com")
 	require.Contains(t, b.next(t, owner).Text, "Line 1")
 	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM templates`))
+}
+
+// TestTemplateBuilderUnknownVariable: a variable no list has is flagged in the
+// preview with the closest known name, and the fix button rewrites the template,
+// keeping its default and its formatting in place.
+func TestTemplateBuilderUnknownVariable(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.start(t)
+	owner := b.owner
+	rd, err := importer.OpenCSV(strings.NewReader("chat_id,first_name,promo_code\n1001,Olga,X1\n"))
+	require.NoError(t, err)
+	_, err = b.st.BatchImport(b.ctx, store.BatchImportParams{Name: "Clients", CreatedBy: owner.ID, Source: rd})
+	require.NoError(t, err)
+
+	b.command(t, owner, "/newtemplate")
+	b.next(t, owner)
+	b.send(t, owner, "Promo")
+	b.next(t, owner)
+	text := "Hi {{first_nmae}}! Your code: {{ promo_cod | none }}. See you in {{city}}, bye"
+	entities := []telego.MessageEntity{
+		{Type: "bold", Offset: 0, Length: u16("Hi {{first_nmae}}!")},
+		{Type: "italic", Offset: idx(text, "Your code"), Length: u16("Your code: {{ promo_cod | none }}")},
+		{Type: "underline", Offset: idx(text, "bye"), Length: u16("bye")},
+	}
+	b.send(t, owner, text, entities...)
+	b.press(t, owner, b.nextContaining(t, owner, "Step 3 of 4"), "Without buttons")
+
+	b.next(t, owner) // the preview
+	question := b.next(t, owner)
+	require.Contains(t, question.Text, "No list has the variable {{first_nmae}}. Did you mean {{first_name}}?")
+	require.Contains(t, question.Text, "No list has the variable {{promo_cod}}. Did you mean {{promo_code}}?")
+	require.Contains(t, question.Text, "No list has the variable {{city}} yet")
+	for _, row := range question.ReplyMarkup.InlineKeyboard { // no fix without a suggestion
+		for _, btn := range row {
+			require.NotContains(t, btn.Text, "{{city}}")
+		}
+	}
+	b.press(t, owner, question, "{{first_nmae}} → {{first_name}}")
+	preview := b.next(t, owner)
+	require.Contains(t, preview.Text, "Hi Anna!")
+	question = b.next(t, owner)
+	require.NotContains(t, question.Text, "first_nmae")
+	b.press(t, owner, question, "{{promo_cod}} → {{promo_code}}")
+	b.next(t, owner)
+	question = b.next(t, owner)
+	require.NotContains(t, question.Text, "{{promo_cod}}")
+	b.press(t, owner, question, "Save")
+	require.Contains(t, b.next(t, owner).Text, "Template Promo is saved")
+
+	var body string
+	var stored []byte
+	require.NoError(t, b.st.Pool().QueryRow(b.ctx, `SELECT body, entities FROM templates WHERE name = 'Promo'`).Scan(&body, &stored))
+	fixed := "Hi {{first_name}}! Your code: {{ promo_code | none }}. See you in {{city}}, bye"
+	require.Equal(t, fixed, body)
+	var se []telego.MessageEntity
+	require.NoError(t, json.Unmarshal(stored, &se))
+	got := map[string]string{}
+	for _, e := range se {
+		got[e.Type] = entityText(body, e)
+	}
+	require.Equal(t, map[string]string{"bold": "Hi {{first_name}}!", "italic": "Your code: {{ promo_code | none }}", "underline": "bye"}, got)
 }

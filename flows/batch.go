@@ -47,8 +47,9 @@ func batches(t *Turn) batchStore { return t.st }
 
 // batchDraft is what the upload dialog has collected.
 type batchDraft struct {
-	ID   int64  `json:"id,omitempty"` // rename: the batch
-	Name string `json:"name,omitempty"`
+	ID   int64        `json:"id,omitempty"` // rename: the batch
+	Name string       `json:"name,omitempty"`
+	File *pendingFile `json:"file,omitempty"` // a file sent before the name (batch_document.go)
 }
 
 // importProgressEvery is how often the progress message of a long import is edited,
@@ -61,7 +62,7 @@ func dialogBatchNew() *Definition {
 		Name: FlowBatchNew, Role: store.RoleAdmin, Initial: "name",
 		Events: []fsm.EventDesc{{Name: "named", Src: []string{"name"}, Dst: "source"}},
 		Steps: map[string]*Step{
-			"name":   {Prompt: promptBatchName, Handle: handleBatchName},
+			"name":   {Prompt: promptBatchName, Prepare: prepareBatchName, Handle: handleBatchName},
 			"source": {Prompt: promptBatchSource, Prepare: prepareBatchSource, Handle: handleBatchSource, Back: "name"},
 		},
 	}
@@ -85,7 +86,12 @@ func promptBatchName(_ context.Context, t *Turn, s *Session) error {
 		return nil
 	}
 	r := Reply{Text: t.L.T("batch.ask_name"), HTML: true}
-	if d.Name != "" {
+	if d.File != nil {
+		r.Text = t.L.T("batch.ask_name_file", i18n.Data{"File": esc(d.File.FileName)})
+	}
+	if d.File != nil && d.Name != "" {
+		r.Keyboard = [][]Button{{s.Button(t.L.T("button.use_name", i18n.Data{"Name": d.Name}), keepAction)}}
+	} else if d.Name != "" {
 		r.Text += "\n\n" + t.L.T("tpl.current_value", i18n.Data{"Value": esc(d.Name)})
 		r.Keyboard = [][]Button{{s.Button(t.L.T("button.keep_value"), keepAction)}}
 	}
@@ -98,7 +104,17 @@ func handleBatchName(ctx context.Context, t *Turn, s *Session, in Input) (string
 	if err := s.Load(&d); err != nil {
 		return "", err
 	}
+	if s.Flow == FlowBatchNew && isListDocument(in.Media) { // the file first: kept, the name asked
+		d.File = pendingFrom(in.Media)
+		if d.Name == "" {
+			d.Name = nameFromFile(in.Media.FileName)
+		}
+		return Stay, s.Save(d)
+	}
 	if in.Action == keepAction && d.Name != "" && s.Flow == FlowBatchNew {
+		if d.File != nil {
+			return importPending(ctx, t, s, d, in)
+		}
 		return "named", nil
 	}
 	if in.Action != "" {
@@ -133,6 +149,9 @@ func handleBatchName(ctx context.Context, t *Turn, s *Session, in Input) (string
 		return "", Invalid("batch.name_taken", i18n.Data{"Name": esc(name)})
 	}
 	d.Name = name
+	if d.File != nil {
+		return importPending(ctx, t, s, d, in)
+	}
 	return "named", s.Save(d)
 }
 
@@ -175,33 +194,43 @@ func prepareBatchSource(ctx context.Context, t *Turn, s *Session, in Input) (Inp
 	if err := s.Load(&d); err != nil {
 		return in, err
 	}
+	up, err := download(ctx, t, in.Media.FileID, d.Name)
+	if err != nil {
+		return in, err
+	}
+	in.prepared = up
+	return in, nil
+}
+
+// download fetches a document into a temporary file and readies the progress
+// message of its import as list name.
+func download(ctx context.Context, t *Turn, fileID, name string) (*upload, error) {
 	files := t.Services().Files
 	if files == nil {
-		return in, errors.New("batch upload: no file fetcher configured")
+		return nil, errors.New("batch upload: no file fetcher configured")
 	}
-	body, err := files.Fetch(ctx, in.Media.FileID, importer.MaxFileSize)
+	body, err := files.Fetch(ctx, fileID, importer.MaxFileSize)
 	if err != nil {
-		return in, fmt.Errorf("download %s: %w", in.Media.FileID, err)
+		return nil, fmt.Errorf("download %s: %w", fileID, err)
 	}
 	defer body.Close()
 	f, err := os.CreateTemp("", "herald-upload-*")
 	if err != nil {
-		return in, fmt.Errorf("batch upload: %w", err)
+		return nil, fmt.Errorf("batch upload: %w", err)
 	}
 	if _, err := io.Copy(f, body); err != nil {
 		_ = f.Close()
 		_ = os.Remove(f.Name())
-		return in, fmt.Errorf("download %s: %w", in.Media.FileID, err)
+		return nil, fmt.Errorf("download %s: %w", fileID, err)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		_ = f.Close()
 		_ = os.Remove(f.Name())
-		return in, fmt.Errorf("batch upload: %w", err)
+		return nil, fmt.Errorf("batch upload: %w", err)
 	}
 	up := &upload{file: f}
-	up.progress, up.stop = startImportProgress(ctx, t, d.Name)
-	in.prepared = up
-	return in, nil
+	up.progress, up.stop = startImportProgress(ctx, t, name)
+	return up, nil
 }
 
 func handleBatchSource(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {

@@ -65,6 +65,7 @@ type campaignDraft struct {
 	ChannelID  int64     `json:"channel_id,omitempty"`
 	At         time.Time `json:"at,omitzero"`       // zero: now
 	Pending    string    `json:"pending,omitempty"` // a date typed before the time zone was known
+	Unsure     time.Time `json:"unsure,omitzero"`   // a far or next-year date awaiting confirmation
 }
 
 // pickLimit is how many templates, batches or channels a wizard step offers.
@@ -78,17 +79,19 @@ func dialogCampaignNew() *Definition {
 			{Name: "templated", Src: []string{"template"}, Dst: "batch"},
 			{Name: "batched", Src: []string{"batch"}, Dst: "channel"},
 			{Name: "channelled", Src: []string{"channel"}, Dst: "when"},
-			{Name: "timed", Src: []string{"when", "zone"}, Dst: "summary"},
-			{Name: "need_zone", Src: []string{"when"}, Dst: "zone"},
+			{Name: "timed", Src: []string{"when", "zone", "when_sure"}, Dst: "summary"},
+			{Name: "unsure", Src: []string{"when", "zone", "when_sure"}, Dst: "when_sure"},
+			{Name: "need_zone", Src: []string{"when", "when_sure"}, Dst: "zone"},
 			{Name: "zoned", Src: []string{"zone"}, Dst: "when"},
 			{Name: "edit", Src: []string{"summary"}, Dst: "template"},
 		},
 		Steps: map[string]*Step{
-			"template": {Prompt: promptCampaignTemplate, Handle: handleCampaignTemplate},
-			"batch":    {Prompt: promptCampaignBatch, Handle: handleCampaignBatch, Back: "template"},
-			"channel":  {Prompt: promptCampaignChannel, Handle: handleCampaignChannel, Back: "batch"},
-			"when":     {Prompt: promptCampaignWhen, Handle: handleCampaignWhen, Back: "channel"},
-			"zone":     {Prompt: promptCampaignZone, Handle: handleCampaignZone, Back: "when"},
+			"template":  {Prompt: promptCampaignTemplate, Handle: handleCampaignTemplate},
+			"batch":     {Prompt: promptCampaignBatch, Handle: handleCampaignBatch, Back: "template"},
+			"channel":   {Prompt: promptCampaignChannel, Handle: handleCampaignChannel, Back: "batch"},
+			"when":      {Prompt: promptCampaignWhen, Handle: handleCampaignWhen, Back: "channel"},
+			"zone":      {Prompt: promptCampaignZone, Handle: handleCampaignZone, Back: "when"},
+			"when_sure": {Prompt: promptCampaignWhenSure, Handle: handleCampaignWhenSure, Back: "when"},
 			"summary": {Prompt: promptCampaignSummary, Prepare: prepareCampaignSummary, Handle: handleCampaignSummary,
 				Back: "when"},
 		},
@@ -234,106 +237,4 @@ func handleCampaignChannel(ctx context.Context, t *Turn, s *Session, in Input) (
 	}
 	d.ChannelID = id
 	return "channelled", s.Save(d)
-}
-
-func promptCampaignWhen(ctx context.Context, t *Turn, s *Session) error {
-	tz, err := campaigns(t).AdminTimeZone(ctx, t.Actor.UserID)
-	if err != nil {
-		return err
-	}
-	zone := t.L.T("cmp.zone_unknown")
-	if tz != "" {
-		zone = t.L.T("cmp.zone_known", i18n.Data{"Zone": esc(tz)})
-	}
-	example := t.Now.In(loadZone(tz)).Add(24*time.Hour).Format("2006-01-02") + " 18:30"
-	t.Reply(Reply{Text: t.L.T("cmp.ask_when", i18n.Data{"Zone": zone, "Example": example}), HTML: true,
-		Keyboard: [][]Button{
-			{s.Button(t.L.T("button.send_now"), "now")},
-			{s.Button(t.L.T("button.change_zone"), "zone")},
-		}})
-	return nil
-}
-
-func handleCampaignWhen(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
-	d, err := loadCampaignDraft(s)
-	if err != nil {
-		return "", err
-	}
-	switch in.Action {
-	case "now":
-		d.At, d.Pending = time.Time{}, ""
-		return "timed", s.Save(d)
-	case "zone":
-		d.Pending = ""
-		return "need_zone", s.Save(d)
-	case "":
-	default:
-		return "", Outdated()
-	}
-	tz, err := campaigns(t).AdminTimeZone(ctx, t.Actor.UserID)
-	if err != nil {
-		return "", err
-	}
-	if _, ok := ParseWhen(in.Text, time.UTC, t.Now); !ok {
-		return "", Invalid("cmp.when_invalid", nil)
-	}
-	if tz == "" { // asked once, then remembered
-		d.Pending = in.Text
-		return "need_zone", s.Save(d)
-	}
-	at, err := futureTime(t, in.Text, tz)
-	if err != nil {
-		return "", err
-	}
-	d.At, d.Pending = at, ""
-	return "timed", s.Save(d)
-}
-
-// futureTime parses a date typed in zone tz and checks that it lies ahead (within a year).
-func futureTime(t *Turn, text, tz string) (time.Time, error) {
-	loc := loadZone(tz)
-	at, ok := ParseWhen(text, loc, t.Now)
-	if !ok {
-		return time.Time{}, Invalid("cmp.when_invalid", nil)
-	}
-	if !at.After(t.Now) {
-		return time.Time{}, Invalid("cmp.when_past", i18n.Data{"Now": t.Now.In(loc).Format("2006-01-02 15:04"), "Zone": esc(tz)})
-	}
-	if at.After(t.Now.AddDate(1, 0, 0)) {
-		return time.Time{}, Invalid("cmp.when_too_far", nil)
-	}
-	return at, nil
-}
-
-func promptCampaignZone(_ context.Context, t *Turn, _ *Session) error {
-	t.Say("cmp.ask_zone")
-	return nil
-}
-
-func handleCampaignZone(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
-	d, err := loadCampaignDraft(s)
-	if err != nil {
-		return "", err
-	}
-	if in.Action != "" {
-		return "", Outdated()
-	}
-	_, name, ok := ParseTimeZone(in.Text)
-	if !ok {
-		return "", Invalid("cmp.zone_invalid", nil)
-	}
-	if err := campaigns(t).AdminSetTimeZone(ctx, t.Actor.UserID, name); err != nil {
-		return "", err
-	}
-	if err := t.Audit(ctx, "admin.time_zone_set", fmt.Sprintf("user:%d", t.Actor.UserID), map[string]any{"time_zone": name}); err != nil {
-		return "", err
-	}
-	if d.Pending != "" {
-		if at, err := futureTime(t, d.Pending, name); err == nil {
-			d.At, d.Pending = at, ""
-			return "timed", s.Save(d)
-		}
-	}
-	d.Pending = ""
-	return "zoned", s.Save(d)
 }

@@ -62,8 +62,31 @@ type channelDraft struct {
 	Name     string `json:"name,omitempty"`
 }
 
-// tokenRE is the shape of a bot token: "<bot id>:<35 characters>".
-var tokenRE = regexp.MustCompile(`^[0-9]{3,20}:[A-Za-z0-9_-]{20,80}$`)
+// tokenRE is the shape of a bot token: "<bot id>:<35 characters>"; tokenInTextRE
+// finds one inside a longer text (BotFather's whole "Done! Congratulations…" message).
+var (
+	tokenRE       = regexp.MustCompile(`^[0-9]{3,20}:[A-Za-z0-9_-]{20,80}$`)
+	tokenInTextRE = regexp.MustCompile(`(?:^|[^0-9A-Za-z_-])([0-9]{3,20}:[A-Za-z0-9_-]{30,80})(?:$|[^0-9A-Za-z_-])`)
+)
+
+// botFatherURL is where tokens come from.
+const botFatherURL = "https://t.me/BotFather"
+
+// extractToken finds the bot token in what the admin pasted: the token alone, with
+// spaces or line breaks around or inside it (a copy from a phone wraps it), or within
+// BotFather's whole message. ok is false when there is none, or more than one.
+func extractToken(text string) (string, bool) {
+	// A message that is one token once white space is gone: it may be wrapped anywhere,
+	// even where a fragment would look like a whole token.
+	if joined := strings.Join(strings.Fields(text), ""); tokenRE.MatchString(joined) {
+		return joined, true
+	}
+	found := tokenInTextRE.FindAllStringSubmatch(text, 2)
+	if len(found) != 1 {
+		return "", false
+	}
+	return found[0][1], true
+}
 
 // dialogChannelAdd registers a channel bot: token → display name → rate.
 func dialogChannelAdd() *Definition {
@@ -97,10 +120,25 @@ func dialogChannelRate() *Definition {
 	}
 }
 
-func promptChannelToken(_ context.Context, t *Turn, _ *Session) error {
-	t.Say("chan.ask_token")
+// promptChannelToken asks for the token, with help on getting one; back from the
+// next step, it offers to keep the token already verified.
+func promptChannelToken(_ context.Context, t *Turn, s *Session) error {
+	var d channelDraft
+	if err := s.Load(&d); err != nil {
+		return err
+	}
+	kb := [][]Button{
+		{s.Button(t.L.T("button.token_howto"), tokenHowtoAction), {Text: t.L.T("button.open_botfather"), URL: botFatherURL}},
+	}
+	if d.Sealed != nil {
+		kb = append([][]Button{{s.Button(t.L.T("button.keep_token", i18n.Data{"Username": d.Username}), keepAction)}}, kb...)
+	}
+	t.Reply(Reply{Text: t.L.T("chan.ask_token"), HTML: true, Keyboard: kb})
 	return nil
 }
+
+// tokenHowtoAction is the token step's "How do I get a token?" button.
+const tokenHowtoAction = "howto"
 
 // tokenCheck is what prepareChannelToken learned about a token.
 type tokenCheck struct {
@@ -111,7 +149,11 @@ type tokenCheck struct {
 // prepareChannelToken deletes the admin's message (it holds a secret) and asks
 // Telegram who the token belongs to, before the transaction.
 func prepareChannelToken(ctx context.Context, t *Turn, _ *Session, in Input) (Input, error) {
-	if in.Action != "" {
+	switch in.Action {
+	case "":
+	case keepAction, tokenHowtoAction: // no token to look at: Handle decides
+		return in, nil
+	default:
 		return in, Outdated()
 	}
 	svc := t.Services()
@@ -124,8 +166,9 @@ func prepareChannelToken(ctx context.Context, t *Turn, _ *Session, in Input) (In
 	if svc.Box == nil {
 		return in, Invalid("chan.no_secret_key", nil)
 	}
-	token := strings.TrimSpace(in.Text)
-	if in.Media != nil || !tokenRE.MatchString(token) {
+	token, ok := extractToken(in.Text) // a caption too: a screenshot's text is what was pasted
+
+	if !ok {
 		return in, Invalid("chan.token_format", nil)
 	}
 	if svc.Channels == nil {
@@ -148,6 +191,21 @@ func prepareChannelToken(ctx context.Context, t *Turn, _ *Session, in Input) (In
 }
 
 func handleChannelToken(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
+	switch in.Action {
+	case tokenHowtoAction:
+		t.Reply(Reply{Text: t.L.T("chan.token_howto"), HTML: true,
+			Keyboard: [][]Button{{{Text: t.L.T("button.open_botfather"), URL: botFatherURL}}}})
+		return Stay, nil
+	case keepAction:
+		var d channelDraft
+		if err := s.Load(&d); err != nil {
+			return "", err
+		}
+		if d.Sealed == nil {
+			return "", Outdated()
+		}
+		return "verified", nil
+	}
 	tc, ok := in.prepared.(tokenCheck)
 	if !ok {
 		return "", Outdated()

@@ -114,6 +114,10 @@ func (e *Engine) Message(ctx context.Context, t *Turn, in Input) error {
 			return err
 		}
 		if lv == nil {
+			if isListDocument(in.Media) { // a list dropped anywhere: its import begins
+				startImportWith(t, in.Media)
+				return nil
+			}
 			t.Say("hint.menu")
 			return nil
 		}
@@ -159,6 +163,8 @@ func (e *Engine) Callback(ctx context.Context, t *Turn, data string) error {
 			return e.cancel(ctx, t)
 		case action == "keep":
 			return e.advance(ctx, t, lv, Stay)
+		case action == importFileAction:
+			return e.importStashed(ctx, t, lv)
 		case strings.HasPrefix(action, "drop:"):
 			return e.drop(ctx, t, lv, strings.TrimPrefix(action, "drop:"))
 		case action == "back":
@@ -174,7 +180,23 @@ func (e *Engine) Callback(ctx context.Context, t *Turn, data string) error {
 
 // engineAction reports whether a dialog button is the engine's own (never a step's).
 func engineAction(action string) bool {
-	return action == "cancel" || action == "keep" || action == "back" || strings.HasPrefix(action, "drop:")
+	return action == "cancel" || action == "keep" || action == "back" || action == importFileAction ||
+		strings.HasPrefix(action, "drop:")
+}
+
+// importStashed ends the open dialog for the upload dialog with the list the admin
+// sent at one of its text steps (see stashFile).
+func (e *Engine) importStashed(ctx context.Context, t *Turn, lv *live) error {
+	f := stashedFile(lv.row.Draft)
+	if f == nil {
+		t.Notice(t.L.T(outdatedKey))
+		return nil
+	}
+	if err := t.st.DialogDelete(ctx, t.ChatID); err != nil {
+		return err
+	}
+	startImportWith(t, f.media())
+	return nil
 }
 
 // screen runs a stateless screen: its Prepare outside the transaction, then Run.

@@ -69,11 +69,31 @@ func (e *Engine) handle(ctx context.Context, t *Turn, lv *live, prep *prepared) 
 		if fe.Code != CodeNote {
 			text = "⚠️ " + text
 		}
+		if isListDocument(prep.in.Media) && lv.row.Flow != FlowBatchNew {
+			return e.offerImport(ctx, t, lv, text, prep.in.Media)
+		}
 		return e.advanceWith(ctx, t, lv, Stay, &Reply{Text: text, HTML: true})
 	default:
 		return err
 	}
 	return e.advance(ctx, t, lv, event)
+}
+
+// offerImport answers a list sent where the step wanted something else: what was
+// wrong, and a button that imports the file instead (kept in the draft meanwhile).
+func (e *Engine) offerImport(ctx context.Context, t *Turn, lv *live, text string, m *Media) error {
+	draft, err := stashFile(lv.sess.draft, m)
+	if err != nil {
+		return fmt.Errorf("stash the file: %w", err)
+	}
+	lv.sess.draft = draft
+	text += "\n\n" + t.L.T("dialog.document_hint", map[string]any{"File": esc(m.FileName)})
+	if err := e.advanceWith(ctx, t, lv, Stay, &Reply{Text: text, HTML: true}); err != nil {
+		return err
+	}
+	last := &t.replies[len(t.replies)-1]
+	last.Keyboard = append([][]Button{{lv.sess.Button(t.L.T("button.import_file"), importFileAction)}}, last.Keyboard...)
+	return nil
 }
 
 // advance fires event, prompts the new step and saves the session (or ends it).

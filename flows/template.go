@@ -270,7 +270,7 @@ func handleTemplateButtons(_ context.Context, _ *Turn, s *Session, in Input) (st
 	return "buttoned", s.Save(d)
 }
 
-func promptTemplatePreview(_ context.Context, t *Turn, s *Session) error {
+func promptTemplatePreview(ctx context.Context, t *Turn, s *Session) error {
 	var d templateDraft
 	if err := s.Load(&d); err != nil {
 		return err
@@ -279,13 +279,64 @@ func promptTemplatePreview(_ context.Context, t *Turn, s *Session) error {
 	if err != nil {
 		return err
 	}
+	unknown, err := draftUnknownVars(ctx, t, d)
+	if err != nil {
+		return err
+	}
 	t.Reply(preview)
-	t.Reply(Reply{Text: t.L.T("tpl.preview_caption", i18n.Data{"Name": esc(d.Name), "Samples": samples}), HTML: true,
-		Keyboard: [][]Button{{s.Button(t.L.T("button.save"), "save")}}})
+	var kb [][]Button
+	for i, u := range unknown { // under the samples, where the typo shows
+		data := i18n.Data{"Var": esc("{{" + u.Name + "}}"), "Suggest": esc("{{" + u.Suggest + "}}")}
+		if u.Suggest == "" {
+			samples += "\n" + t.L.T("tpl.var_unknown", data)
+			continue
+		}
+		samples += "\n" + t.L.T("tpl.var_did_you_mean", data)
+		kb = append(kb, []Button{s.Button(t.L.T("button.fix_var", i18n.Data{"Var": "{{" + u.Name + "}}", "Suggest": "{{" + u.Suggest + "}}"}),
+			fixVarAction+strconv.Itoa(i))})
+	}
+	text := t.L.T("tpl.preview_caption", i18n.Data{"Name": esc(d.Name), "Samples": samples})
+	kb = append(kb, []Button{s.Button(t.L.T("button.save"), "save")})
+	t.Reply(Reply{Text: text, HTML: true, Keyboard: kb})
 	return nil
 }
 
+// draftUnknownVars are the draft's variables that no list has.
+func draftUnknownVars(ctx context.Context, t *Turn, d templateDraft) ([]unknownVar, error) {
+	tpl, err := render.Parse(d.Body, d.Entities)
+	if err != nil {
+		return nil, fmt.Errorf("parse draft template: %w", err)
+	}
+	known, err := knownVars(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	return unknownVars(tpl.Vars(), known), nil
+}
+
+// fixTemplateVar replaces the unknown variable number arg (as the preview listed
+// them) with its suggestion; the preview is then shown again.
+func fixTemplateVar(ctx context.Context, t *Turn, s *Session, arg string) (string, error) {
+	var d templateDraft
+	if err := s.Load(&d); err != nil {
+		return "", err
+	}
+	unknown, err := draftUnknownVars(ctx, t, d)
+	if err != nil {
+		return "", err
+	}
+	i, err := strconv.Atoi(arg)
+	if err != nil || i < 0 || i >= len(unknown) || unknown[i].Suggest == "" {
+		return "", Outdated()
+	}
+	d.Body, d.Entities = renameVar(d.Body, d.Entities, unknown[i].Name, unknown[i].Suggest)
+	return Stay, s.Save(d)
+}
+
 func handleTemplatePreview(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
+	if arg, ok := strings.CutPrefix(in.Action, fixVarAction); ok {
+		return fixTemplateVar(ctx, t, s, arg)
+	}
 	if in.Action != "save" {
 		if in.Action == "" {
 			return "", Invalid("tpl.press_save", nil)
