@@ -113,9 +113,20 @@ func getReady(addr string) (int, readyBody, error) {
 	return resp.StatusCode, body, err
 }
 
+// patient scales a hang guard (an embedded cluster's initdb alone took 35 s on a
+// 2-core machine running two suites): HERALD_TEST_PATIENCE, default 4.
+func patient(d time.Duration) time.Duration {
+	f, err := strconv.ParseFloat(os.Getenv("HERALD_TEST_PATIENCE"), 64)
+	if err != nil || f <= 0 {
+		f = 4
+	}
+	return time.Duration(float64(d) * f)
+}
+
 // waitReady polls /readyz until it answers want or the deadline passes.
 func waitReady(t *testing.T, addr string, want int, within time.Duration) readyBody {
 	t.Helper()
+	within = patient(within)
 	deadline := time.Now().Add(within)
 	var last string
 	for time.Now().Before(deadline) {

@@ -2,6 +2,8 @@ package bot_test
 
 import (
 	"context"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,7 +25,18 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-const waitFor = 10 * time.Second
+// waitFor bounds each wait for the bot: a hang guard, not a speed figure, so it is
+// scaled by HERALD_TEST_PATIENCE (default 4) for a 2-core machine running another
+// suite beside this one under the race detector.
+var waitFor = patient(10 * time.Second)
+
+func patient(d time.Duration) time.Duration {
+	f, err := strconv.ParseFloat(os.Getenv("HERALD_TEST_PATIENCE"), 64)
+	if err != nil || f <= 0 {
+		f = 4
+	}
+	return time.Duration(float64(d) * f)
+}
 
 // testBundle is one emulator, one management bot token, one database and an owner
 // who has started the bot.
