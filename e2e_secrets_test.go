@@ -142,7 +142,7 @@ func TestEndToEndKeepsSecrets(t *testing.T) {
 	for _, label := range []string{"E2E template", "E2E batch", "E2E sender", "Now"} {
 		c.press(c.next("tep "), label)
 	}
-	c.press(c.next("Recipients:"), "Confirm")
+	c.press(c.next("Sending to:"), "Confirm")
 	c.next("is confirmed")
 
 	var campaignID int64

@@ -198,7 +198,7 @@ func TestSandboxInTheBrowser(t *testing.T) {
 		page.next("tep ", mark)
 		mark = page.press(label)
 	}
-	page.next("Recipients:", mark)
+	page.next("Sending to:", mark)
 	page.screenshot("confirm")
 	mark = page.press("Confirm")
 	page.next("is confirmed", mark)
@@ -207,13 +207,23 @@ func TestSandboxInTheBrowser(t *testing.T) {
 	page.waitFor("#chat a.doc", 0, "not-sent.csv") // the report's CSV follows the report
 	csvLink := page.eval(`[...document.querySelectorAll("#chat a.doc")].find((a) => a.textContent.includes("not-sent.csv")).href`)
 	report := httpGet(t, csvLink)
-	require.True(t, strings.HasPrefix(report, "chat_id,status,reason"), report)
+	// A BOM so spreadsheets read the names, and the list's own columns (first_name).
+	require.True(t, strings.HasPrefix(report, "\ufeffchat_id,first_name,status,reason"), report)
 	require.Equal(t, 4, strings.Count(report, "\n"), "three blocked recipients: %s", report)
 	page.screenshot("report")
 
 	// The recipient's phone: the message as the first person of the batch got it.
 	first := recipients[0]
-	page.eval(fmt.Sprintf(`(() => { const s = document.getElementById("recipient"); s.value = "%d"; s.dispatchEvent(new Event("change")); return ""; })()`, first.ID))
+	pick := fmt.Sprintf(`(() => { const s = document.getElementById("recipient"); s.value = "%d"; s.dispatchEvent(new Event("change")); return ""; })()`, first.ID)
+	has := fmt.Sprintf(`[...document.querySelectorAll("#inbox .msg")].some((m) => m.textContent.includes(%q)) ? "yes" : ""`, "Hello, "+first.Name+"!")
+	// Pick the recipient as a person would, again if the pane has not followed within a
+	// few seconds (on a slow machine the select can be set before its stream is ready).
+	for i := 0; i < 8 && page.eval(has) == ""; i++ {
+		page.eval(pick)
+		for j := 0; j < 50 && page.eval(has) == ""; j++ {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 	got := page.waitFor("#inbox .msg", 0, "Hello, "+first.Name+"!")
 	require.Contains(t, got, "<b>Big news</b>: our spring sale starts today.")
 	require.Contains(t, got, "Sandbox News")
@@ -250,7 +260,12 @@ func (p *browserPage) watchProgress(from int) string {
 			require.NoError(p.t, json.Unmarshal([]byte(s), &state))
 			seen[state[1]] = true
 			if strings.Contains(state[1], "🏁") {
-				require.NotEqual(p.t, "0", state[0], "the report replaced the progress message by an edit")
+				// A campaign this small can finish before the reporter's first tick; then
+				// the report comes as the first state. Once a running state was shown, the
+				// report must replace it by an edit.
+				if len(seen) > 1 {
+					require.NotEqual(p.t, "0", state[0], "the report replaced the progress message by an edit")
+				}
 				p.t.Logf("the progress message showed %d different states", len(seen))
 				return state[1]
 			}
