@@ -294,3 +294,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	}
 }
+
+// Services are the services the dialogs use, with the ones the bot fills in itself
+// (Telegram calls), for the HTTP API, which must apply the same rules through them.
+func (b *Bot) Services() flows.Services { return b.cfg.Services }

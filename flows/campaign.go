@@ -294,11 +294,8 @@ func futureTime(t *Turn, text, tz string) (time.Time, error) {
 	if !ok {
 		return time.Time{}, Invalid("cmp.when_invalid", nil)
 	}
-	if !at.After(t.Now) {
-		return time.Time{}, Invalid("cmp.when_past", i18n.Data{"Now": t.Now.In(loc).Format("2006-01-02 15:04"), "Zone": esc(tz)})
-	}
-	if at.After(t.Now.AddDate(1, 0, 0)) {
-		return time.Time{}, Invalid("cmp.when_too_far", nil)
+	if err := CheckScheduledAt(at, t.Now, loc); err != nil {
+		return time.Time{}, err
 	}
 	return at, nil
 }
