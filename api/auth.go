@@ -2,9 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"net/http"
 	"strconv"
@@ -16,24 +13,6 @@ import (
 
 	"herald/store"
 )
-
-// keyPrefix marks Herald's API keys, so a leaked one is recognisable (secret scanners).
-const keyPrefix = "hrld_"
-
-// NewKey returns a new random API key and the hash that is stored.
-func NewKey() (key string, hash []byte, hint string) {
-	var b [32]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	key = keyPrefix + base64.RawURLEncoding.EncodeToString(b[:])
-	return key, HashKey(key), key[:len(keyPrefix)+4]
-}
-
-// HashKey is what is stored of a key: SHA-256 suffices for 256 random bits, which no
-// one can guess, and keeps the check a single indexed lookup.
-func HashKey(key string) []byte {
-	sum := sha256.Sum256([]byte(key))
-	return sum[:]
-}
 
 type ctxKey int
 
@@ -77,7 +56,7 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "an API key is required (Authorization: Bearer <key>)")
 		return
 	}
-	k, err := s.cfg.Store.APIKeyByHash(ctx.Context(), HashKey(strings.TrimSpace(token)))
+	k, err := s.cfg.Store.APIKeyByHash(ctx.Context(), store.HashAPIKey(strings.TrimSpace(token)))
 	if errors.Is(err, store.ErrNotFound) {
 		ctx.SetHeader("WWW-Authenticate", `Bearer realm="herald", error="invalid_token"`)
 		_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "the API key is unknown or revoked")

@@ -81,7 +81,10 @@ func (s *Server) registerBatches() {
 	o := op("createBatch", http.MethodPost, "/batches", "Import a batch of recipients (streamed)", roleAdmin)
 	o.DefaultStatus = http.StatusCreated
 	o.MaxBodyBytes = maxUpload
-	o.RequestBody = &huma.RequestBody{Required: true, Description: "The recipient list, read as it arrives, with the bot's importer and limits",
+	huma.Register(s.api, o, s.createBatch)
+	// Documented after registration: declared before, huma would read the body itself
+	// (whole, into memory) instead of leaving the stream to the importer.
+	s.api.OpenAPI().Paths[o.Path].Post.RequestBody = &huma.RequestBody{Required: true, Description: "The recipient list, read as it arrives, with the bot's importer and limits",
 		Content: map[string]*huma.MediaType{
 			"text/csv": {Schema: &huma.Schema{Type: "string"}},
 			"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {Schema: &huma.Schema{Type: "string", ContentEncoding: "binary"}},
@@ -89,7 +92,6 @@ func (s *Server) registerBatches() {
 				"file": {Type: "string", ContentEncoding: "binary"}}}},
 			"application/json": {Schema: s.api.OpenAPI().Components.Schemas.Schema(typeOf[[]JSONRecipient](), true, "")},
 		}}
-	huma.Register(s.api, o, s.createBatch)
 	huma.Register(s.api, op("listBatches", http.MethodGet, "/batches", "List batches, newest first", roleViewer), s.listBatches)
 	huma.Register(s.api, op("getBatch", http.MethodGet, "/batches/{id}", "Get a batch", roleViewer), s.getBatch)
 	o = op("deleteBatch", http.MethodDelete, "/batches/{id}", "Delete a batch no unfinished campaign uses", roleAdmin)

@@ -65,7 +65,7 @@ func (s *Server) registerChannels() {
 func (s *Server) createChannel(ctx context.Context, in *channelCreateIn) (*struct{ Body Channel }, error) {
 	// The hash holds the token's hash only: the request is recognised, the token not kept.
 	body := in.Body
-	body.Token = string(HashKey(body.Token))
+	body.Token = string(store.HashAPIKey(body.Token))
 	hash := requestHash("createChannel", body)
 	if out, ok, err := replayed[Channel](ctx, s, in.IdempotencyKey, "createChannel", hash); ok || err != nil {
 		if err != nil {

@@ -46,6 +46,7 @@ func newRoutes() routes {
 			{Name: "newcampaign", Description: "cmd.newcampaign", Listed: true, Target: flows.Target{Action: flows.ActCampaignNew}},
 			{Name: "admins", Description: "cmd.admins", Listed: true, Target: flows.Target{Action: flows.ActAdmins}},
 			{Name: "audit", Description: "cmd.audit", Listed: true, Target: flows.Target{Action: flows.ActAudit}},
+			{Name: "apikeys", Description: "cmd.apikeys", Listed: true, Target: flows.Target{Action: flows.ActAPIKeys}},
 			{Name: "help", Description: "cmd.help", Listed: true, Target: flows.Target{Action: flows.ActHelp}},
 			// /cancel is handled by the engine itself, in any state.
 			{Name: "cancel", Description: "cmd.cancel", Listed: true},
@@ -93,6 +94,10 @@ func newRoutes() routes {
 			flows.ActAdminRemove:         owner, // asks
 			flows.ActAdminRemoveConfirm:  owner,
 			flows.ActAudit:               owner,
+			flows.ActAPIKeys:             owner,
+			flows.ActAPIKeyNew:           owner,
+			flows.ActAPIKeyRevoke:        owner, // asks
+			flows.ActAPIKeyRevokeConfirm: owner,
 		},
 	}
 }

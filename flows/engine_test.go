@@ -126,7 +126,8 @@ func allRoles() map[string]string {
 		flows.ActCampaignControlSure} {
 		roles[name] = store.RoleAdmin
 	}
-	for _, name := range []string{flows.ActAdminAdd, flows.ActAdminRemove, flows.ActAdminRemoveConfirm, flows.ActAudit} {
+	for _, name := range []string{flows.ActAdminAdd, flows.ActAdminRemove, flows.ActAdminRemoveConfirm, flows.ActAudit,
+		flows.ActAPIKeys, flows.ActAPIKeyNew, flows.ActAPIKeyRevoke, flows.ActAPIKeyRevokeConfirm} {
 		roles[name] = store.RoleOwner
 	}
 	return roles

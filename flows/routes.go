@@ -18,6 +18,7 @@ func Dialogs() []*Definition {
 		dialogChannelRename(),
 		dialogChannelRate(),
 		dialogCampaignNew(),
+		dialogAPIKeyNew(),
 	}
 }
 
@@ -63,5 +64,9 @@ func screens() map[string]Action {
 		ActAdminRemove:           run(askRemoveAdmin),
 		ActAdminRemoveConfirm:    run(removeAdmin),
 		ActAudit:                 run(showAudit),
+		ActAPIKeys:               run(showAPIKeys),
+		ActAPIKeyNew:             run(startAPIKeyNew),
+		ActAPIKeyRevoke:          run(askRevokeAPIKey),
+		ActAPIKeyRevokeConfirm:   run(revokeAPIKey),
 	}
 }

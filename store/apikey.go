@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,6 +28,25 @@ type APIKey struct {
 // APIKeyActor is the audit_log actor_id of API key id: negative, so it never collides
 // with a Telegram user id, which is positive.
 func APIKeyActor(id int64) int64 { return -id }
+
+// apiKeyPrefix marks Herald's API keys, so a leaked one is recognisable (secret scanners).
+const apiKeyPrefix = "hrld_"
+
+// NewAPIKey returns a new random API key (256 bits), the hash to store and a hint
+// (its first characters) to tell keys apart in lists.
+func NewAPIKey() (key string, hash []byte, hint string) {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	key = apiKeyPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	return key, HashAPIKey(key), key[:len(apiKeyPrefix)+4]
+}
+
+// HashAPIKey is what is stored of a key: SHA-256 suffices for 256 random bits, which
+// no one can guess, and keeps the check one indexed lookup.
+func HashAPIKey(key string) []byte {
+	sum := sha256.Sum256([]byte(key))
+	return sum[:]
+}
 
 const apiKeyColumns = `id, name, role, hint, created_by, created_at, revoked_at`
 
