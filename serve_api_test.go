@@ -183,7 +183,9 @@ func TestAPIDrivesWholeCampaign(t *testing.T) {
 	for _, r := range rows[1:] {
 		require.Contains(t, []string{store.DeliveryBlocked, store.DeliveryFailed}, r[1], "%v", r)
 	}
-	var unreached []struct{ ChatID int64 `json:"chat_id"` }
+	var unreached []struct {
+		ChatID int64 `json:"chat_id"`
+	}
 	code, raw = api.do("GET", fmt.Sprintf("/campaigns/%d/unreached?format=json", first.ID), "", nil, nil, &unreached)
 	require.Equal(t, http.StatusOK, code, "%s", raw)
 	require.Len(t, unreached, unstarted)
