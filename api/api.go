@@ -50,7 +50,7 @@ type Server struct {
 
 // Register mounts the API on mux and returns it (its OpenAPI document lists every
 // operation).
-func Register(mux *http.ServeMux, cfg Config) *Server {
+func Register(mux humago.Mux, cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -58,6 +58,7 @@ func Register(mux *http.ServeMux, cfg Config) *Server {
 	hc.OpenAPIPath = Prefix + "/openapi"
 	hc.DocsPath = ""
 	hc.SchemasPath = ""
+	hc.CreateHooks = nil // no "$schema" links to a schemas path that is not served
 	hc.Info.Description = "Campaigns, batches, channels and templates of Herald. Authenticate with " +
 		"\"Authorization: Bearer <key>\"; owners create keys in the management bot with /apikeys."
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{

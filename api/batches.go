@@ -138,7 +138,7 @@ func (s *Server) createBatch(ctx context.Context, in *batchCreateIn) (*struct{ B
 	}
 	rd, source, closeSrc, err := openSource(body, in)
 	if err != nil {
-		return nil, s.bodyErr(ctx, err)
+		return nil, s.bodyErr(ctx, flows.ImportError(err))
 	}
 	defer closeSrc()
 	defer rd.Close()
