@@ -53,7 +53,8 @@ func templateOut(t store.Template) Template {
 // formatted message, and buttons in the bot's syntax.
 type NewTemplate struct {
 	Name     string   `json:"name" minLength:"1" maxLength:"256"`
-	Text     string   `json:"text" maxLength:"65536" doc:"The message text with {{variables}}"`
+	Text     string   `json:"text,omitempty" maxLength:"65536" doc:"The message text with {{variables}}; or give html"`
+	HTML     string   `json:"html,omitempty" maxLength:"131072" doc:"The message as Telegram-HTML (parse_mode HTML: b, i, u, s, code, pre, a, tg-spoiler, blockquote), instead of text and entities"`
 	Entities []Entity `json:"entities,omitempty" maxItems:"1000" doc:"Formatting, as Telegram's MessageEntity"`
 	Buttons  string   `json:"buttons,omitempty" maxLength:"16384" doc:"URL buttons as in the bot: one row a line, 'Text - https://…', buttons of a row separated by ' | '"`
 }
@@ -131,8 +132,16 @@ func (s *Server) createTemplate(ctx context.Context, in *templateCreateIn) (*tem
 		if err != nil {
 			return Template{}, err
 		}
-		entities := toTelego(in.Body.Entities)
-		if err := flows.CheckTemplateContent(in.Body.Text, entities, nil); err != nil {
+		text, entities := in.Body.Text, toTelego(in.Body.Entities)
+		if in.Body.HTML != "" {
+			if text != "" || len(entities) > 0 {
+				return Template{}, invalid("api.html_and_text", "give either html or text with entities, not both")
+			}
+			if text, entities, err = fromHTML(in.Body.HTML); err != nil {
+				return Template{}, invalid("api.bad_html", "html: "+err.Error())
+			}
+		}
+		if err := flows.CheckTemplateContent(text, entities, nil); err != nil {
 			return Template{}, err
 		}
 		var buttons [][]telego.InlineKeyboardButton
@@ -141,7 +150,7 @@ func (s *Server) createTemplate(ctx context.Context, in *templateCreateIn) (*tem
 				return Template{}, err
 			}
 		}
-		id, err := flows.SaveTemplate(ctx, tx, s.audit(ctx, tx), flows.TemplateContent{Name: name, Body: in.Body.Text,
+		id, err := flows.SaveTemplate(ctx, tx, s.audit(ctx, tx), flows.TemplateContent{Name: name, Body: text,
 			Entities: entities, Buttons: buttons}, keyOf(ctx).CreatedBy)
 		if err != nil {
 			return Template{}, err
