@@ -65,8 +65,6 @@ func Register(mux humago.Mux, cfg Config) *Server {
 		"bearer": {Type: "http", Scheme: "bearer", Description: "An API key created with /apikeys in the bot."},
 	}
 	hc.Security = []map[string][]string{{"bearer": {}}}
-	// Error bodies and codes are ours (problem+json with flows' codes).
-	huma.NewError = newProblem
 	s := &Server{cfg: cfg, en: cfg.Catalog.For("en")}
 	s.api = humago.New(mux, hc)
 	s.api.UseMiddleware(s.authenticate)
@@ -80,6 +78,10 @@ func Register(mux humago.Mux, cfg Config) *Server {
 
 // OpenAPI is the generated document.
 func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
+
+// Error bodies and codes are ours (problem+json with flows' codes). huma.NewError is
+// a package variable: set once, before any API exists or serves.
+func init() { huma.NewError = newProblem }
 
 // Roles of operations: what a key needs.
 const (
