@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -160,7 +161,11 @@ func promptBatchSource(_ context.Context, t *Turn, s *Session) error {
 	if err := s.Load(&d); err != nil {
 		return err
 	}
-	t.Say("batch.ask_source", i18n.Data{"Name": esc(d.Name), "MaxMB": importer.MaxFileSize >> 20})
+	key := "batch.ask_source"
+	if d.Name == "" { // opened for the campaign wizard: named after the file
+		key = "batch.ask_source_unnamed"
+	}
+	t.Say(key, i18n.Data{"Name": esc(d.Name), "MaxMB": importer.MaxFileSize >> 20})
 	return nil
 }
 
@@ -194,7 +199,7 @@ func prepareBatchSource(ctx context.Context, t *Turn, s *Session, in Input) (Inp
 	if err := s.Load(&d); err != nil {
 		return in, err
 	}
-	up, err := download(ctx, t, in.Media.FileID, d.Name)
+	up, err := download(ctx, t, in.Media.FileID, cmp.Or(d.Name, nameFromFile(in.Media.FileName)))
 	if err != nil {
 		return in, err
 	}
@@ -246,6 +251,11 @@ func handleBatchSource(ctx context.Context, t *Turn, s *Session, in Input) (stri
 		return "", err
 	}
 	defer rd.Close()
+	if d.Name == "" { // opened for the campaign wizard (guided_names.go)
+		if d.Name, err = defaultBatchName(ctx, t, sourceName); err != nil {
+			return "", err
+		}
+	}
 	every := t.Services().ImportProgressEvery
 	if every <= 0 {
 		every = importProgressEvery
@@ -267,6 +277,7 @@ func handleBatchSource(ctx context.Context, t *Turn, s *Session, in Input) (stri
 	}); err != nil {
 		return "", err
 	}
+	s.Return(b.ID)
 	text := t.L.T("batch.imported", i18n.Data{"Name": esc(b.Name),
 		"Recipients": t.L.N("batch.n_recipients", b.RecipientCount),
 		"Duplicates": b.DuplicateCount, "Invalid": b.InvalidCount, "Columns": columnList(t, b.Columns)})

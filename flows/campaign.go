@@ -3,7 +3,6 @@ package flows
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -66,6 +65,7 @@ type campaignDraft struct {
 	At         time.Time `json:"at,omitzero"`       // zero: now
 	Pending    string    `json:"pending,omitempty"` // a date typed before the time zone was known
 	Unsure     time.Time `json:"unsure,omitzero"`   // a far or next-year date awaiting confirmation
+	Auto       []string  `json:"auto,omitempty"`    // pieces chosen as the only option (campaign_guided.go)
 }
 
 // pickLimit is how many templates, batches or channels a wizard step offers.
@@ -75,7 +75,7 @@ const pickLimit = 20
 func dialogCampaignNew() *Definition {
 	return &Definition{
 		Name: FlowCampaignNew, Role: store.RoleAdmin, Initial: "template",
-		Events: []fsm.EventDesc{
+		Events: append([]fsm.EventDesc{
 			{Name: "templated", Src: []string{"template"}, Dst: "batch"},
 			{Name: "batched", Src: []string{"batch"}, Dst: "channel"},
 			{Name: "channelled", Src: []string{"channel"}, Dst: "when"},
@@ -84,7 +84,7 @@ func dialogCampaignNew() *Definition {
 			{Name: "need_zone", Src: []string{"when", "when_sure"}, Dst: "zone"},
 			{Name: "zoned", Src: []string{"zone"}, Dst: "when"},
 			{Name: "edit", Src: []string{"summary"}, Dst: "template"},
-		},
+		}, guideEvents()...),
 		Steps: map[string]*Step{
 			"template":  {Prompt: promptCampaignTemplate, Handle: handleCampaignTemplate},
 			"batch":     {Prompt: promptCampaignBatch, Handle: handleCampaignBatch, Back: "template"},
@@ -95,13 +95,8 @@ func dialogCampaignNew() *Definition {
 			"summary": {Prompt: promptCampaignSummary, Prepare: prepareCampaignSummary, Handle: handleCampaignSummary,
 				Back: "when"},
 		},
+		Resume: resumeCampaign,
 	}
-}
-
-// startCampaignNew opens the wizard with its request key.
-func startCampaignNew(_ context.Context, t *Turn, _ string) error {
-	t.Start(FlowCampaignNew, campaignDraft{Key: fmt.Sprintf("wizard:%d:%d", t.ChatID, t.Now.UnixNano())})
-	return nil
 }
 
 func loadCampaignDraft(s *Session) (campaignDraft, error) {
@@ -125,13 +120,14 @@ func promptCampaignTemplate(ctx context.Context, t *Turn, s *Session) error {
 		return err
 	}
 	if total == 0 {
-		t.Reply(Reply{Text: t.L.T("cmp.no_templates"), HTML: true})
+		t.Reply(Reply{Text: t.L.T("cmp.no_templates"), HTML: true, Keyboard: [][]Button{newPieceButton(t, s, pieceTemplate)}})
 		return nil
 	}
 	var rows [][]Button
 	for _, tp := range list {
 		rows = append(rows, []Button{s.Button("📝 "+tp.Name, "t:"+itoa(tp.ID))})
 	}
+	rows = append(rows, newPieceButton(t, s, pieceTemplate))
 	t.Reply(Reply{Text: t.L.T("cmp.ask_template"), HTML: true, Keyboard: rows})
 	return nil
 }
@@ -140,6 +136,9 @@ func handleCampaignTemplate(ctx context.Context, t *Turn, s *Session, in Input) 
 	d, err := loadCampaignDraft(s)
 	if err != nil {
 		return "", err
+	}
+	if in.Action == newPieceAction {
+		return newPiece(s, pieceTemplate), nil
 	}
 	id, ok := pickID(in.Action, "t:")
 	if !ok {
@@ -154,7 +153,7 @@ func handleCampaignTemplate(ctx context.Context, t *Turn, s *Session, in Input) 
 		return "", err
 	}
 	d.TemplateID = id
-	return "templated", s.Save(d)
+	return guideOn(ctx, t, s, d)
 }
 
 func promptCampaignBatch(ctx context.Context, t *Turn, s *Session) error {
@@ -163,13 +162,14 @@ func promptCampaignBatch(ctx context.Context, t *Turn, s *Session) error {
 		return err
 	}
 	if total == 0 {
-		t.Reply(Reply{Text: t.L.T("cmp.no_batches"), HTML: true})
+		t.Reply(Reply{Text: t.L.T("cmp.no_batches"), HTML: true, Keyboard: [][]Button{newPieceButton(t, s, pieceBatch)}})
 		return nil
 	}
 	var rows [][]Button
 	for _, b := range list {
 		rows = append(rows, []Button{s.Button("👥 "+b.Name+" · "+strconv.Itoa(b.RecipientCount), "b:"+itoa(b.ID))})
 	}
+	rows = append(rows, newPieceButton(t, s, pieceBatch))
 	t.Reply(Reply{Text: t.L.T("cmp.ask_batch"), HTML: true, Keyboard: rows})
 	return nil
 }
@@ -178,6 +178,9 @@ func handleCampaignBatch(ctx context.Context, t *Turn, s *Session, in Input) (st
 	d, err := loadCampaignDraft(s)
 	if err != nil {
 		return "", err
+	}
+	if in.Action == newPieceAction {
+		return newPiece(s, pieceBatch), nil
 	}
 	id, ok := pickID(in.Action, "b:")
 	if !ok {
@@ -192,7 +195,7 @@ func handleCampaignBatch(ctx context.Context, t *Turn, s *Session, in Input) (st
 		return "", err
 	}
 	d.BatchID = id
-	return "batched", s.Save(d)
+	return guideOn(ctx, t, s, d)
 }
 
 func promptCampaignChannel(ctx context.Context, t *Turn, s *Session) error {
@@ -207,9 +210,10 @@ func promptCampaignChannel(ctx context.Context, t *Turn, s *Session) error {
 		}
 	}
 	if len(rows) == 0 {
-		t.Reply(Reply{Text: t.L.T("cmp.no_channels"), HTML: true})
+		t.Reply(Reply{Text: t.L.T("cmp.no_channels"), HTML: true, Keyboard: [][]Button{newPieceButton(t, s, pieceChannel)}})
 		return nil
 	}
+	rows = append(rows, newPieceButton(t, s, pieceChannel))
 	t.Reply(Reply{Text: t.L.T("cmp.ask_channel"), HTML: true, Keyboard: rows})
 	return nil
 }
@@ -218,6 +222,9 @@ func handleCampaignChannel(ctx context.Context, t *Turn, s *Session, in Input) (
 	d, err := loadCampaignDraft(s)
 	if err != nil {
 		return "", err
+	}
+	if in.Action == newPieceAction {
+		return newPiece(s, pieceChannel), nil
 	}
 	id, ok := pickID(in.Action, "c:")
 	if !ok {
@@ -236,5 +243,5 @@ func handleCampaignChannel(ctx context.Context, t *Turn, s *Session, in Input) (
 		return "", Invalid("cmp.channel_disabled", i18n.Data{"Name": esc(c.Name)})
 	}
 	d.ChannelID = id
-	return "channelled", s.Save(d)
+	return guideOn(ctx, t, s, d)
 }

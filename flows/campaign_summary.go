@@ -30,7 +30,6 @@ type campaignPlan struct {
 	sampleTooLong bool
 }
 
-
 func planCampaign(ctx context.Context, t *Turn, d campaignDraft) (*campaignPlan, error) {
 	cp, err := PlanCampaign(ctx, t.st, d.TemplateID, d.BatchID, d.ChannelID)
 	if err != nil {
@@ -125,6 +124,8 @@ func promptCampaignSummary(ctx context.Context, t *Turn, s *Session) error {
 	if p.channel.PaidBroadcast && p.reachable > 0 {
 		text += "\n\n" + t.L.T("cmp.paid_note", i18n.Data{"Stars": t.L.Decimal(paidStarsPerMessage)})
 	}
+	note, guided := guidedSummaryNote(t, s, d)
+	text += note
 	var rows [][]Button
 	switch {
 	case len(p.blocking) > 0:
@@ -133,8 +134,9 @@ func promptCampaignSummary(ctx context.Context, t *Turn, s *Session) error {
 		text += "\n\n" + t.L.T("cmp.too_long_rows", p.tooLongData(t))
 		rows = append(rows, []Button{s.Button(t.L.T("button.send_rest"), "send_rest")})
 	default:
-		rows = append(rows, []Button{s.Button(t.L.T("button.confirm"), "confirm")})
+		rows = append(rows, []Button{s.Button(t.L.T(confirmKey(d)), "confirm")})
 	}
+	rows = append(rows, guided...)
 	rows = append(rows,
 		[]Button{s.Button(t.L.T("button.send_test"), "test")},
 		[]Button{s.Button(t.L.T("button.edit"), "edit")})
@@ -146,6 +148,9 @@ func handleCampaignSummary(ctx context.Context, t *Turn, s *Session, in Input) (
 	d, err := loadCampaignDraft(s)
 	if err != nil {
 		return "", err
+	}
+	if event, ok, err := guidedSummaryAction(s, d, in.Action); ok {
+		return event, err
 	}
 	switch in.Action {
 	case "edit":

@@ -212,6 +212,9 @@ func handleChannelToken(ctx context.Context, t *Turn, s *Session, in Input) (str
 	if d.Name == "" {
 		d.Name = me.Username
 	}
+	if s.Nested() { // for the campaign wizard: named after the bot, the free rate (guided_names.go)
+		return registerQuick(ctx, t, s, d)
+	}
 	return "verified", s.Save(d)
 }
 

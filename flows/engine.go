@@ -20,6 +20,10 @@ type Definition struct {
 	Initial string
 	Events  []fsm.EventDesc
 	Steps   map[string]*Step
+	// Resume, when set, takes back what a sub-dialog opened with s.Call made (its
+	// id; 0 when it was cancelled) and returns the event to fire from the state the
+	// call named (Stay to prompt it again). See subdialog.go.
+	Resume func(ctx context.Context, t *Turn, s *Session, child string, id int64) (string, error)
 }
 
 // Step is one state of a dialog.

@@ -32,7 +32,7 @@ func (e *Engine) run(ctx context.Context, t *Turn, fn func() error) error {
 		if t.start != nil {
 			req := t.start
 			t.start = nil
-			return e.startFlow(ctx, t, req.flow, req.draft, 0)
+			return e.startWith(ctx, t, req)
 		}
 		return nil
 	})
@@ -54,7 +54,7 @@ func (e *Engine) Command(ctx context.Context, t *Turn, name string) error {
 				t.Say("dialog.nothing_to_cancel")
 				return nil
 			}
-			return e.cancel(ctx, t)
+			return e.cancel(ctx, t, lv)
 		}
 		target, ok := e.commands[name]
 		if !ok {
@@ -160,7 +160,7 @@ func (e *Engine) Callback(ctx context.Context, t *Turn, data string) error {
 		}
 		switch {
 		case action == "cancel":
-			return e.cancel(ctx, t)
+			return e.cancel(ctx, t, lv)
 		case action == "keep":
 			return e.advance(ctx, t, lv, Stay)
 		case action == importFileAction:
@@ -235,7 +235,11 @@ func (e *Engine) drop(ctx context.Context, t *Turn, lv *live, command string) er
 	return e.runAction(ctx, t, target.Action, target.Arg)
 }
 
-func (e *Engine) cancel(ctx context.Context, t *Turn) error {
+// cancel ends the open dialog; a sub-dialog's caller resumes instead.
+func (e *Engine) cancel(ctx context.Context, t *Turn, lv *live) error {
+	if lv.sess.caller != nil {
+		return e.cancelChild(ctx, t, lv)
+	}
 	if err := t.st.DialogDelete(ctx, t.ChatID); err != nil {
 		return err
 	}

@@ -55,7 +55,8 @@ func (e *Engine) prepareInput(ctx context.Context, t *Turn, in Input, version in
 		row.UserID != t.Actor.UserID || row.ExpiresAt.Before(t.Now) || (version != anyVersion && version != row.Version) {
 		return p, nil
 	}
-	sess := &Session{Flow: row.Flow, State: row.State, Version: row.Version, draft: row.Draft}
+	own, caller := splitDraft(row.Draft)
+	sess := &Session{Flow: row.Flow, State: row.State, Version: row.Version, draft: own, caller: caller}
 	p.ran, p.version, p.state = true, row.Version, row.State
 	p.in, p.err = def.Steps[row.State].Prepare(ctx, t, sess, in)
 	if p.err != nil && ErrorCode(p.err) == CodeInternal {

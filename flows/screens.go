@@ -43,17 +43,24 @@ const PageSize = 8
 func esc(s string) string { return html.EscapeString(s) }
 
 // showMenu is the main menu.
-func showMenu(_ context.Context, t *Turn, _ string) error {
+func showMenu(ctx context.Context, t *Turn, _ string) error {
 	b := func(key, action, arg string) Button {
 		return Button{Text: t.L.T(key), Data: ScreenCallback(action, arg)}
 	}
-	t.Reply(Reply{Text: t.L.T("menu.title", i18n.Data{"Name": esc(t.Actor.Name)}), HTML: true, Edit: true,
-		Keyboard: [][]Button{
-			{b("menu.templates", ActTemplates, "0"), b("menu.batches", ActBatches, "0")},
-			{b("menu.channels", ActChannels, ""), b("menu.campaigns", ActCampaigns, "0")},
-			{b("menu.admins", ActAdmins, ""), b("menu.settings", ActSettings, "")},
-			{b("menu.help", ActHelp, "")},
-		}})
+	shortcuts, err := campaignShortcuts(ctx, t) // the guided campaign first (campaign_guided.go)
+	if err != nil {
+		return err
+	}
+	kb := [][]Button{
+		{b("menu.templates", ActTemplates, "0"), b("menu.batches", ActBatches, "0")},
+		{b("menu.channels", ActChannels, ""), b("menu.campaigns", ActCampaigns, "0")},
+		{b("menu.admins", ActAdmins, ""), b("menu.settings", ActSettings, "")},
+		{b("menu.help", ActHelp, "")},
+	}
+	if shortcuts != nil {
+		kb = append([][]Button{shortcuts}, kb...)
+	}
+	t.Reply(Reply{Text: t.L.T("menu.title", i18n.Data{"Name": esc(t.Actor.Name)}), HTML: true, Edit: true, Keyboard: kb})
 	return nil
 }
 

@@ -40,7 +40,8 @@ func (e *Engine) load(ctx context.Context, t *Turn) (*live, error) {
 		}
 		return nil, nil
 	}
-	return &live{row: row, def: def, sess: &Session{Flow: row.Flow, State: row.State, Version: row.Version, draft: row.Draft}}, nil
+	own, caller := splitDraft(row.Draft)
+	return &live{row: row, def: def, sess: &Session{Flow: row.Flow, State: row.State, Version: row.Version, draft: own, caller: caller}}, nil
 }
 
 // handle gives the prepared input to the current step and moves on.
@@ -104,6 +105,12 @@ func (e *Engine) advance(ctx context.Context, t *Turn, lv *live, event string) e
 // advanceWith is advance; with instead non-nil, the prompt's texts are replaced by
 // instead, which takes the prompt's (fresh-versioned) buttons.
 func (e *Engine) advanceWith(ctx context.Context, t *Turn, lv *live, event string, instead *Reply) error {
+	if event == Calling || (event == Done && lv.sess.caller != nil) {
+		var err error
+		if event, err = e.switchDialog(ctx, t, lv, event); err != nil {
+			return err
+		}
+	}
 	if event == Done {
 		return t.st.DialogDelete(ctx, t.ChatID)
 	}
@@ -123,7 +130,11 @@ func (e *Engine) advanceWith(ctx context.Context, t *Turn, lv *live, event strin
 		instead.Keyboard = t.replies[len(t.replies)-1].Keyboard
 		t.replies = append(t.replies[:first], *instead)
 	}
-	lv.row.State, lv.row.Version, lv.row.Draft = lv.sess.State, lv.sess.Version, lv.sess.draft
+	draft, err := joinDraft(lv.sess.draft, lv.sess.caller)
+	if err != nil {
+		return err
+	}
+	lv.row.State, lv.row.Version, lv.row.Draft = lv.sess.State, lv.sess.Version, draft
 	lv.row.ExpiresAt = t.Now.Add(e.ttl)
 	return t.st.DialogPut(ctx, lv.row)
 }

@@ -171,7 +171,7 @@ func promptTemplateContent(_ context.Context, t *Turn, s *Session) error {
 	return nil
 }
 
-func handleTemplateContent(_ context.Context, t *Turn, s *Session, in Input) (string, error) {
+func handleTemplateContent(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
 	var d templateDraft
 	if err := s.Load(&d); err != nil {
 		return "", err
@@ -189,6 +189,13 @@ func handleTemplateContent(_ context.Context, t *Turn, s *Session, in Input) (st
 		return "", err
 	}
 	d.Body, d.Entities, d.Media = in.Text, in.Entities, in.Media
+	if d.Name == "" { // opened for the campaign wizard: named after the text (guided_names.go)
+		name, err := defaultTemplateName(ctx, t, in.Text)
+		if err != nil {
+			return "", err
+		}
+		d.Name = name
+	}
 	return "composed", s.Save(d)
 }
 
@@ -325,6 +332,7 @@ func handleTemplatePreview(ctx context.Context, t *Turn, s *Session, in Input) (
 	if err != nil {
 		return "", err
 	}
+	s.Return(id)
 	t.Reply(Reply{Text: t.L.T("tpl.saved", i18n.Data{"Name": esc(d.Name)}), HTML: true,
 		Keyboard: [][]Button{
 			{{Text: t.L.T("button.open"), Data: ScreenCallback(ActTemplateView, itoa(id))}},

@@ -96,7 +96,9 @@ type Turn struct {
 
 type startRequest struct {
 	flow  string
+	state string // "" for the flow's initial state
 	draft any
+	call  *callRequest // a child to open at once, flow suspended as its caller (subdialog.go)
 }
 
 // NewTurn prepares the handling of one update.
@@ -138,6 +140,11 @@ type Session struct {
 	State   string
 	Version int // the version the current prompt's buttons carry
 	draft   json.RawMessage
+	// Sub-dialogs (subdialog.go): the suspended caller, a child to open, and what
+	// this dialog made for its caller.
+	caller *frame
+	call   *callRequest
+	result int64
 }
 
 // Load decodes the draft into v (a pointer to the flow's draft struct).
