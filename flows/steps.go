@@ -105,7 +105,7 @@ func (e *Engine) advance(ctx context.Context, t *Turn, lv *live, event string) e
 // advanceWith is advance; with instead non-nil, the prompt's texts are replaced by
 // instead, which takes the prompt's (fresh-versioned) buttons.
 func (e *Engine) advanceWith(ctx context.Context, t *Turn, lv *live, event string, instead *Reply) error {
-	if event == Calling || (event == Done && lv.sess.caller != nil) {
+	for event == Calling || (event == Done && lv.sess.caller != nil) { // a resumed caller may call again
 		var err error
 		if event, err = e.switchDialog(ctx, t, lv, event); err != nil {
 			return err
