@@ -189,7 +189,7 @@ func handleTemplateContent(ctx context.Context, t *Turn, s *Session, in Input) (
 		return "", err
 	}
 	d.Body, d.Entities, d.Media = in.Text, in.Entities, in.Media
-	if d.Name == "" { // opened for the campaign wizard: named after the text (guided_names.go)
+	if d.Name == "" && s.Nested() { // for the campaign wizard: named after the text (guided_names.go)
 		name, err := defaultTemplateName(ctx, t, in.Text)
 		if err != nil {
 			return "", err
