@@ -26,7 +26,8 @@ func TestLanguages(t *testing.T) {
 	b.command(t, ru, "/menu")
 	menu := b.next(t, ru)
 	require.Equal(t, "👋 Herald к вашим услугам, Ирина.\nЧем займёмся?", menu.Text)
-	require.Equal(t, "📝 Шаблоны", menu.ReplyMarkup.InlineKeyboard[0][0].Text)
+	require.Equal(t, "🚀 Новая рассылка", menu.ReplyMarkup.InlineKeyboard[0][0].Text) // the guided campaign first
+	require.Equal(t, "📝 Шаблоны", menu.ReplyMarkup.InlineKeyboard[1][0].Text)
 	b.press(t, ru, menu, "Шаблоны")
 	b.waitEdited(t, ru, menu.MessageID, "5 шаблонов")
 	b.command(t, ru, "/newtemplate")
@@ -38,7 +39,7 @@ func TestLanguages(t *testing.T) {
 	b.command(t, en, "/menu")
 	menu = b.next(t, en)
 	require.Equal(t, "👋 Herald, at your service, Olga.\nWhat shall we do?", menu.Text)
-	require.Equal(t, "📝 Templates", menu.ReplyMarkup.InlineKeyboard[0][0].Text)
+	require.Equal(t, "📝 Templates", menu.ReplyMarkup.InlineKeyboard[1][0].Text)
 	b.press(t, en, menu, "Templates")
 	b.waitEdited(t, en, menu.MessageID, "5 templates")
 	b.command(t, en, "/newtemplate")

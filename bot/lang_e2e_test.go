@@ -59,12 +59,11 @@ func TestRussianAdminCampaignIsRussianThroughout(t *testing.T) {
 	b.addAdmin(t, ivan, store.RoleAdmin)
 
 	b.command(t, ivan, "/newcampaign")
-	for _, label := range []string{"Welcome", "Clients", "Main", "Сейчас"} {
-		b.press(t, ivan, b.nextContaining(t, ivan, "аг "), label) // «шаг 1 из 5», «Шаг 2 из 5»…
-	}
+	// The list and the bot are the only ones: chosen by themselves.
+	b.press(t, ivan, b.nextContaining(t, ivan, "шаг 1 из 5"), "Welcome")
 	b.next(t, ivan) // the rendered message itself: the template's words, not Herald's
 	summary := b.nextContaining(t, ivan, "Шаг 5 из 5")
-	b.press(t, ivan, summary, "Подтвердить")
+	b.press(t, ivan, summary, "Отправить сейчас")
 	b.nextContaining(t, ivan, "подтверждена")
 	var id int64
 	require.NoError(t, b.st.Pool().QueryRow(b.ctx, `SELECT id FROM campaigns`).Scan(&id))

@@ -95,12 +95,12 @@ func TestEveryDialogOnTwoConnections(t *testing.T) {
 	// The wizard, its test send (before the transaction) and Confirm (River's job is
 	// inserted in the dialog's transaction).
 	b.command(t, owner, "/newcampaign")
-	b.pick(t, owner, "Promo", "Clients", "Main", "Now")
+	b.pick(t, owner) // the only template, list and bot: chosen by themselves
 	b.next(t, owner) // the rendered message
 	summary := b.nextContaining(t, owner, "Start: now")
 	b.press(t, owner, summary, "Send test to me")
 	sent := b.nextContaining(t, owner, "Test sent to you")
-	b.press(t, owner, sent, "Confirm")
+	b.press(t, owner, sent, "Send now")
 	b.nextContaining(t, owner, "is confirmed and starts now")
 
 	var id int64

@@ -51,6 +51,10 @@ type batchDraft struct {
 	ID   int64        `json:"id,omitempty"` // rename: the batch
 	Name string       `json:"name,omitempty"`
 	File *pendingFile `json:"file,omitempty"` // a file sent before the name (batch_document.go)
+	// IDColumn is the recipient column the admin chose among IDChoices, the columns
+	// of ids of a file whose header names none we know (batch_idcol.go).
+	IDColumn  string   `json:"id_column,omitempty"`
+	IDChoices []string `json:"id_choices,omitempty"`
 }
 
 // importProgressEvery is how often the progress message of a long import is edited,
@@ -61,10 +65,12 @@ const importProgressEvery = 2 * time.Second
 func dialogBatchNew() *Definition {
 	return &Definition{
 		Name: FlowBatchNew, Role: store.RoleAdmin, Initial: "name",
-		Events: []fsm.EventDesc{{Name: "named", Src: []string{"name"}, Dst: "source"}},
+		Events: []fsm.EventDesc{{Name: "named", Src: []string{"name"}, Dst: "source"},
+			{Name: "need_id", Src: []string{"name", "source", "idcol"}, Dst: "idcol"}},
 		Steps: map[string]*Step{
 			"name":   {Prompt: promptBatchName, Prepare: prepareBatchName, Handle: handleBatchName},
 			"source": {Prompt: promptBatchSource, Prepare: prepareBatchSource, Handle: handleBatchSource, Back: "name"},
+			"idcol":  {Prompt: promptBatchIDColumn, Prepare: prepareBatchIDColumn, Handle: handleBatchIDColumn, Back: "source"},
 		},
 	}
 }
@@ -246,9 +252,9 @@ func handleBatchSource(ctx context.Context, t *Turn, s *Session, in Input) (stri
 	if in.Action != "" {
 		return "", Outdated()
 	}
-	rd, sourceName, progress, err := openBatchSource(t, in)
+	rd, sourceName, progress, err := openBatchSource(t, in, d.IDColumn)
 	if err != nil {
-		return "", err
+		return offerIDColumns(s, d, in, err) // or the error, in words
 	}
 	defer rd.Close()
 	if d.Name == "" { // opened for the campaign wizard (guided_names.go)
@@ -293,7 +299,7 @@ func handleBatchSource(ctx context.Context, t *Turn, s *Session, in Input) (stri
 }
 
 // openBatchSource opens the file prepareBatchSource downloaded, or the pasted ids.
-func openBatchSource(t *Turn, in Input) (*importer.Reader, string, func(store.BatchImportProgress), error) {
+func openBatchSource(t *Turn, in Input, idColumn string) (*importer.Reader, string, func(store.BatchImportProgress), error) {
 	switch {
 	case in.Media != nil && in.Media.Kind == "document":
 		up, ok := in.prepared.(*upload)
@@ -304,9 +310,9 @@ func openBatchSource(t *Turn, in Input) (*importer.Reader, string, func(store.Ba
 		if strings.HasSuffix(strings.ToLower(in.Media.FileName), ".xlsx") {
 			format = importer.FormatXLSX
 		}
-		rd, err := importer.Open(up.file, importer.Options{Format: format, MaxBytes: importer.MaxFileSize})
+		rd, err := importer.Open(up.file, importer.Options{Format: format, MaxBytes: importer.MaxFileSize, IDColumn: idColumn})
 		if err != nil {
-			return nil, "", nil, importError(t, err)
+			return nil, "", nil, err // an *importer.Error: offerIDColumns may ask for the column
 		}
 		return rd, in.Media.FileName, up.progress, nil
 	case in.Media != nil, strings.TrimSpace(in.Text) == "":

@@ -44,6 +44,9 @@ type Error struct {
 	Limit    int64    // the limit exceeded (bytes, cells or rows, by Code), 0 if none
 	Found    []string // CodeNoIDColumn: the header cells as found
 	Accepted []string // CodeNoIDColumn: the id column names we recognise
+	// Candidates (CodeNoIDColumn) are the header cells, as written, of the columns
+	// whose cells all hold chat ids (see Reader.idCandidates): one to offer as a button.
+	Candidates []string
 }
 
 func (e *Error) Error() string {

@@ -27,6 +27,9 @@ type Limits struct {
 	// CellBytes+1 bytes, longer ones are remembered as too long) plus 4 bytes a string.
 	// Default 64 MB.
 	SharedStringsBytes int64
+
+	// idColumn is Options.IDColumn, carried with the limits from Open to the header.
+	idColumn string
 }
 
 // DefaultLimits are the limits an import gets when Options.Limits leaves a field zero.

@@ -52,6 +52,9 @@ type Options struct {
 	MaxBytes int64
 	// Limits bound cells, rows and the whole file; zero fields take DefaultLimits.
 	Limits Limits
+	// IDColumn names the recipient column (a header cell, compared once normalised)
+	// when the admin chose it among Error.Candidates; "" finds it by IDColumnNames.
+	IDColumn string
 }
 
 // Summary describes an import: what the file looked like and what became of its rows.
@@ -111,6 +114,7 @@ func Open(r io.Reader, opts Options) (*Reader, error) {
 		r = &limitReader{r: r, left: opts.MaxBytes}
 	}
 	lim := opts.Limits.withDefaults()
+	lim.idColumn = opts.IDColumn
 	switch opts.Format {
 	case FormatCSV:
 		return openCSV(r, lim)
@@ -168,6 +172,10 @@ func newReader(src rowSource, sum Summary, enc *Encoding, header bool, lim Limit
 		}
 	}
 	if err := rd.useHeader(cells, line); err != nil {
+		var ie *Error
+		if errors.As(err, &ie) && ie.Code == CodeNoIDColumn {
+			ie.Candidates = rd.idCandidates()
+		}
 		_ = src.close()
 		return nil, err
 	}
@@ -203,6 +211,9 @@ func (rd *Reader) useHeader(cells []string, line int) error {
 	rd.ncols = len(names)
 	rd.header = headerCells(cells)
 	rd.idCol = idColumn(names)
+	if rd.limits.idColumn != "" {
+		rd.idCol = slices.Index(names, NormalizeName(rd.limits.idColumn))
+	}
 	if rd.idCol < 0 {
 		found := make([]string, len(cells))
 		for i, c := range cells {
