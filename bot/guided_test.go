@@ -105,6 +105,10 @@ func testGuidedFirstCampaign(t *testing.T, c guidedCase) {
 	b.waitReported(t, 2)
 	require.Equal(t, 1, b.count(t, `SELECT count(DISTINCT (template_id, batch_id, channel_id)) FROM campaigns`))
 
+	// The repeat is on the campaigns screen too (not counted: another way to it).
+	b.command(t, admin, "/campaigns")
+	b.waitButton(t, admin, "kr:")
+
 	b.checkLanguage(t, admin, c, seen())
 }
 
@@ -367,4 +371,79 @@ func catalogueTexts(t *testing.T, lang string) map[string]string {
 		}
 	}
 	return out
+}
+
+// TestSubDialogCancelKeepsChoices: Cancel in a piece's sub-dialog returns to the
+// campaign wizard, the choices made so far kept, with a button that opens it again;
+// what the sub-dialog then makes is chosen, and the wizard goes on to the next piece.
+func TestSubDialogCancelKeepsChoices(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.start(t)
+	owner := b.owner
+	b.createTemplate(t, "Welcome")
+	b.createTemplate(t, "Coupon")
+	draft := func() (flow string, d map[string]any) {
+		var raw []byte
+		require.NoError(t, b.st.Pool().QueryRow(b.ctx, `SELECT flow, draft FROM dialog_sessions`).Scan(&flow, &raw))
+		require.NoError(t, json.Unmarshal(raw, &d))
+		return flow, d
+	}
+
+	b.command(t, owner, "/newcampaign")
+	b.press(t, owner, b.nextContaining(t, owner, "step 1 of 5"), "Coupon")
+	require.Contains(t, b.next(t, owner).Text, "Now the recipient list: there is none yet")
+	source := b.nextContaining(t, owner, "Send the CSV or XLSX file")
+	flow, d := draft()
+	require.Equal(t, "batch_new", flow)
+	require.Contains(t, d, "_caller", "the wizard waits in the sub-dialog's session")
+
+	b.press(t, owner, source, "Cancel")
+	step := b.nextContaining(t, owner, "There are no recipient lists yet")
+	flow, d = draft()
+	require.Equal(t, "cmp_new", flow)
+	require.NotZero(t, d["template_id"], "the template chosen before stays chosen")
+	require.NotContains(t, d, "_caller")
+
+	b.press(t, owner, step, "Upload a batch")
+	b.nextContaining(t, owner, "Send the CSV or XLSX file")
+	_, err := owner.SendDocument(b.token, "December clients.csv", "text/csv",
+		[]byte(fmt.Sprintf("chat_id,first_name\n%d,Olga\n", owner.ID)), "")
+	require.NoError(t, err)
+	require.Contains(t, b.nextContaining(t, owner, "is ready").Text, "December clients")
+	require.Contains(t, b.next(t, owner).Text, "Last, the sender bot")
+	b.nextContaining(t, owner, "token")
+	flow, d = draft()
+	require.Equal(t, "chan_add", flow)
+	caller := d["_caller"].(map[string]any)
+	require.Equal(t, "cmp_new", caller["flow"])
+	require.NotZero(t, caller["draft"].(map[string]any)["batch_id"], "the list just made is chosen")
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM batches WHERE name = 'December clients'`))
+}
+
+// TestOnlyOptionChosenAndChangeable: the only list and bot are chosen by themselves;
+// the summary says so and offers to change each, which shows its step.
+func TestOnlyOptionChosenAndChangeable(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	box := b.withSecrets(t)
+	b.withQueue(t)
+	b.start(t)
+	owner := b.owner
+	b.campaignFixture(t, box)
+
+	b.command(t, owner, "/newcampaign")
+	b.pick(t, owner, "Welcome")
+	summary := b.nextContaining(t, owner, "Step 5 of 5")
+	require.Contains(t, summary.Text, "Chosen by itself, being the only one: the recipient list, the sender bot.")
+	b.press(t, owner, summary, "✏️ Recipient list")
+	step := b.nextContaining(t, owner, "Step 2 of 5")
+	require.Equal(t, "👥 Clients · 2", step.ReplyMarkup.InlineKeyboard[0][0].Text)
+	b.press(t, owner, step, "Clients")
+	summary = b.nextContaining(t, owner, "Step 5 of 5")
+	require.Contains(t, summary.Text, "Chosen by itself, being the only one: the sender bot.")
+	require.Equal(t, 0, b.count(t, `SELECT count(*) FROM campaigns`))
+	b.press(t, owner, summary, "Send now")
+	b.nextContaining(t, owner, "is confirmed and starts now")
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM campaigns`))
 }
