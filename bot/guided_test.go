@@ -447,3 +447,31 @@ func TestOnlyOptionChosenAndChangeable(t *testing.T) {
 	b.nextContaining(t, owner, "is confirmed and starts now")
 	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM campaigns`))
 }
+
+// TestListDroppedInWizardJoinsTheCampaign: a CSV sent where the wizard wants a
+// template is imported in the upload dialog opened for the wizard, which keeps its
+// place and has the list chosen.
+func TestListDroppedInWizardJoinsTheCampaign(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.start(t)
+	owner := b.owner
+	b.createTemplate(t, "Welcome")
+	b.createTemplate(t, "Coupon")
+
+	b.command(t, owner, "/newcampaign")
+	b.nextContaining(t, owner, "step 1 of 5")
+	_, err := owner.SendDocument(b.token, "Clients.csv", "text/csv", []byte(fmt.Sprintf("chat_id\n%d\n", owner.ID)), "")
+	require.NoError(t, err)
+	offer := b.nextContaining(t, owner, "the campaign keeps what you chose")
+	b.press(t, owner, offer, "Import this file")
+	b.press(t, owner, b.nextContaining(t, owner, "Clients.csv"), "Use «Clients»")
+	b.nextContaining(t, owner, "is ready")
+	step := b.nextContaining(t, owner, "step 1 of 5") // back at the template, the list chosen
+	require.Contains(t, buttonData(t, step, "Coupon"), ":t:")
+	var raw []byte
+	require.NoError(t, b.st.Pool().QueryRow(b.ctx, `SELECT draft FROM dialog_sessions WHERE flow = 'cmp_new'`).Scan(&raw))
+	var d map[string]any
+	require.NoError(t, json.Unmarshal(raw, &d))
+	require.NotZero(t, d["batch_id"])
+}

@@ -46,6 +46,17 @@
 // NewEngine checks the definition at start-up (every state has a step, every event
 // and Back target exists).
 //
+// # Sub-dialogs
+//
+// A step may open another dialog for a missing piece and get its result back
+// (subdialog.go): it returns s.Call(flow, state, draft, resume, intro); the child runs
+// as usual, names what it made with s.Return(id) before Done, and the caller's
+// Definition.Resume gets that id (0 after Cancel) and returns the event to fire from
+// the resume state. The caller waits inside the child's session row, so nothing
+// else changes; a child knows it runs for a caller (s.Nested) and may ask less. The
+// campaign wizard makes a missing template, list or sender bot this way
+// (campaign_guided.go).
+//
 // # Nothing slow inside the transaction
 //
 // Each update runs in one transaction that holds the chat's lock and a connection of

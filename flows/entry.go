@@ -185,12 +185,16 @@ func engineAction(action string) bool {
 }
 
 // importStashed ends the open dialog for the upload dialog with the list the admin
-// sent at one of its text steps (see stashFile).
+// sent at one of its text steps (see stashFile); a dialog that takes sub-dialogs'
+// results keeps going, the upload dialog opened as its child.
 func (e *Engine) importStashed(ctx context.Context, t *Turn, lv *live) error {
 	f := stashedFile(lv.row.Draft)
 	if f == nil {
 		t.Notice(t.L.T(outdatedKey))
 		return nil
+	}
+	if lv.def.Resume != nil { // a dialog that takes what sub-dialogs make: the list is one
+		return e.importForCaller(ctx, t, lv, f)
 	}
 	if err := t.st.DialogDelete(ctx, t.ChatID); err != nil {
 		return err

@@ -88,7 +88,11 @@ func (e *Engine) offerImport(ctx context.Context, t *Turn, lv *live, text string
 		return fmt.Errorf("stash the file: %w", err)
 	}
 	lv.sess.draft = draft
-	text += "\n\n" + t.L.T("dialog.document_hint", map[string]any{"File": esc(m.FileName)})
+	hint := "dialog.document_hint"
+	if lv.def.Resume != nil { // imported in a sub-dialog: this one goes on (subdialog.go)
+		hint = "dialog.document_hint_keep"
+	}
+	text += "\n\n" + t.L.T(hint, map[string]any{"File": esc(m.FileName)})
 	if err := e.advanceWith(ctx, t, lv, Stay, &Reply{Text: text, HTML: true}); err != nil {
 		return err
 	}

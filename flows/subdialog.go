@@ -217,3 +217,12 @@ func (t *Turn) startAt(flow, state string, draft any) {
 func (t *Turn) startCalling(flow string, draft any, call *callRequest) {
 	t.start = &startRequest{flow: flow, draft: draft, call: call}
 }
+
+// importForCaller imports a list sent at a step of a dialog that takes sub-dialogs'
+// results (the campaign wizard) in the upload dialog opened as its child: the dialog
+// keeps its choices and gets the list.
+func (e *Engine) importForCaller(ctx context.Context, t *Turn, lv *live, f *pendingFile) error {
+	lv.sess.call = &callRequest{flow: FlowBatchNew, state: "name", resume: lv.sess.State,
+		draft: batchDraft{Name: nameFromFile(f.FileName), File: f}}
+	return e.advance(ctx, t, lv, Calling)
+}
