@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -346,6 +347,15 @@ func (b *testBundle) checkLanguage(t *testing.T, u *tgemu.User, c guidedCase, te
 		}
 	}
 	t.Logf("%s: %d message versions checked, %d catalogue keys used", c.lang, messages, len(used))
+	var delivery []string
+	for k := range used {
+		if strings.HasPrefix(k, "delivery.") {
+			delivery = append(delivery, k)
+		}
+	}
+	slices.Sort(delivery)
+	t.Logf("%s: the delivery engine's texts seen: %v", c.lang, delivery)
+	b.checkScript(t, c, texts)
 	for _, key := range []string{"delivery.report", "delivery.report.csv", "guide.intro_template", "guide.intro_batch",
 		"guide.intro_channel", "guide.channel_registered", "cmp.summary", "button.repeat_campaign", "button.send_now_go"} {
 		require.True(t, used[key], "no %s text of %s seen", c.lang, key)
@@ -474,4 +484,29 @@ func TestListDroppedInWizardJoinsTheCampaign(t *testing.T) {
 	var d map[string]any
 	require.NoError(t, json.Unmarshal(raw, &d))
 	require.NotZero(t, d["batch_id"])
+}
+
+// checkScript: beside the catalogue, the letters themselves. An en admin gets no
+// Cyrillic at all; a ru admin gets Latin words only for names (the sender bot's, the
+// clients', Herald's and Telegram's) and for file formats and column names.
+func (b *testBundle) checkScript(t *testing.T, c guidedCase, texts []received) {
+	t.Helper()
+	latin := regexp.MustCompile(`[A-Za-z][A-Za-z0-9_]{2,}`)
+	urlRE := regexp.MustCompile(`(https?://|t\.me/)\S*`) // links are addresses, not words
+	names := map[string]bool{}
+	for _, w := range strings.Fields("Herald Telegram Shop shop_sender_bot first_name chat_id user_id telegram_id city CSV XLSX GIF AAE clients csv BotFather") {
+		names[w] = true
+	}
+	for _, r := range texts {
+		if strings.HasPrefix(r.text, c.greeting) {
+			continue
+		}
+		if c.lang == "en" {
+			require.False(t, regexp.MustCompile(`\p{Cyrillic}`).MatchString(r.text), "Cyrillic in an en admin's text %q", r.text)
+			continue
+		}
+		for _, w := range latin.FindAllString(urlRE.ReplaceAllString(r.text, " "), -1) {
+			require.True(t, names[w] || strings.HasPrefix(w, "Client"), "English word %q in a ru admin's text %q", w, r.text)
+		}
+	}
 }
