@@ -99,7 +99,7 @@ func testGuidedFirstCampaign(t *testing.T, c guidedCase) {
 	// The repeat: the same template, list and bot.
 	in.n = 0
 	in.command(t, "/menu")
-	in.press(t, b.waitButton(t, admin, "kr:"), "kr:") // 🔁 Same as last time: straight to the summary
+	in.press(t, b.waitButton(t, admin, "kn:last"), "kn:last") // 🔁 Same as last time: straight to the summary
 	in.press(t, b.waitButton(t, admin, ":confirm"), ":confirm")
 	t.Logf("%s: repeat in %d inputs", c.lang, in.n)
 	require.LessOrEqual(t, in.n, repeatCampaignInputs)
@@ -108,7 +108,7 @@ func testGuidedFirstCampaign(t *testing.T, c guidedCase) {
 
 	// The repeat is on the campaigns screen too (not counted: another way to it).
 	b.command(t, admin, "/campaigns")
-	b.waitButton(t, admin, "kr:")
+	b.waitButton(t, admin, "kn:last")
 
 	b.checkLanguage(t, admin, c, seen())
 }

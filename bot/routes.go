@@ -88,7 +88,6 @@ func newRoutes() routes {
 			flows.ActCampaigns:             viewer,
 			flows.ActCampaignView:          viewer,
 			flows.ActCampaignNew:           admin,
-			flows.ActCampaignRepeat:        admin,
 			flows.ActCampaignCardControl:   admin, // cancel and resend ask
 			// The delivery engine's progress messages carry queue.ControlCallbackData
 			// ("cmp:<action>:<id>"); a test checks the prefixes agree.

@@ -18,9 +18,9 @@ import (
 // that returns with it chosen, the choices so far kept. "🔁 Same as last time"
 // opens the summary with the admin's previous campaign's three pieces.
 
-// ActCampaignRepeat starts the wizard at the summary with the admin's last campaign's
-// template, list and bot.
-const ActCampaignRepeat = "kr"
+// repeatArg is ActCampaignNew's argument for "🔁 Same as last time": the wizard opens
+// at the summary with the admin's last campaign's template, list and bot.
+const repeatArg = "last"
 
 // The pieces of a campaign, in the order the wizard asks for them.
 const (
@@ -140,8 +140,12 @@ func pieceOptions(ctx context.Context, t *Turn, piece string) ([]int64, error) {
 }
 
 // startCampaignNew opens the wizard with its request key at the first piece to ask
-// for, or straight in the sub-dialog that makes a missing one.
-func startCampaignNew(ctx context.Context, t *Turn, _ string) error {
+// for, or straight in the sub-dialog that makes a missing one; with repeatArg, at the
+// summary of the last campaign's pieces.
+func startCampaignNew(ctx context.Context, t *Turn, arg string) error {
+	if arg == repeatArg {
+		return repeatCampaign(ctx, t)
+	}
 	d := campaignDraft{Key: fmt.Sprintf("wizard:%d:%d", t.ChatID, t.Now.UnixNano())}
 	next, call, err := guide(ctx, t, &d)
 	if err != nil {
@@ -259,7 +263,7 @@ func lastCampaign(ctx context.Context, t *Turn) (*store.CampaignListItem, error)
 
 // repeatCampaign opens the wizard's summary with the last campaign's template, list
 // and bot: a repeat is a look and a press.
-func repeatCampaign(ctx context.Context, t *Turn, _ string) error {
+func repeatCampaign(ctx context.Context, t *Turn) error {
 	last, err := lastCampaign(ctx, t)
 	if err != nil {
 		return err
@@ -284,5 +288,5 @@ func campaignShortcuts(ctx context.Context, t *Turn) ([]Button, error) {
 	if err != nil || last == nil {
 		return row, err
 	}
-	return append(row, Button{Text: t.L.T("button.repeat_campaign"), Data: ScreenCallback(ActCampaignRepeat, "")}), nil
+	return append(row, Button{Text: t.L.T("button.repeat_campaign"), Data: ScreenCallback(ActCampaignNew, repeatArg)}), nil
 }

@@ -59,7 +59,6 @@ func screens() map[string]Action {
 		ActCampaigns:             run(showCampaigns),
 		ActCampaignView:          run(showCampaign),
 		ActCampaignNew:           run(startCampaignNew),
-		ActCampaignRepeat:        run(repeatCampaign),
 		ActCampaignCardControl:   {Prepare: controlCampaignFirst, Run: controlCampaignCard},
 		ActCampaignControl:       {Prepare: controlCampaignFirst, Run: controlCampaign},
 		ActCampaignControlSure:   {Prepare: controlCampaignConfirmed, Run: showControlled},
