@@ -202,20 +202,47 @@ var pieceKeys = map[string]struct{ name, change string }{
 // changeAction is the summary's button that asks again for a piece chosen by itself.
 const changeAction = "chg:"
 
-// guidedSummaryNote says which pieces were chosen by themselves, and the buttons to
-// change them and to schedule instead of sending now.
-func guidedSummaryNote(t *Turn, s *Session, d campaignDraft) (string, [][]Button) {
-	rows := [][]Button{{s.Button(t.L.T("button.schedule"), "schedule")}}
+// guidedSummaryNote says which pieces were chosen by themselves.
+func guidedSummaryNote(t *Turn, d campaignDraft) string {
 	if len(d.Auto) == 0 {
-		return "", rows
+		return ""
 	}
 	var names []string
-	var change []Button
 	for _, piece := range d.Auto {
 		names = append(names, t.L.T(pieceKeys[piece].name))
+	}
+	return "\n" + t.L.T("guide.auto", i18n.Data{"Pieces": strings.Join(names, ", ")})
+}
+
+// guidedSummaryRows labels the summary's Confirm "Send now" when no time was chosen
+// and adds, above "Send test", Schedule and a button to change each piece chosen by
+// itself.
+func guidedSummaryRows(t *Turn, s *Session, d campaignDraft, rows [][]Button) [][]Button {
+	confirm := s.Button("", "confirm").Data
+	for _, row := range rows {
+		for i := range row {
+			if row[i].Data == confirm && d.At.IsZero() {
+				row[i].Text = t.L.T("button.send_now_go")
+			}
+		}
+	}
+	extra := [][]Button{{s.Button(t.L.T("button.schedule"), "schedule")}}
+	var change []Button
+	for _, piece := range d.Auto {
 		change = append(change, s.Button(t.L.T(pieceKeys[piece].change), changeAction+piece))
 	}
-	return "\n" + t.L.T("guide.auto", i18n.Data{"Pieces": strings.Join(names, ", ")}), append(rows, change)
+	if len(change) > 0 {
+		extra = append(extra, change)
+	}
+	test := s.Button("", "test").Data
+	at := len(rows)
+	for i, row := range rows {
+		if len(row) > 0 && row[0].Data == test {
+			at = i
+			break
+		}
+	}
+	return append(rows[:at:at], append(extra, rows[at:]...)...)
 }
 
 // guidedSummaryAction handles the summary's guided buttons: schedule, and change a
@@ -237,14 +264,6 @@ func guidedSummaryAction(s *Session, d campaignDraft, action string) (string, bo
 	}
 	d.Auto = auto
 	return "to_" + piece, true, s.Save(d)
-}
-
-// confirmKey labels the summary's Confirm: "Send now" unless a time was chosen.
-func confirmKey(d campaignDraft) string {
-	if d.At.IsZero() {
-		return "button.send_now_go"
-	}
-	return "button.confirm"
 }
 
 // lastCampaign is the newest campaign the actor created among the latest ones, or nil.
@@ -289,4 +308,15 @@ func campaignShortcuts(ctx context.Context, t *Turn) ([]Button, error) {
 		return row, err
 	}
 	return append(row, Button{Text: t.L.T("button.repeat_campaign"), Data: ScreenCallback(ActCampaignNew, repeatArg)}), nil
+}
+
+// appendRepeat adds "🔁 Same as last time" to the campaigns screen's rows, for an
+// admin with a previous campaign.
+func appendRepeat(ctx context.Context, t *Turn, rows *[][]Button) error {
+	row, err := campaignShortcuts(ctx, t)
+	if err != nil || len(row) < 2 {
+		return err
+	}
+	*rows = append(*rows, row[1:])
+	return nil
 }

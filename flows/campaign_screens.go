@@ -26,12 +26,11 @@ func showCampaigns(ctx context.Context, t *Turn, arg string) error {
 			Data: ScreenCallback(ActCampaignView, itoa(c.ID))}})
 	}
 	rows = append(rows, pager(t, ActCampaigns, page, total)...)
-	shortcuts, err := campaignShortcuts(ctx, t) // New campaign, Same as last time (campaign_guided.go)
-	if err != nil {
-		return err
+	if t.Actor.CanChange() {
+		rows = append(rows, []Button{{Text: t.L.T("button.new_campaign"), Data: ScreenCallback(ActCampaignNew, "")}})
 	}
-	if shortcuts != nil {
-		rows = append(rows, shortcuts)
+	if err := appendRepeat(ctx, t, &rows); err != nil { // Same as last time (campaign_guided.go)
+		return err
 	}
 	rows = append(rows, backToMenu(t)...)
 	t.Reply(Reply{Text: text, HTML: true, Edit: true, Keyboard: rows})

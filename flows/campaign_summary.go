@@ -124,8 +124,7 @@ func promptCampaignSummary(ctx context.Context, t *Turn, s *Session) error {
 	if p.channel.PaidBroadcast && p.reachable > 0 {
 		text += "\n\n" + t.L.T("cmp.paid_note", i18n.Data{"Stars": t.L.Decimal(paidStarsPerMessage)})
 	}
-	note, guided := guidedSummaryNote(t, s, d)
-	text += note
+	text += guidedSummaryNote(t, d) // campaign_guided.go
 	var rows [][]Button
 	switch {
 	case len(p.blocking) > 0:
@@ -134,12 +133,12 @@ func promptCampaignSummary(ctx context.Context, t *Turn, s *Session) error {
 		text += "\n\n" + t.L.T("cmp.too_long_rows", p.tooLongData(t))
 		rows = append(rows, []Button{s.Button(t.L.T("button.send_rest"), "send_rest")})
 	default:
-		rows = append(rows, []Button{s.Button(t.L.T(confirmKey(d)), "confirm")})
+		rows = append(rows, []Button{s.Button(t.L.T("button.confirm"), "confirm")})
 	}
-	rows = append(rows, guided...)
 	rows = append(rows,
 		[]Button{s.Button(t.L.T("button.send_test"), "test")},
 		[]Button{s.Button(t.L.T("button.edit"), "edit")})
+	rows = guidedSummaryRows(t, s, d, rows)
 	t.Reply(Reply{Text: text, HTML: true, Keyboard: rows})
 	return nil
 }

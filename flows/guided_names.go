@@ -60,6 +60,21 @@ func firstLine(text string) string {
 	return ""
 }
 
+// nameForCaller names the template of the builder opened for the campaign wizard,
+// which skips the name step, after its text (kept in the draft, so the preview and
+// the save agree); any other draft keeps its name.
+func nameForCaller(ctx context.Context, t *Turn, s *Session, d *templateDraft) error {
+	if d.Name != "" || !s.Nested() {
+		return nil
+	}
+	name, err := defaultTemplateName(ctx, t, d.Body)
+	if err != nil {
+		return err
+	}
+	d.Name = name
+	return s.Save(*d)
+}
+
 // defaultTemplateName names a template after its text's first line.
 func defaultTemplateName(ctx context.Context, t *Turn, text string) (string, error) {
 	base := firstLine(text)

@@ -171,7 +171,7 @@ func promptTemplateContent(_ context.Context, t *Turn, s *Session) error {
 	return nil
 }
 
-func handleTemplateContent(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
+func handleTemplateContent(_ context.Context, t *Turn, s *Session, in Input) (string, error) {
 	var d templateDraft
 	if err := s.Load(&d); err != nil {
 		return "", err
@@ -189,13 +189,6 @@ func handleTemplateContent(ctx context.Context, t *Turn, s *Session, in Input) (
 		return "", err
 	}
 	d.Body, d.Entities, d.Media = in.Text, in.Entities, in.Media
-	if d.Name == "" && s.Nested() { // for the campaign wizard: named after the text (guided_names.go)
-		name, err := defaultTemplateName(ctx, t, in.Text)
-		if err != nil {
-			return "", err
-		}
-		d.Name = name
-	}
 	return "composed", s.Save(d)
 }
 
@@ -253,6 +246,9 @@ func handleTemplateButtons(_ context.Context, _ *Turn, s *Session, in Input) (st
 func promptTemplatePreview(ctx context.Context, t *Turn, s *Session) error {
 	var d templateDraft
 	if err := s.Load(&d); err != nil {
+		return err
+	}
+	if err := nameForCaller(ctx, t, s, &d); err != nil { // guided_names.go
 		return err
 	}
 	preview, samples, err := previewReply(t.L, d.Body, d.Entities, d.Media, d.Buttons)
@@ -325,6 +321,9 @@ func handleTemplatePreview(ctx context.Context, t *Turn, s *Session, in Input) (
 	}
 	var d templateDraft
 	if err := s.Load(&d); err != nil {
+		return "", err
+	}
+	if err := nameForCaller(ctx, t, s, &d); err != nil {
 		return "", err
 	}
 	id, err := SaveTemplate(ctx, t.st, t.Audit, TemplateContent{Name: d.Name, Body: d.Body, Entities: d.Entities,
