@@ -19,6 +19,7 @@ func Dialogs() []*Definition {
 		dialogChannelRate(),
 		dialogCampaignNew(),
 		dialogWebhookAdd(),
+		dialogCampaignEdit(),
 	}
 }
 
@@ -61,6 +62,9 @@ func screens() map[string]Action {
 		ActCampaignCardControl:   {Prepare: controlCampaignFirst, Run: controlCampaignCard},
 		ActCampaignControl:       {Prepare: controlCampaignFirst, Run: controlCampaign},
 		ActCampaignControlSure:   {Prepare: controlCampaignConfirmed, Run: showControlled},
+		ActCampaignEdit:          run(startCampaignEdit),
+		ActCampaignOperate:       run(askOperation),
+		ActCampaignOperateSure:   run(operateSure),
 		ActAdmins:                run(showAdmins),
 		ActAdminAdd:              run(startAdminAdd),
 		ActAdminRemove:           run(askRemoveAdmin),
