@@ -19,6 +19,7 @@ func Dialogs() []*Definition {
 		dialogChannelRate(),
 		dialogCampaignNew(),
 		dialogWebhookAdd(),
+		dialogAPIKeyNew(),
 		dialogCampaignEdit(),
 	}
 }
@@ -74,5 +75,9 @@ func screens() map[string]Action {
 		ActWebhookAdd:            run(startWebhookAdd),
 		ActWebhookDelete:         run(askDeleteWebhook),
 		ActWebhookDeleteConfirm:  run(deleteWebhook),
+		ActAPIKeys:               run(showAPIKeys),
+		ActAPIKeyNew:             run(startAPIKeyNew),
+		ActAPIKeyRevoke:          run(askRevokeAPIKey),
+		ActAPIKeyRevokeConfirm:   run(revokeAPIKey),
 	}
 }
