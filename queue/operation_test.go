@@ -214,3 +214,29 @@ func TestPinInGroups(t *testing.T) {
 	_, err = b.store.OperationCreate(context.Background(), store.NewOperation{CampaignID: id, Kind: store.OperationPin, ControlChatID: b.admin, CreatedBy: b.admin})
 	require.ErrorIs(t, err, store.ErrOperationBusy, "one operation at a time per campaign")
 }
+
+// TestOperationSharesRateWithSends: an edit for everyone on one campaign while another
+// campaign of the same bot is sending: both finish, and sends and edits together stay
+// within the bot's rate in every second, without a 429.
+func TestOperationSharesRateWithSends(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{})
+	client := b.newClient(t, clientOpts{id: "p1"})
+	const rate = 30
+	channel, bot := b.channel(t, rate)
+	users := b.users(t, bot, 150)
+	done := b.sentCampaign(t, client, rate, "Helo {{first_name}}", ids(users[:60]), bot, channel)
+	running := b.startCampaign(t, client, b.template(t, "News for {{first_name}}"), b.batch(t, ids(users[60:])), channel)
+	b.waitSent(t, bot, 70, 30*time.Second) // the second campaign is under way
+
+	op := b.startOperation(t, client, store.NewOperation{CampaignID: done, Kind: store.OperationEdit, Body: "Hello {{first_name}}"})
+	require.Equal(t, store.OperationCounts{Done: 60, Reasons: map[string]int64{}}, b.waitOperation(t, op.ID, 60*time.Second))
+	c := b.waitStatus(t, running, store.CampaignCompleted, 60*time.Second)
+	require.Equal(t, store.DeliveryCounts{Sent: 90}, b.counts(t, running))
+	require.True(t, op.CreatedAt.Before(*c.FinishedAt), "the edits ran while the campaign was sending")
+	st := b.emu.Stats(bot.Token)
+	require.EqualValues(t, 60, st.Edited)
+	require.EqualValues(t, 150, st.Sent)
+	require.Zero(t, st.TooManyRequests)
+	require.LessOrEqual(t, st.MaxPerSecond, rate)
+}

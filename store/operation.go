@@ -483,12 +483,14 @@ func (s *Store) OperationMarkReported(ctx context.Context, opID int64) (bool, er
 	return tag.RowsAffected() == 1, nil
 }
 
-// OperationLanesAdoptOrphans is LanesAdoptOrphans for channels with a running
+// OperationLanesAdoptOrphans is LanesAdoptOrphans for enabled channels with a running
 // operation: each whose lane has been idle for longer than grace moves to a new epoch
-// and is returned, so the caller enqueues its lane job.
+// and is returned, so the caller enqueues its lane job. A disabled channel's operations
+// wait until it is enabled again (its lane would only stop at once).
 func (s *Store) OperationLanesAdoptOrphans(ctx context.Context, grace time.Duration) ([]OrphanLane, error) {
 	rows, err := s.db.Query(ctx, `
-		WITH need AS (SELECT DISTINCT channel_id FROM campaign_operations WHERE status = 'running')
+		WITH need AS (SELECT DISTINCT o.channel_id FROM campaign_operations o JOIN channels ch ON ch.id = o.channel_id
+		              WHERE o.status = 'running' AND ch.enabled)
 		INSERT INTO lanes (channel_id) SELECT channel_id FROM need
 		ON CONFLICT (channel_id) DO UPDATE SET epoch = lanes.epoch + 1, updated_at = now()
 		WHERE lanes.lease_until < now() - make_interval(secs => $1)
