@@ -119,6 +119,11 @@ func (o *opLane) loop(ctx context.Context, until time.Time, r *opRunner, tasks c
 		if err == nil && len(ops) == 0 && over {
 			return laneResult{done: true}
 		}
+		if over && len(l.sendable()) > 0 {
+			// A campaign started or resumed while only operations were running: end
+			// the slice so the next one dispatches its deliveries at once.
+			return laneResult{}
+		}
 		worked := false
 		for i := range ops {
 			did, stop := o.step(ctx, &ops[i], tasks, results)

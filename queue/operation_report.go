@@ -21,14 +21,14 @@ import (
 // reportListMax is how many messages the final report lists by chat.
 const reportListMax = 30
 
-// progress updates op's progress message if ProgressEvery has passed (or now, when
-// there is none yet).
+// progress updates op's progress message at most every ProgressEvery (the first time
+// in a slice at once).
 func (o *opLane) progress(ctx context.Context, op *store.Operation) {
 	e := o.l.e
 	if e.mgmt == nil {
 		return
 	}
-	if last, ok := o.shown[op.ID]; ok && time.Since(last) < e.cfg.ProgressEvery && op.ControlMessageID != nil {
+	if last, ok := o.shown[op.ID]; ok && time.Since(last) < e.cfg.ProgressEvery {
 		return
 	}
 	o.shown[op.ID] = time.Now()
