@@ -124,6 +124,7 @@ func TestEditForEveryone(t *testing.T) {
 	require.EqualValues(t, 90, st.Edited)
 	require.Zero(t, st.TooManyRequests)
 	require.LessOrEqual(t, st.MaxPerSecond, rate, "sends and edits share the bot's rate")
+	t.Logf("edit for everyone: %d edited, max %d calls in a 1-s window (rate %d), %d × 429", st.Edited, st.MaxPerSecond, rate, st.TooManyRequests)
 	require.Eventually(t, func() bool { return strings.Contains(b.lastAdminText("finished"), "Done: 90") }, patient(10*time.Second), 50*time.Millisecond)
 }
 
@@ -239,4 +240,5 @@ func TestOperationSharesRateWithSends(t *testing.T) {
 	require.EqualValues(t, 150, st.Sent)
 	require.Zero(t, st.TooManyRequests)
 	require.LessOrEqual(t, st.MaxPerSecond, rate)
+	t.Logf("edits beside sends: %d sent + %d edited, max %d calls in a 1-s window (rate %d), %d × 429", st.Sent, st.Edited, st.MaxPerSecond, rate, st.TooManyRequests)
 }
