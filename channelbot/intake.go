@@ -28,10 +28,15 @@ type Config struct {
 
 	Rescan      time.Duration // how often the managed bots are looked up (default 2 s)
 	PollTimeout time.Duration // getUpdates long poll (default 25 s)
-	// Gather is how long the writer waits for more updates once it has some (default
-	// 5 ms), FlushRows the most rows one write carries (default 5,000).
+	// Gather is how long a writer waits for more updates once it has some (default
+	// none: what gathered while the previous write ran is the batch), FlushRows the
+	// most rows one write carries (default 5,000).
 	Gather    time.Duration
 	FlushRows int
+	// Writers is how many writes may run at once (default 4). Batches of different
+	// bots never touch the same rows, and a bot's poller waits for its write, so a
+	// bot's updates stay in order.
+	Writers int
 	// ReplyQueue bounds each bot's pending replies (default 10,000): a flood of starts
 	// far above the bot's rate drops welcome texts, never the subscribers.
 	ReplyQueue int
@@ -44,11 +49,11 @@ func (c Config) withDefaults() Config {
 	if c.PollTimeout <= 0 {
 		c.PollTimeout = 25 * time.Second
 	}
-	if c.Gather == 0 {
-		c.Gather = 5 * time.Millisecond
-	}
 	if c.FlushRows <= 0 {
 		c.FlushRows = 5000
+	}
+	if c.Writers <= 0 {
+		c.Writers = 4
 	}
 	if c.ReplyQueue <= 0 {
 		c.ReplyQueue = 10_000
@@ -81,12 +86,11 @@ func lockKey(channelID int64) int64 { return 0x43484e4c<<32 | channelID&0xffffff
 // and releases their locks.
 func (in *Intake) Run(ctx context.Context) error {
 	writerCtx, stopWriter := context.WithCancel(context.WithoutCancel(ctx))
-	writerDone := make(chan struct{})
-	go func() { // owned here: stopped after the pollers, waited for below
-		defer close(writerDone)
-		in.w.run(writerCtx)
-	}()
-	defer func() { stopWriter(); <-writerDone }()
+	var writers sync.WaitGroup
+	for range in.cfg.Writers {
+		writers.Go(func() { in.w.run(writerCtx) }) // owned here: stopped after the pollers, waited for below
+	}
+	defer func() { stopWriter(); writers.Wait() }()
 
 	var locks *store.LockSet
 	defer func() {

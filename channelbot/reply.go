@@ -38,6 +38,7 @@ type replier struct {
 	welcomeID int64 // the cached welcome template (0: built-in)
 	welcome   *welcomeMessage
 	welcomeAt time.Time
+	answered  []time.Time // answer times of the last rate sends (waitWindow)
 	dropped   atomic.Int64
 	sent      atomic.Int64
 }
@@ -80,12 +81,32 @@ func (r *replier) run(ctx context.Context) {
 		}
 		if limit := rate.Limit(r.rate()); r.lim.Limit() != limit {
 			r.lim.SetLimit(limit) // the admin changed the bot's rate
+			r.answered = nil
 		}
 		if err := r.lim.Wait(ctx); err != nil {
 			return
 		}
+		if !r.waitWindow(ctx) {
+			return
+		}
 		r.send(ctx, rep)
+		r.answered = append(r.answered, time.Now())
 	}
+}
+
+// waitWindow makes the rate exact, as the delivery lane's send window does: a send
+// starts only a second after the answer to the send rate places before it. Telegram
+// counts a message somewhere between our request and its answer, so spacing by start
+// times alone lets a late answer and an early start share a second.
+func (r *replier) waitWindow(ctx context.Context) bool {
+	n := r.rate()
+	if len(r.answered) > n {
+		r.answered = r.answered[len(r.answered)-n:]
+	}
+	if len(r.answered) < n {
+		return true
+	}
+	return backoff.Wait(ctx, time.Until(r.answered[0].Add(time.Second)))
 }
 
 // send sends one reply, waiting out a 429 (at most three times); other failures (the

@@ -61,44 +61,55 @@ type IntakeBatch struct {
 	Chats       []ChannelChatEvent
 }
 
-// IntakeWrite records a batch in one transaction with a handful of statements,
-// whatever its size: events of one chat are folded first (the last status wins, the
-// first payload is the source), then subscribers are upserted from arrays, blocked
-// chats are suppressed (reason blocked) and chats active again are taken off the list
-// (only a suppression for blocking: a manual one stays). Events of a channel deleted
-// meanwhile are dropped.
+// IntakeWrite records a batch atomically in one round trip, whatever its size: events
+// of one chat are folded first (the last status wins, the first payload is the
+// source), then a pipeline of a few array statements upserts the subscribers, puts
+// blocked chats on their bot's do-not-send list (reason blocked) and takes chats active
+// again off it (only a suppression for blocking: a manual one stays), and upserts the
+// groups and channels. Events of a channel deleted meanwhile are dropped.
 func (s *Store) IntakeWrite(ctx context.Context, b IntakeBatch) error {
 	subs := foldSubscribers(b.Subscribers)
-	chats := foldChats(b.Chats)
-	if len(subs) == 0 && len(chats) == 0 {
+	var withStatus, seen []foldedSubscriber
+	var blocked, active [][2]int64
+	for _, e := range subs {
+		switch e.Status {
+		case "":
+			seen = append(seen, e)
+			continue
+		case SubscriberBlocked:
+			blocked = append(blocked, [2]int64{e.ChannelID, e.ChatID})
+		case SubscriberActive:
+			active = append(active, [2]int64{e.ChannelID, e.ChatID})
+		}
+		withStatus = append(withStatus, e)
+	}
+	batch := &pgx.Batch{}
+	queueSubscribersUpsert(batch, withStatus, subscriberUpsertStatus)
+	queueSubscribersUpsert(batch, seen, subscriberUpsertSeen)
+	queueIntakeSuppress(batch, blocked, active)
+	queueChannelChatsUpsert(batch, foldChats(b.Chats))
+	if batch.Len() == 0 {
 		return nil
 	}
-	return s.InTx(ctx, func(st *Store) error {
-		var withStatus, seen []foldedSubscriber
-		var blocked, active [][2]int64
-		for _, e := range subs {
-			switch e.Status {
-			case "":
-				seen = append(seen, e)
-				continue
-			case SubscriberBlocked:
-				blocked = append(blocked, [2]int64{e.ChannelID, e.ChatID})
-			case SubscriberActive:
-				active = append(active, [2]int64{e.ChannelID, e.ChatID})
-			}
-			withStatus = append(withStatus, e)
-		}
-		if err := st.subscribersUpsert(ctx, withStatus, subscriberUpsertStatus); err != nil {
-			return err
-		}
-		if err := st.subscribersUpsert(ctx, seen, subscriberUpsertSeen); err != nil {
-			return err
-		}
-		if err := st.intakeSuppress(ctx, blocked, active); err != nil {
-			return err
-		}
-		return st.channelChatsUpsert(ctx, chats)
+	// A pool and a transaction both send batches; on the pool the statements up to
+	// the pipeline's sync run as one implicit transaction.
+	sender, ok := s.db.(interface {
+		SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 	})
+	if !ok {
+		return errors.New("record intake: the executor cannot send batches")
+	}
+	res := sender.SendBatch(ctx, batch)
+	for range batch.Len() {
+		if _, err := res.Exec(); err != nil {
+			_ = res.Close()
+			return fmt.Errorf("record intake: %w", err)
+		}
+	}
+	if err := res.Close(); err != nil {
+		return fmt.Errorf("record intake: %w", err)
+	}
+	return nil
 }
 
 // foldedSubscriber is one chat's events of a batch folded into one row.
@@ -162,9 +173,9 @@ const (
 	subscriberUpsertSeen = ``
 )
 
-func (s *Store) subscribersUpsert(ctx context.Context, rows []foldedSubscriber, onConflict string) error {
+func queueSubscribersUpsert(batch *pgx.Batch, rows []foldedSubscriber, onConflict string) {
 	if len(rows) == 0 {
-		return nil
+		return
 	}
 	n := len(rows)
 	channelIDs, chatIDs := make([]int64, n), make([]int64, n)
@@ -179,7 +190,7 @@ func (s *Store) subscribersUpsert(ctx context.Context, rows []foldedSubscriber, 
 		}
 	}
 	// joined_at is the first event's time only for a new row; an existing row keeps its.
-	_, err := s.db.Exec(ctx, `
+	batch.Queue(`
 		INSERT INTO subscribers (channel_id, chat_id, first_name, last_name, username, language_code,
 			source, status, joined_at, last_seen_at, status_changed_at)
 		SELECT v.channel_id, v.chat_id, v.first_name, v.last_name, v.username, v.language_code,
@@ -194,15 +205,11 @@ func (s *Store) subscribersUpsert(ctx context.Context, rows []foldedSubscriber, 
 			source = CASE WHEN subscribers.source = '' THEN EXCLUDED.source ELSE subscribers.source END,
 			last_seen_at = greatest(subscribers.last_seen_at, EXCLUDED.last_seen_at)`+onConflict,
 		channelIDs, chatIDs, first, last, user, lang, source, status, at, firstAt)
-	if err != nil {
-		return fmt.Errorf("record subscribers: %w", err)
-	}
-	return nil
 }
 
-// intakeSuppress adds the blocked chats to their bot's do-not-send list and removes
-// the chats that are active again, where blocking had put them.
-func (s *Store) intakeSuppress(ctx context.Context, blocked, active [][2]int64) error {
+// queueIntakeSuppress adds the blocked chats to their bot's do-not-send list and
+// removes the chats that are active again, where blocking had put them.
+func queueIntakeSuppress(batch *pgx.Batch, blocked, active [][2]int64) {
 	split := func(keys [][2]int64) ([]int64, []int64) {
 		a, b := make([]int64, len(keys)), make([]int64, len(keys))
 		for i, k := range keys {
@@ -212,28 +219,23 @@ func (s *Store) intakeSuppress(ctx context.Context, blocked, active [][2]int64) 
 	}
 	if len(blocked) > 0 {
 		ch, chat := split(blocked)
-		if _, err := s.db.Exec(ctx, `
+		batch.Queue(`
 			INSERT INTO suppressions (channel_id, chat_id, reason)
 			SELECT v.channel_id, v.chat_id, 'blocked' FROM unnest($1::bigint[], $2::bigint[]) AS v(channel_id, chat_id)
 			JOIN channels c ON c.id = v.channel_id
-			ON CONFLICT DO NOTHING`, ch, chat); err != nil {
-			return fmt.Errorf("suppress blocked subscribers: %w", err)
-		}
+			ON CONFLICT DO NOTHING`, ch, chat)
 	}
 	if len(active) > 0 {
 		ch, chat := split(active)
-		if _, err := s.db.Exec(ctx, `
+		batch.Queue(`
 			DELETE FROM suppressions s USING unnest($1::bigint[], $2::bigint[]) AS v(channel_id, chat_id)
-			WHERE s.channel_id = v.channel_id AND s.chat_id = v.chat_id AND s.reason = 'blocked'`, ch, chat); err != nil {
-			return fmt.Errorf("unsuppress returning subscribers: %w", err)
-		}
+			WHERE s.channel_id = v.channel_id AND s.chat_id = v.chat_id AND s.reason = 'blocked'`, ch, chat)
 	}
-	return nil
 }
 
-func (s *Store) channelChatsUpsert(ctx context.Context, rows []ChannelChatEvent) error {
+func queueChannelChatsUpsert(batch *pgx.Batch, rows []ChannelChatEvent) {
 	if len(rows) == 0 {
-		return nil
+		return
 	}
 	n := len(rows)
 	channelIDs, chatIDs := make([]int64, n), make([]int64, n)
@@ -244,7 +246,7 @@ func (s *Store) channelChatsUpsert(ctx context.Context, rows []ChannelChatEvent)
 		channelIDs[i], chatIDs[i], types[i], titles[i], statuses[i] = r.ChannelID, r.ChatID, r.Type, r.Title, r.BotStatus
 		post[i], pin[i], del[i], at[i] = r.CanPost, r.CanPin, r.CanDelete, r.At
 	}
-	_, err := s.db.Exec(ctx, `
+	batch.Queue(`
 		INSERT INTO channel_chats AS cc (channel_id, chat_id, type, title, bot_status, can_post, can_pin, can_delete, added_at, updated_at)
 		SELECT v.channel_id, v.chat_id, v.type, v.title, v.bot_status, v.can_post, v.can_pin, v.can_delete, v.at, v.at
 		FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::bool[], $8::bool[], $9::timestamptz[])
@@ -255,10 +257,6 @@ func (s *Store) channelChatsUpsert(ctx context.Context, rows []ChannelChatEvent)
 			can_post = EXCLUDED.can_post, can_pin = EXCLUDED.can_pin, can_delete = EXCLUDED.can_delete,
 			updated_at = greatest(cc.updated_at, EXCLUDED.updated_at)`,
 		channelIDs, chatIDs, types, titles, statuses, post, pin, del, at)
-	if err != nil {
-		return fmt.Errorf("record channel chats: %w", err)
-	}
-	return nil
 }
 
 const subscriberColumns = `channel_id, chat_id, first_name, last_name, username, language_code, source, status,
