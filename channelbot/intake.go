@@ -33,7 +33,8 @@ type Config struct {
 	// most rows one write carries (default 5,000).
 	Gather    time.Duration
 	FlushRows int
-	// Writers is how many writes may run at once (default 4). Batches of different
+	// Writers is how many writes may run at once (default 2: each holds a pool
+	// connection while it runs). Batches of different
 	// bots never touch the same rows, and a bot's poller waits for its write, so a
 	// bot's updates stay in order.
 	Writers int
@@ -53,7 +54,7 @@ func (c Config) withDefaults() Config {
 		c.FlushRows = 5000
 	}
 	if c.Writers <= 0 {
-		c.Writers = 4
+		c.Writers = 2
 	}
 	if c.ReplyQueue <= 0 {
 		c.ReplyQueue = 10_000
@@ -118,27 +119,30 @@ func (in *Intake) Run(ctx context.Context) error {
 	return nil
 }
 
-// round checks the lock connection (opening one if needed) and brings the pollers in
-// line with the managed bots; on a lost connection every poller stops at once (another
-// process may hold their locks already).
+// round lists the managed bots, checks the lock connection (opening one when there is
+// a managed bot, closing it when there is none, so that a send-only deployment holds
+// no connection for it) and brings the pollers in line; on a lost connection every
+// poller stops at once (another process may hold their locks already).
 func (in *Intake) round(ctx context.Context, locks *store.LockSet) (*store.LockSet, error) {
 	callCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	list, err := in.cfg.Store.ChannelListManaged(callCtx)
+	if err != nil {
+		return locks, err
+	}
 	if locks != nil {
-		if err := locks.Check(callCtx); err != nil {
+		if err := locks.Check(callCtx); err != nil || len(list) == 0 {
 			in.stopAll(nil)
 			locks.Close(callCtx)
 			return nil, err
 		}
 	} else {
-		var err error
+		if len(list) == 0 {
+			return nil, nil
+		}
 		if locks, err = in.cfg.Store.LockSetOpen(callCtx); err != nil {
 			return nil, err
 		}
-	}
-	list, err := in.cfg.Store.ChannelListManaged(callCtx)
-	if err != nil {
-		return locks, err
 	}
 	return locks, in.reconcile(ctx, callCtx, locks, list)
 }
