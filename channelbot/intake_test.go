@@ -244,3 +244,27 @@ func TestSendOnlyStopsPolling(t *testing.T) {
 	require.NoError(t, b.st.ChannelSetMode(b.ctx, ch.ID, store.ChannelManaged))
 	eventually(t, "recorded", func() bool { return b.count(t, `SELECT count(*) FROM subscribers`) == 1 })
 }
+
+// TestRepliesKeepTheBotsRate: a burst of starts is answered at the bot's rate, never
+// above it (the emulator counts every sliding second and answers 429 above its limit).
+func TestRepliesKeepTheBotsRate(t *testing.T) {
+	t.Parallel()
+	b := setup(t, tgemu.Config{PerChatDisabled: true})
+	ch, eb := b.managedBot(t, "slow_bot")
+	require.NoError(t, b.st.ChannelSetRate(b.ctx, ch.ID, 5, false))
+	b.srv.SetBotRate(eb.Token, 5)
+	b.startIntake(t, nil)
+	users := b.srv.CreateUsers(20, tgemu.UserSpec{LanguageCode: "en"})
+	for _, u := range users {
+		_, err := u.Start(eb.Token)
+		require.NoError(t, err)
+	}
+	for _, u := range users {
+		_, err := u.WaitBotMessage(eb.Token, patience())
+		require.NoError(t, err)
+	}
+	st := b.srv.Stats(eb.Token)
+	require.EqualValues(t, 20, st.Sent)
+	require.LessOrEqual(t, st.MaxPerSecond, 5)
+	require.Zero(t, st.TooManyRequests)
+}

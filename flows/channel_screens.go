@@ -24,8 +24,11 @@ func showChannels(ctx context.Context, t *Turn, _ string) error {
 	var rows [][]Button
 	for _, c := range list {
 		icon := "📡"
-		if !c.Enabled {
+		switch {
+		case !c.Enabled:
 			icon = "⏸"
+		case c.Mode == store.ChannelManaged:
+			icon = "👥" // Herald keeps its subscribers
 		}
 		rows = append(rows, []Button{{Text: icon + " " + c.Name + " · @" + c.Username, Data: ScreenCallback(ActChannelView, itoa(c.ID))}})
 	}
