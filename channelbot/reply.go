@@ -80,8 +80,7 @@ func (r *replier) run(ctx context.Context) {
 			return
 		}
 		if limit := rate.Limit(r.rate()); r.lim.Limit() != limit {
-			r.lim.SetLimit(limit) // the admin changed the bot's rate
-			r.answered = nil
+			r.lim.SetLimit(limit) // the admin changed the bot's rate; waitWindow follows it
 		}
 		if err := r.lim.Wait(ctx); err != nil {
 			return
