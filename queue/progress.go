@@ -346,6 +346,9 @@ func (w *progressWorker) report(ctx context.Context, c store.Campaign, counts st
 				return fmt.Errorf("send report CSV of campaign %d: %w", c.ID, err)
 			}
 		}
+		// Last, so that a failed CSV upload, which retries the report, does not send
+		// the picture twice.
+		e.sendChart(ctx, c, lang)
 	}
 	if _, err := e.store.CampaignMarkReported(ctx, c.ID); err != nil {
 		return err
