@@ -31,6 +31,10 @@ const (
 // historySize is how many finished campaigns the comparison shows.
 const historySize = 10
 
+// chartTimeout bounds drawing and uploading a chart: a fraction of a second of CPU,
+// but a busy machine may make the drawing alone outlast an update's deadline.
+const chartTimeout = time.Minute
+
 // exportTimeout bounds writing and uploading an export: a million rows take a while
 // to write and to upload, longer than an update may take.
 const exportTimeout = 3 * time.Minute
@@ -62,6 +66,8 @@ func sendChart(ctx context.Context, t *Turn, arg string) (any, error) {
 	if up == nil {
 		return nil, errors.New("file uploads are not configured")
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), chartTimeout)
+	defer cancel()
 	d, err := history(t).CampaignChartGet(ctx, id, chart.MaxBuckets)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, NotFound("cmp.gone")

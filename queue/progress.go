@@ -346,13 +346,11 @@ func (w *progressWorker) report(ctx context.Context, c store.Campaign, counts st
 				return fmt.Errorf("send report CSV of campaign %d: %w", c.ID, err)
 			}
 		}
-		// Last, so that a failed CSV upload, which retries the report, does not send
-		// the picture twice.
-		e.sendChart(ctx, c, lang)
 	}
 	if _, err := e.store.CampaignMarkReported(ctx, c.ID); err != nil {
 		return err
 	}
+	e.enqueueChart(ctx, c.ID)
 	e.logger.Info().Int64("campaign_id", c.ID).Str("status", c.Status).Int64("sent", counts.Sent).
 		Int64("failed", counts.Failed).Int64("blocked", counts.Blocked).Int64("uncertain", counts.Uncertain).
 		Int64("cancelled", counts.Cancelled).Msg("campaign finished")

@@ -2,34 +2,94 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/mymmrac/telego"
 	tu "github.com/mymmrac/telego/telegoutil"
+	"github.com/riverqueue/river"
 
 	"herald/chart"
 	"herald/store"
 )
 
-// sendChart sends the campaign's delivery chart (issue 17.1) to its control chat,
-// with the final report. The data is read and drawn first; the upload, network I/O,
-// runs after, outside any transaction. A chart that cannot be drawn or sent is
-// logged and skipped: the report and its CSV matter more than the picture.
-func (e *engine) sendChart(ctx context.Context, c store.Campaign, lang string) {
-	log := e.logger.With().Int64("campaign_id", c.ID).Logger()
+// ChartArgs sends a finished campaign's delivery chart (issue 17.1) to its control
+// chat, after the final report. It is a job of its own rather than a step of the
+// report: drawing takes a fraction of a second of CPU, but on a busy machine it can
+// take many, and the progress reporter must not outlast its slice for a picture.
+// Unique while open, so a report that runs twice enqueues one chart.
+type ChartArgs struct {
+	CampaignID int64 `json:"campaign_id"`
+}
+
+// Kind implements river.JobArgs.
+func (ChartArgs) Kind() string { return "campaign_chart" }
+
+// InsertOpts implements river.JobArgsWithInsertOpts: a chart is worth a few tries,
+// not a hundred.
+func (ChartArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueWhileOpen}}
+}
+
+type chartWorker struct {
+	river.WorkerDefaults[ChartArgs]
+	e *engine
+}
+
+// Timeout stays under River's rescue of stuck jobs (a minute at least).
+func (w *chartWorker) Timeout(*river.Job[ChartArgs]) time.Duration { return 50 * time.Second }
+
+func (w *chartWorker) Work(ctx context.Context, job *river.Job[ChartArgs]) error {
+	e := w.e
+	if e.mgmt == nil {
+		return nil
+	}
+	c, err := e.store.CampaignGet(ctx, job.Args.CampaignID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	lang := e.texts.catalog.Lang(w.lang(ctx, c.ID))
 	png, err := e.chartPNG(ctx, c.ID, lang)
 	if err != nil {
-		log.Warn().Err(err).Msg("draw the campaign's chart; the report goes without it")
-		return
+		return err
 	}
+	// Network I/O, after the reads and outside any transaction.
 	_, err = e.mgmt.SendPhoto(ctx, &telego.SendPhotoParams{
 		ChatID:  telego.ChatID{ID: c.ControlChatID},
 		Photo:   tu.FileFromBytes(png, fmt.Sprintf("campaign-%d-chart.png", c.ID)),
 		Caption: e.texts.t(lang, "chart.caption", map[string]any{"ID": c.ID}),
 	})
 	if err != nil {
-		log.Warn().Err(err).Msg("send the campaign's chart; the report goes without it")
+		return fmt.Errorf("send chart of campaign %d: %w", c.ID, err)
+	}
+	return nil
+}
+
+func (w *chartWorker) lang(ctx context.Context, id int64) string {
+	lang, err := w.e.store.CampaignLanguage(ctx, id)
+	if err != nil {
+		return ""
+	}
+	return lang
+}
+
+// enqueueChart asks for the finished campaign's chart; a failure costs the picture,
+// not the report, so it is logged.
+func (e *engine) enqueueChart(ctx context.Context, id int64) {
+	if e.mgmt == nil {
+		return
+	}
+	client, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		return // not run by River (tests of the reporter alone)
+	}
+	if _, err := client.Insert(ctx, ChartArgs{CampaignID: id}, nil); err != nil {
+		e.logger.Warn().Err(err).Int64("campaign_id", id).Msg("enqueue the campaign's chart; the report goes without it")
 	}
 }
 

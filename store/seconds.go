@@ -13,7 +13,9 @@ import (
 // chart of a campaign is drawn from. They are written by DeliverySettle, in the
 // statement that settles the outcomes, from the rows it actually changed: no extra
 // round trip per batch, and they agree with the deliveries table (a stale outcome the
-// statement did not write is not counted either).
+// statement did not write is not counted either). Deliveries the lease sweep turns
+// uncertain (DeliveriesExpireLeases) had no answer, so no second: they are not in the
+// counters, and the chart takes its outcome shares from campaign_counters instead.
 
 // secondsUpsert is DeliverySettle's last CTE: it groups the rows upd wrote by
 // campaign and second. The rows are inserted in (campaign, second) order so two lanes
