@@ -151,7 +151,7 @@ func TestHistoryComparesLastTen(t *testing.T) {
 		var id int64
 		require.NoError(t, b.st.Pool().QueryRow(b.ctx, `
 			INSERT INTO campaigns (template_id, batch_id, channel_id, status, started_at, finished_at, control_chat_id, created_by)
-			VALUES ($1, $2, $3, $4, $5, CASE WHEN $4 = 'running' THEN NULL ELSE $5 + make_interval(secs => $6) END, $7, $7)
+			VALUES ($1, $2, $3, $4, $5::timestamptz, CASE WHEN $4 = 'running' THEN NULL ELSE $5::timestamptz + make_interval(secs => $6::int) END, $7, $7)
 			RETURNING id`, tpl, batch, f.channel.ID, status, started, 100+i, b.owner.ID).Scan(&id))
 		// 1000 recipients: 900 sent, 10·i blocked, the rest failed.
 		_, err := b.st.Pool().Exec(b.ctx, `INSERT INTO campaign_counters (campaign_id, status, n)
@@ -159,7 +159,7 @@ func TestHistoryComparesLastTen(t *testing.T) {
 		require.NoError(t, err)
 		ids = append(ids, id)
 	}
-	_, err := b.st.Pool().Exec(b.ctx, `UPDATE admins SET language = 'ru' WHERE user_id = $1`, b.owner.ID)
+	_, err := b.st.Pool().Exec(b.ctx, `UPDATE admins SET language = 'ru', language_chosen = true WHERE user_id = $1`, b.owner.ID)
 	require.NoError(t, err)
 
 	b.command(t, b.owner, "/campaigns")
