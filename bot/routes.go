@@ -93,24 +93,26 @@ func newRoutes() routes {
 			// ("cmp:<action>:<id>"); a test checks the prefixes agree.
 			flows.ActCampaignControl:     admin, // cancel and resend ask
 			flows.ActCampaignControlSure: admin,
-			flows.ActCampaignChart:       viewer,
-			flows.ActCampaignHistory:     viewer,
-			// The export carries the recipients' own columns (names, phones).
-			flows.ActCampaignExport:     admin,
-			flows.ActAdmins:             viewer,
-			flows.ActAdminAdd:           owner,
-			flows.ActAdminRemove:        owner, // asks
-			flows.ActAdminRemoveConfirm: owner,
-			flows.ActAudit:              owner,
+			flows.ActAdmins:              viewer,
+			flows.ActAdminAdd:            owner,
+			flows.ActAdminRemove:         owner, // asks
+			flows.ActAdminRemoveConfirm:  owner,
+			flows.ActAudit:               owner,
 			// Webhooks send campaign data out of Herald: owners only.
 			flows.ActWebhooks:             owner,
 			flows.ActWebhookAdd:           owner,
 			flows.ActWebhookDelete:        owner, // asks
 			flows.ActWebhookDeleteConfirm: owner,
-			flows.ActAPIKeys:              owner,
-			flows.ActAPIKeyNew:            owner,
-			flows.ActAPIKeyRevoke:         owner, // asks
-			flows.ActAPIKeyRevokeConfirm:  owner,
+			flows.ActAPIKeys:             owner,
+			flows.ActAPIKeyNew:           owner,
+			flows.ActAPIKeyRevoke:        owner, // asks
+			flows.ActAPIKeyRevokeConfirm: owner,
+
+			// After the send (issue 17). The export carries the recipients' own
+			// columns (names, phones): admins only.
+			flows.ActCampaignChart:   viewer,
+			flows.ActCampaignHistory: viewer,
+			flows.ActCampaignExport:  admin,
 		},
 	}
 }
