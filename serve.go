@@ -255,6 +255,7 @@ func build(cfg config, logger zerolog.Logger, pool *pgxpool.Pool, st *store.Stor
 	}
 	services.Campaigns = queue.NewStarter(a.river)
 	services.Controls = queue.NewControls(st, a.river, a.queueCfg.Delivery)
+	services.Charts = queue.NewCharts(a.river)
 	if services.Exports, err = queue.NewExports(st, cfg.DefaultLang); err != nil {
 		return nil, err
 	}

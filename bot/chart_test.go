@@ -61,14 +61,19 @@ func (b *testBundle) runCampaign(t *testing.T, box *secrets.Box, name string, n,
 	return id, sender
 }
 
-// lastPhoto is the newest photo the management bot sent the owner, downloaded.
+// lastPhoto waits for a photo from the management bot in the owner's chat and
+// downloads the newest.
 func (b *testBundle) lastPhoto(t *testing.T) (telego.Message, []byte) {
 	t.Helper()
 	var m telego.Message
-	for _, e := range b.srv.Transcript(b.token, b.owner.ID) {
-		if e.FromBot && len(e.Message.Photo) > 0 {
-			m = e.Message
+	deadline := time.Now().Add(patient(30 * time.Second))
+	for len(m.Photo) == 0 && time.Now().Before(deadline) {
+		for _, e := range b.srv.Transcript(b.token, b.owner.ID) {
+			if e.FromBot && len(e.Message.Photo) > 0 {
+				m = e.Message
+			}
 		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	require.NotEmpty(t, m.Photo, "no photo in the owner's chat")
 	f, ok := b.srv.File(m.Photo[len(m.Photo)-1].FileID)
@@ -94,7 +99,7 @@ func TestChartButtonMidRun(t *testing.T) {
 	card := b.current(t, b.owner, list.MessageID)
 	require.Contains(t, card.Text, "running")
 	answer := b.press(t, b.owner, card, "📈 Chart")
-	require.Contains(t, answer.Text, "Chart sent")
+	require.Contains(t, answer.Text, "Drawing the chart")
 
 	m, data := b.lastPhoto(t)
 	require.Contains(t, m.Caption, fmt.Sprintf("Campaign #%d", id))

@@ -1,7 +1,6 @@
 package flows
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"herald/chart"
 	"herald/i18n"
 	"herald/store"
 )
@@ -31,16 +29,11 @@ const (
 // historySize is how many finished campaigns the comparison shows.
 const historySize = 10
 
-// chartTimeout bounds drawing and uploading a chart: a fraction of a second of CPU,
-// but a busy machine may make the drawing alone outlast an update's deadline.
-const chartTimeout = time.Minute
-
 // exportTimeout bounds writing and uploading an export: a million rows take a while
 // to write and to upload, longer than an update may take.
 const exportTimeout = 3 * time.Minute
 
 type historyStore interface {
-	CampaignChartGet(ctx context.Context, id int64, maxBuckets int) (store.CampaignChart, error)
 	CampaignHistory(ctx context.Context, limit int) ([]store.CampaignHistoryItem, error)
 	AdminTimeZone(ctx context.Context, userID int64) (string, error)
 }
@@ -55,32 +48,32 @@ func campaignArg(arg string) (int64, error) {
 	return id, nil
 }
 
-// sendChart is the Prepare of "📈 Chart": it reads the campaign's per-second counters
-// (one query), draws the chart in the admin's language and uploads it.
-func sendChart(ctx context.Context, t *Turn, arg string) (any, error) {
+// requestChart is the Prepare of "📈 Chart": it asks the chart job to draw the
+// campaign's chart from its per-second counters and send it here; the picture
+// follows the answer within seconds.
+func requestChart(ctx context.Context, t *Turn, arg string) (any, error) {
 	id, err := campaignArg(arg)
 	if err != nil {
 		return nil, err
 	}
-	up := t.Services().Uploads
-	if up == nil {
-		return nil, errors.New("file uploads are not configured")
+	charts := t.Services().Charts
+	if charts == nil {
+		return nil, errors.New("charts are not configured")
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), chartTimeout)
-	defer cancel()
-	d, err := history(t).CampaignChartGet(ctx, id, chart.MaxBuckets)
-	if errors.Is(err, store.ErrNotFound) {
+	if _, err := campaigns(t).CampaignItemGet(ctx, id); errors.Is(err, store.ErrNotFound) {
 		return nil, NotFound("cmp.gone")
-	}
-	if err != nil {
+	} else if err != nil {
 		return nil, err
 	}
-	png, err := chart.Render(d, t.L, t.Now)
-	if err != nil {
-		return nil, err
-	}
-	return nil, up.SendFile(ctx, t.ChatID, OutgoingFile{Name: fmt.Sprintf("campaign-%d-chart.png", id), Photo: true,
-		Caption: t.L.T("chart.caption", i18n.Data{"ID": id}), Body: bytes.NewReader(png)})
+	return id, charts.RequestChart(ctx, id, t.ChatID, t.L.Lang)
+}
+
+// chartRequested answers the press and notes the request in the audit log (it added
+// a job).
+func chartRequested(ctx context.Context, t *Turn, _ string) error {
+	id, _ := t.prepared.(int64)
+	t.Notice(t.L.T("chart.done"))
+	return t.Audit(ctx, "campaign.chart", "campaign:"+itoa(id), nil)
 }
 
 // sendExport is the Prepare of "⬇️ Outcomes CSV": the rows go from the database to a

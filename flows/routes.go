@@ -62,7 +62,7 @@ func screens() map[string]Action {
 		ActCampaignCardControl:   {Prepare: controlCampaignFirst, Run: controlCampaignCard},
 		ActCampaignControl:       {Prepare: controlCampaignFirst, Run: controlCampaign},
 		ActCampaignControlSure:   {Prepare: controlCampaignConfirmed, Run: showControlled},
-		ActCampaignChart:         {Prepare: sendChart, Run: noticeSent("chart.done")},
+		ActCampaignChart:         {Prepare: requestChart, Run: chartRequested},
 		ActCampaignExport:        {Prepare: sendExport, Run: noticeSent("export.done")},
 		ActCampaignHistory:       run(showHistory),
 		ActAdmins:                run(showAdmins),

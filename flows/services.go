@@ -37,6 +37,8 @@ type Services struct {
 	Uploads FileSender
 	// Exports writes a campaign's per-recipient outcomes as a CSV (queue.Exports).
 	Exports CampaignExporter
+	// Charts draws and sends a campaign's chart in the background (queue.Charts).
+	Charts ChartRequester
 	// ManagementBotID is the management bot's own user id (from its getMe), which
 	// channel registration refuses as a channel bot. nil: not checked.
 	ManagementBotID func() int64
@@ -128,4 +130,11 @@ type FileSender interface {
 // implements it.
 type CampaignExporter interface {
 	CampaignCSV(ctx context.Context, campaignID int64, lang string, w io.Writer) error
+}
+
+// ChartRequester asks for a campaign's delivery chart, drawn and sent to chatID by a
+// background job (drawing is too slow for an update on a busy machine); it commits
+// on its own. *queue.Charts implements it.
+type ChartRequester interface {
+	RequestChart(ctx context.Context, campaignID, chatID int64, lang string) error
 }

@@ -15,13 +15,17 @@ import (
 	"herald/store"
 )
 
-// ChartArgs sends a finished campaign's delivery chart (issue 17.1) to its control
-// chat, after the final report. It is a job of its own rather than a step of the
-// report: drawing takes a fraction of a second of CPU, but on a busy machine it can
-// take many, and the progress reporter must not outlast its slice for a picture.
-// Unique while open, so a report that runs twice enqueues one chart.
+// ChartArgs sends a campaign's delivery chart (issue 17.1): to its control chat after
+// the final report, or to the chat of an admin who pressed "📈 Chart" (ChatID, Lang).
+// It is a job of its own rather than a step of the report or of the button's update:
+// drawing takes a fraction of a second of CPU, but on a busy machine it can take
+// many, and neither the progress reporter's slice nor an update's deadline should
+// wait for a picture. Unique while open, so a report that runs twice, or a button
+// pressed twice, sends one chart.
 type ChartArgs struct {
-	CampaignID int64 `json:"campaign_id"`
+	CampaignID int64  `json:"campaign_id"`
+	ChatID     int64  `json:"chat_id,omitempty"` // 0: the campaign's control chat
+	Lang       string `json:"lang,omitempty"`    // "": the campaign's admin's language
 }
 
 // Kind implements river.JobArgs.
@@ -53,14 +57,21 @@ func (w *chartWorker) Work(ctx context.Context, job *river.Job[ChartArgs]) error
 	if err != nil {
 		return err
 	}
-	lang := e.texts.catalog.Lang(w.lang(ctx, c.ID))
+	chat, lang := job.Args.ChatID, job.Args.Lang
+	if chat == 0 {
+		chat = c.ControlChatID
+	}
+	if lang == "" {
+		lang = w.lang(ctx, c.ID)
+	}
+	lang = e.texts.catalog.Lang(lang)
 	png, err := e.chartPNG(ctx, c.ID, lang)
 	if err != nil {
 		return err
 	}
 	// Network I/O, after the reads and outside any transaction.
 	_, err = e.mgmt.SendPhoto(ctx, &telego.SendPhotoParams{
-		ChatID:  telego.ChatID{ID: c.ControlChatID},
+		ChatID:  telego.ChatID{ID: chat},
 		Photo:   tu.FileFromBytes(png, fmt.Sprintf("campaign-%d-chart.png", c.ID)),
 		Caption: e.texts.t(lang, "chart.caption", map[string]any{"ID": c.ID}),
 	})
@@ -101,4 +112,21 @@ func (e *engine) chartPNG(ctx context.Context, id int64, lang string) ([]byte, e
 		return nil, err
 	}
 	return chart.Render(d, e.texts.catalog.For(lang), time.Now())
+}
+
+// Charts asks for a campaign's chart on behalf of an admin (flows.ChartRequester):
+// the chart job draws and sends it to their chat.
+type Charts struct {
+	client *river.Client[pgx.Tx]
+}
+
+// NewCharts builds the chart requester on River's client.
+func NewCharts(client *river.Client[pgx.Tx]) *Charts { return &Charts{client: client} }
+
+// RequestChart enqueues the chart of campaignID for chatID in lang.
+func (c *Charts) RequestChart(ctx context.Context, campaignID, chatID int64, lang string) error {
+	if _, err := c.client.Insert(ctx, ChartArgs{CampaignID: campaignID, ChatID: chatID, Lang: lang}, nil); err != nil {
+		return fmt.Errorf("request chart of campaign %d: %w", campaignID, err)
+	}
+	return nil
 }
