@@ -113,6 +113,7 @@ func showCampaign(ctx context.Context, t *Turn, arg string) error {
 	if after := afterSendButtons(t, c.ID, c.Status); len(after) > 0 {
 		rows = append(rows, after)
 	}
+	rows = append(rows, operationRows(t, c, n)...) // edit, delete, pin what was sent
 	rows = append(rows,
 		[]Button{{Text: t.L.T("button.refresh"), Data: ScreenCallback(ActCampaignView, itoa(c.ID))}},
 		[]Button{{Text: t.L.T("button.to_list"), Data: ScreenCallback(ActCampaigns, "0")}})

@@ -20,6 +20,7 @@ func Dialogs() []*Definition {
 		dialogCampaignNew(),
 		dialogWebhookAdd(),
 		dialogAPIKeyNew(),
+		dialogCampaignEdit(),
 	}
 }
 
@@ -65,6 +66,9 @@ func screens() map[string]Action {
 		ActCampaignChart:         {Prepare: requestChart, Run: chartRequested},
 		ActCampaignExport:        {Prepare: sendExport, Run: noticeSent("export.done")},
 		ActCampaignHistory:       run(showHistory),
+		ActCampaignEdit:          run(startCampaignEdit),
+		ActCampaignOperate:       run(askOperation),
+		ActCampaignOperateSure:   run(operateSure),
 		ActAdmins:                run(showAdmins),
 		ActAdminAdd:              run(startAdminAdd),
 		ActAdminRemove:           run(askRemoveAdmin),
