@@ -171,10 +171,14 @@ func runBaseline(ctx context.Context, s *scenario, r Result, sendVia baselineSen
 	}
 	complete, cpu := time.Since(start), cpuTime()-cpu0
 	dbCPU, emuCPU := procCPU(s.pgPID, true)-db0, procCPU(emuPID, false)-emu0
-	last, err := checkExactlyOnce(ctx, emu, emu.tokens, n/nbots)
+	last, dups, err := checkAtLeastOnce(ctx, emu, emu.tokens, n/nbots)
 	if err != nil {
 		return r, err
 	}
+	// The naive design's own flaw, not a failure of the run: River runs a job again
+	// when its send failed or timed out, even if the message had arrived (seen on a
+	// machine at load 50). Herald's scenarios still require exactly once.
+	r.Metrics["duplicates"] = float64(dups)
 	r.Metrics["msgs_per_s"] = float64(n) / time.Unix(0, last).Sub(start).Seconds()
 	r.Metrics["insert_s"] = inserted.Seconds()
 	r.Metrics["complete_s"] = complete.Seconds()
@@ -185,6 +189,25 @@ func runBaseline(ctx context.Context, s *scenario, r Result, sendVia baselineSen
 	r.Metrics["emulator_cpu_s_per_1000"] = emuCPU.Seconds() / (float64(n) / 1000)
 	r.Metrics["peak_rss_mb"] = peakRSSMB()
 	return r, nil
+}
+
+// checkAtLeastOnce asks the emulator whether every bot reached each of its perBot
+// chats without a 429; it returns the instant (Unix ns) of the last accepted send and
+// how many sends were repeats.
+func checkAtLeastOnce(ctx context.Context, emu *emulator, tokens []string, perBot int) (last, dups int64, err error) {
+	for i, tok := range tokens {
+		st, err := emu.stats(ctx, tok)
+		if err != nil {
+			return 0, 0, err
+		}
+		if st.Chats != perBot || st.TooManyRequests != 0 {
+			return 0, 0, fmt.Errorf("bot %d: emulator counted %d sent to %d chats (%d × 429), want all %d chats",
+				i, st.Sent, st.Chats, st.TooManyRequests, perBot)
+		}
+		dups += st.Sent - int64(st.Chats)
+		last = max(last, st.LastSentNS)
+	}
+	return last, dups, nil
 }
 
 // startBaselineRiver starts River on h's pool with the baseline tuning and one worker
