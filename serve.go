@@ -263,6 +263,10 @@ func build(cfg config, logger zerolog.Logger, pool *pgxpool.Pool, st *store.Stor
 		Catalog: intakeCatalog, Logger: logger, NewClient: bot.NewClient})
 	services.Campaigns = queue.NewStarter(a.river)
 	services.Controls = queue.NewControls(st, a.river, a.queueCfg.Delivery)
+	services.Charts = queue.NewCharts(a.river)
+	if services.Exports, err = queue.NewExports(st, cfg.DefaultLang); err != nil {
+		return nil, err
+	}
 	if cfg.BotToken != "" {
 		a.bot, err = bot.New(bot.Config{
 			Token: cfg.BotToken, APIURL: cfg.TelegramAPIURL, WebhookURL: cfg.WebhookURL, WebhookSecret: cfg.WebhookSecret,

@@ -157,6 +157,9 @@ func New(cfg Config) (*Bot, error) {
 	if cfg.Services.Files == nil {
 		cfg.Services.Files = b
 	}
+	if cfg.Services.Uploads == nil {
+		cfg.Services.Uploads = b
+	}
 	if cfg.Services.Channels == nil {
 		cfg.Services.Channels = &channelBots{apiURL: cfg.APIURL, files: cfg.Services.Files}
 	}

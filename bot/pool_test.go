@@ -45,6 +45,7 @@ func (b *testBundle) withRunningQueue(t *testing.T, box *secrets.Box) *pgxpool.P
 	})
 	b.cfg.Services.Campaigns = queue.NewStarter(client)
 	b.cfg.Services.Controls = queue.NewControls(b.st, client, queue.DeliveryConfig{})
+	b.cfg.Services.Charts = queue.NewCharts(client)
 	return riverPool
 }
 

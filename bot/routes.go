@@ -116,6 +116,12 @@ func newRoutes() routes {
 			flows.ActAPIKeyNew:            owner,
 			flows.ActAPIKeyRevoke:         owner, // asks
 			flows.ActAPIKeyRevokeConfirm:  owner,
+
+			// After the send (issue 17). The export carries the recipients' own
+			// columns (names, phones): admins only.
+			flows.ActCampaignChart:   viewer,
+			flows.ActCampaignHistory: viewer,
+			flows.ActCampaignExport:  admin,
 		},
 	}
 }

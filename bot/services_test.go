@@ -47,6 +47,9 @@ func (b *testBundle) withQueue(t *testing.T) {
 	require.NoError(t, err)
 	b.cfg.Services.Campaigns = queue.NewStarter(client)
 	b.cfg.Services.Controls = queue.NewControls(b.st, client, queue.DeliveryConfig{})
+	b.cfg.Services.Charts = queue.NewCharts(client)
+	b.cfg.Services.Exports, err = queue.NewExports(b.st, "en")
+	require.NoError(t, err)
 }
 
 // captureLogs sends everything the bot logs, debug included, to the returned buffer.

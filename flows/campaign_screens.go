@@ -26,6 +26,9 @@ func showCampaigns(ctx context.Context, t *Turn, arg string) error {
 			Data: ScreenCallback(ActCampaignView, itoa(c.ID))}})
 	}
 	rows = append(rows, pager(t, ActCampaigns, page, total)...)
+	if total > 0 {
+		rows = append(rows, []Button{{Text: t.L.T("button.history"), Data: ScreenCallback(ActCampaignHistory, "")}})
+	}
 	if t.Actor.CanChange() {
 		rows = append(rows, []Button{{Text: t.L.T("button.new_campaign"), Data: ScreenCallback(ActCampaignNew, "")}})
 	}
@@ -109,6 +112,9 @@ func showCampaign(ctx context.Context, t *Turn, arg string) error {
 	}
 	if n.Uncertain > 0 && (c.Status == store.CampaignRunning || c.Status == store.CampaignPaused || c.Status == store.CampaignCompleted) {
 		rows = append(rows, []Button{btn("button.resend_uncertain", controlResend)})
+	}
+	if after := afterSendButtons(t, c.ID, c.Status); len(after) > 0 {
+		rows = append(rows, after)
 	}
 	rows = append(rows, operationRows(t, c, n)...) // edit, delete, pin what was sent
 	rows = append(rows,

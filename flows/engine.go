@@ -131,6 +131,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	// instead of holding a connection while Telegram answers.
 	txServices := services
 	txServices.Chat, txServices.Channels, txServices.Files, txServices.Controls = nil, nil, nil, nil
+	txServices.Uploads, txServices.Exports, txServices.Charts = nil, nil, nil
 	e := &Engine{services: &services, txServices: &txServices, store: cfg.Store, ttl: cfg.TTL, timeout: cfg.Timeout, uploadTimeout: cfg.UploadTimeout,
 		flows: map[string]*Definition{}, events: map[string][]fsm.EventDesc{}, commands: cfg.Commands}
 	if e.ttl <= 0 {

@@ -115,7 +115,8 @@ func allRoles() map[string]string {
 	roles := map[string]string{}
 	for _, name := range []string{flows.ActMenu, flows.ActHelp, flows.ActSoon, flows.ActTemplates, flows.ActTemplateView,
 		flows.ActTemplatePreview, flows.ActBatches, flows.ActBatchView, flows.ActChannels, flows.ActChannelView,
-		flows.ActCampaigns, flows.ActCampaignView, flows.ActAdmins, flows.ActSettings, flows.ActSettingsSet} {
+		flows.ActCampaigns, flows.ActCampaignView, flows.ActAdmins, flows.ActSettings, flows.ActSettingsSet,
+		flows.ActCampaignChart, flows.ActCampaignHistory} {
 		roles[name] = store.RoleViewer
 	}
 	for _, name := range []string{flows.ActTemplateNew, flows.ActTemplateRename, flows.ActTemplateDuplicate,
@@ -124,7 +125,7 @@ func allRoles() map[string]string {
 		flows.ActChannelRate, flows.ActChannelToggle, flows.ActChannelVerify, flows.ActChannelRemove,
 		flows.ActChannelRemoveConfirm, flows.ActChannelMode, flows.ActChannelModeTakeOver, flows.ActChannelWelcome,
 		flows.ActChannelWelcomeSet, flows.ActCampaignNew, flows.ActCampaignCardControl, flows.ActCampaignControl,
-		flows.ActCampaignControlSure, flows.ActCampaignEdit, flows.ActCampaignOperate, flows.ActCampaignOperateSure} {
+		flows.ActCampaignControlSure, flows.ActCampaignExport, flows.ActCampaignEdit, flows.ActCampaignOperate, flows.ActCampaignOperateSure} {
 		roles[name] = store.RoleAdmin
 	}
 	for _, name := range []string{flows.ActAdminAdd, flows.ActAdminRemove, flows.ActAdminRemoveConfirm, flows.ActAudit,

@@ -33,6 +33,12 @@ type Services struct {
 	Campaigns CampaignStarter
 	// Controls pauses, resumes and cancels campaigns (queue.Controls).
 	Controls CampaignControls
+	// Uploads sends a file the dialogs made (a chart, an export) to an admin's chat.
+	Uploads FileSender
+	// Exports writes a campaign's per-recipient outcomes as a CSV (queue.Exports).
+	Exports CampaignExporter
+	// Charts draws and sends a campaign's chart in the background (queue.Charts).
+	Charts ChartRequester
 	// ManagementBotID is the management bot's own user id (from its getMe), which
 	// channel registration refuses as a channel bot. nil: not checked.
 	ManagementBotID func() int64
@@ -109,4 +115,32 @@ type CampaignControls interface {
 	Resume(ctx context.Context, campaignID, actorID int64) error
 	Cancel(ctx context.Context, campaignID, actorID int64) (int64, error)
 	ResendUncertain(ctx context.Context, campaignID, actorID int64) (int64, error)
+}
+
+// OutgoingFile is a file for an admin's chat: a photo (shown inline) or a document.
+type OutgoingFile struct {
+	Name    string
+	Photo   bool
+	Caption string // HTML
+	Body    io.Reader
+}
+
+// FileSender uploads files to a chat of the management bot. The upload is network
+// I/O: call it only in a Prepare phase, never inside the update's transaction.
+type FileSender interface {
+	SendFile(ctx context.Context, chatID int64, f OutgoingFile) error
+}
+
+// CampaignExporter writes every recipient's outcome of a campaign as a CSV in the
+// admin's language (store.ErrNotFound for an unknown campaign); *queue.Exports
+// implements it.
+type CampaignExporter interface {
+	CampaignCSV(ctx context.Context, campaignID int64, lang string, w io.Writer) error
+}
+
+// ChartRequester asks for a campaign's delivery chart, drawn and sent to chatID by a
+// background job (drawing is too slow for an update on a busy machine); it commits
+// on its own. *queue.Charts implements it.
+type ChartRequester interface {
+	RequestChart(ctx context.Context, campaignID, chatID int64, lang string) error
 }

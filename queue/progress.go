@@ -350,6 +350,7 @@ func (w *progressWorker) report(ctx context.Context, c store.Campaign, counts st
 	if _, err := e.store.CampaignMarkReported(ctx, c.ID); err != nil {
 		return err
 	}
+	e.enqueueChart(ctx, c.ID)
 	e.logger.Info().Int64("campaign_id", c.ID).Str("status", c.Status).Int64("sent", counts.Sent).
 		Int64("failed", counts.Failed).Int64("blocked", counts.Blocked).Int64("uncertain", counts.Uncertain).
 		Int64("cancelled", counts.Cancelled).Msg("campaign finished")

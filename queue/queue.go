@@ -142,6 +142,7 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 			return river.AddWorkerSafely(workers, &progressWorker{e: eng})
 		},
 		func() error { return river.AddWorkerSafely(workers, &maintenanceWorker{e: eng}) },
+		func() error { return river.AddWorkerSafely(workers, &chartWorker{e: eng}) },
 		func() error {
 			return river.AddWorkerSafely(workers, &webhookWorker{store: cfg.Store, openToken: cfg.OpenToken, cfg: eng.hooks})
 		},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,32 +32,56 @@ func CSVSeparator(lang string) rune {
 // unsentCSV is the report's file: chat_id, the batch's own columns, status and
 // reason, headers and words in lang.
 func (e *engine) unsentCSV(ctx context.Context, id int64, lang string) ([]byte, error) {
-	lang = e.texts.catalog.Lang(lang)
-	cols, err := e.store.CampaignBatchColumns(ctx, id)
-	if err != nil {
+	var buf bytes.Buffer
+	if err := writeOutcomesCSV(ctx, e.store, e.texts, &buf, id, lang, true); err != nil {
 		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// writeOutcomesCSV writes campaign id's recipients (only those not sent, or all of
+// them) to out row by row as they come from the database: the report's file and the
+// export of every outcome (Exports) share one format.
+func writeOutcomesCSV(ctx context.Context, st *store.Store, tx *texts, out io.Writer, id int64, lang string, unsentOnly bool) error {
+	lang = tx.catalog.Lang(lang)
+	cols, err := st.CampaignBatchColumns(ctx, id)
+	if err != nil {
+		return err
 	}
 	cols = slices.DeleteFunc(slices.Clone(cols), func(c string) bool { return strings.EqualFold(c, "chat_id") })
-	var buf bytes.Buffer
-	buf.WriteString(utf8BOM)
-	w := csv.NewWriter(&buf)
+	if _, err := io.WriteString(out, utf8BOM); err != nil {
+		return err
+	}
+	w := csv.NewWriter(out)
 	w.Comma = CSVSeparator(lang)
 	header := append([]string{"chat_id"}, cols...)
-	_ = w.Write(append(header, e.texts.t(lang, "delivery.csv.status", nil), e.texts.t(lang, "delivery.csv.reason", nil)))
-	err = e.store.DeliveriesUnsentEach(ctx, id, func(d store.UnsentDelivery) error {
+	_ = w.Write(append(header, tx.t(lang, "delivery.csv.status", nil), tx.t(lang, "delivery.csv.reason", nil)))
+	write := func(chatID int64, vars map[string]string, status, reason string) error {
 		row := make([]string, 0, len(cols)+3)
-		row = append(row, strconv.FormatInt(d.ChatID, 10))
+		row = append(row, strconv.FormatInt(chatID, 10))
 		for _, c := range cols {
-			row = append(row, d.Vars[c])
+			row = append(row, vars[c])
 		}
-		row = append(row, e.texts.t(lang, "delivery.csv.status."+d.Status, nil), e.texts.plainReason(lang, d.Status, d.Error))
-		return w.Write(row)
-	})
+		return w.Write(append(row, tx.t(lang, "delivery.csv.status."+status, nil), reason))
+	}
+	if unsentOnly {
+		err = st.DeliveriesUnsentEach(ctx, id, func(d store.UnsentDelivery) error {
+			return write(d.ChatID, d.Vars, d.Status, tx.plainReason(lang, d.Status, d.Error))
+		})
+	} else {
+		err = st.DeliveriesEach(ctx, id, func(d store.DeliveryRecord) error {
+			reason := ""
+			if d.Error != "" || !slices.Contains([]string{store.DeliverySent, store.DeliveryPending, store.DeliveryInflight}, d.Status) {
+				reason = tx.plainReason(lang, d.Status, d.Error)
+			}
+			return write(d.ChatID, d.Vars, d.Status, reason)
+		})
+	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	w.Flush()
-	return buf.Bytes(), w.Error()
+	return w.Error()
 }
 
 // apiReasons map the Bot API's descriptions of a refused send to plain words; the

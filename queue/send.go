@@ -39,6 +39,7 @@ func (l *lane) sendOne(ctx context.Context, t sendTask) store.DeliveryOutcome {
 	reqCtx, cancel := context.WithTimeout(ctx, l.e.cfg.RequestTimeout)
 	msgID, err := l.send(reqCtx, t, vars)
 	cancel()
+	out.At = time.Now() // the answer's second, for the chart's counters
 	if err == nil {
 		out.Status, out.MessageID, out.CountAttempt = store.DeliverySent, msgID, true
 		return out
@@ -47,7 +48,7 @@ func (l *lane) sendOne(ctx context.Context, t sendTask) store.DeliveryOutcome {
 	switch f.class {
 	case classRateLimited:
 		l.rateLimited(ctx, f.retryAfter)
-		out.Status, out.NotBefore = store.DeliveryPending, time.Now().Add(f.retryAfter)
+		out.Status, out.NotBefore, out.RetryAfter = store.DeliveryPending, time.Now().Add(f.retryAfter), f.retryAfter
 	case classBlocked:
 		out.Status, out.Error, out.Suppress, out.CountAttempt = store.DeliveryBlocked, f.reason, f.suppress, true
 	case classUnreachable:

@@ -151,12 +151,17 @@ type DeliveryOutcome struct {
 	// only while the delivery is not marked requested (a stale copy of a reservation
 	// must not undo another's request).
 	Release bool
+	// At is when the answer arrived (zero: when it is written); RetryAfter is the
+	// wait a 429 answer asked for. Both feed campaign_seconds (store/seconds.go).
+	At         time.Time
+	RetryAfter time.Duration
 }
 
 // DeliverySettle writes a batch of outcomes of channelID's lane in one statement and
 // adds suppressed recipients to the channel's list. Only deliveries still in flight
-// are written: one whose lease ran out has become uncertain and stays so. It returns
-// the number of deliveries written.
+// are written: one whose lease ran out has become uncertain and stays so. The same
+// statement adds what it wrote to the per-second counters (campaign_seconds). It
+// returns the number of deliveries written.
 func (s *Store) DeliverySettle(ctx context.Context, channelID int64, outcomes []DeliveryOutcome) (int64, error) {
 	n := len(outcomes)
 	campaigns := make([]int64, n)
@@ -168,6 +173,7 @@ func (s *Store) DeliverySettle(ctx context.Context, channelID int64, outcomes []
 	notBefore := make([]time.Time, n)
 	suppress := make([]string, n)
 	release := make([]bool, n)
+	at, waitMS := settleTimes(outcomes)
 	for i, o := range outcomes {
 		release[i] = o.Release
 		campaigns[i], chats[i], statuses[i] = o.CampaignID, o.ChatID, o.Status
@@ -185,8 +191,8 @@ func (s *Store) DeliverySettle(ctx context.Context, channelID int64, outcomes []
 	err := s.db.QueryRow(ctx, `
 		WITH o AS (
 			SELECT * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[],
-			                     $7::int[], $8::timestamptz[], $9::text[], $10::bool[])
-			    AS o(campaign_id, chat_id, status, message_id, error, inc, not_before, suppress, release)),
+			                     $7::int[], $8::timestamptz[], $9::text[], $10::bool[], $11::timestamptz[], $12::int[])
+			    AS o(campaign_id, chat_id, status, message_id, error, inc, not_before, suppress, release, at, wait_ms)),
 		upd AS (
 			UPDATE deliveries d
 			SET status = CASE WHEN o.status = 'pending' AND c.status = 'cancelled' THEN 'cancelled' ELSE o.status END,
@@ -206,14 +212,15 @@ func (s *Store) DeliverySettle(ctx context.Context, channelID int64, outcomes []
 			-- key lookup per outcome.
 			WHERE d.campaign_id = o.campaign_id AND d.chat_id = o.chat_id AND d.lease_until IS NOT NULL
 			  AND (NOT o.release OR d.requested_at IS NULL)
-			RETURNING d.chat_id, o.suppress),
+			RETURNING d.campaign_id, d.chat_id, d.status, o.suppress, o.at, o.wait_ms),
 		sup AS (
 			INSERT INTO suppressions (channel_id, chat_id, reason)
 			SELECT DISTINCT ON (chat_id) $1::bigint, chat_id, suppress FROM upd WHERE suppress <> ''
 			ON CONFLICT DO NOTHING
-			RETURNING 1)
+			RETURNING 1),
+		secs AS (`+secondsUpsert+`)
 		SELECT count(*) FROM upd`, pgx.QueryExecModeExec,
-		channelID, campaigns, chats, statuses, messageIDs, reasons, incs, notBefore, suppress, release).Scan(&written)
+		channelID, campaigns, chats, statuses, messageIDs, reasons, incs, notBefore, suppress, release, at, waitMS).Scan(&written)
 	if err != nil {
 		return 0, fmt.Errorf("settle %d deliveries: %w", n, err)
 	}
