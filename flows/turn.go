@@ -50,6 +50,8 @@ type Input struct {
 	ForwardUserID int64 // a forwarded message whose author allows linking
 	ForwardName   string
 	ForwardHidden bool // forwarded from someone who hides their account
+	Post          *ForwardedPost // a post forwarded from a channel or group
+	MediaGroupID  string         // an album's item (every item comes as a message)
 	Action        string
 	MessageID     int // the admin's message (0 for a button press)
 
