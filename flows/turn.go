@@ -49,7 +49,7 @@ type Input struct {
 	ContactName   string
 	ForwardUserID int64 // a forwarded message whose author allows linking
 	ForwardName   string
-	ForwardHidden bool // forwarded from someone who hides their account
+	ForwardHidden bool           // forwarded from someone who hides their account
 	Post          *ForwardedPost // a post forwarded from a channel or group
 	MediaGroupID  string         // an album's item (every item comes as a message)
 	Action        string
