@@ -135,6 +135,9 @@ func promptCampaignSummary(ctx context.Context, t *Turn, s *Session) error {
 	default:
 		rows = append(rows, []Button{s.Button(t.L.T("button.confirm"), "confirm")})
 	}
+	if err := guardRepeat(ctx, t, s, p, &text, rows); err != nil {
+		return err
+	}
 	rows = append(rows,
 		[]Button{s.Button(t.L.T("button.send_test"), "test")},
 		[]Button{s.Button(t.L.T("button.edit"), "edit")})
@@ -152,7 +155,7 @@ func handleCampaignSummary(ctx context.Context, t *Turn, s *Session, in Input) (
 		return "edit", nil
 	case "test": // answered by prepareCampaignSummary; here only if it did not run
 		return "", Outdated()
-	case "confirm", "send_rest":
+	case "confirm", "send_rest", anywayPrefix + "confirm", anywayPrefix + "send_rest":
 	case "":
 		return "", Invalid("cmp.press_a_button", nil)
 	default:
@@ -164,6 +167,9 @@ func handleCampaignSummary(ctx context.Context, t *Turn, s *Session, in Input) (
 	}
 	if len(p.blocking) > 0 {
 		return "", Invalid("cmp.still_blocked", i18n.Data{"Problems": strings.Join(p.blocking, "\n• ")})
+	}
+	if in.Action, err = checkRepeat(ctx, t, p, in.Action); err != nil {
+		return "", err
 	}
 	if p.tooLongTotal > 0 && in.Action != "send_rest" { // a card that offered plain Confirm
 		return "", Invalid("cmp.too_long_rows", p.tooLongData(t))
