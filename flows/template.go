@@ -44,6 +44,9 @@ type templateDraft struct {
 	Buttons  [][]telego.InlineKeyboardButton `json:"buttons,omitempty"`
 	FromPost bool                            `json:"from_post,omitempty"` // taken from a forwarded post
 	Album    string                          `json:"album,omitempty"`     // media_group_id whose other items are ignored
+	// BatchID is the list of the campaign the template is built for, when a campaign
+	// dialog opens the builder: its columns are offered as variable chips.
+	BatchID int64 `json:"batch_id,omitempty"`
 }
 
 // dialogTemplateNew is the template builder: name → content → buttons → preview → save.
@@ -174,15 +177,23 @@ func checkName(in Input) (string, error) {
 	return CheckName(in.Text)
 }
 
-func promptTemplateContent(_ context.Context, t *Turn, s *Session) error {
+func promptTemplateContent(ctx context.Context, t *Turn, s *Session) error {
 	var d templateDraft
 	if err := s.Load(&d); err != nil {
 		return err
 	}
-	r := Reply{Text: t.L.T("tpl.ask_content"), HTML: true}
+	r := Reply{Text: t.L.T("tpl.ask_content") + "\n" + t.L.T("tpl.forward_hint"), HTML: true}
+	chips, err := variableChips(ctx, t, d.BatchID)
+	if err != nil {
+		return err
+	}
+	if len(chips) > 0 {
+		r.Text += "\n\n" + t.L.T("tpl.chips_hint")
+		r.Keyboard = chips
+	}
 	if d.Body != "" || d.Media != nil {
 		r.Text += "\n\n" + t.L.T("tpl.content_kept")
-		r.Keyboard = [][]Button{{s.Button(t.L.T("button.keep_value"), keepAction)}}
+		r.Keyboard = append(r.Keyboard, []Button{s.Button(t.L.T("button.keep_value"), keepAction)})
 	}
 	t.Reply(r)
 	return nil

@@ -58,11 +58,14 @@ type Input struct {
 	prepared any // what the step's Prepare found (a downloaded file, a bot's identity)
 }
 
-// Button is an inline button: Data for our callbacks, URL for links.
+// Button is an inline button: Data for our callbacks, URL for links, CopyText for
+// text to paste.
 type Button struct {
 	Text string
 	Data string
 	URL  string
+	// CopyText, for a button with neither Data nor URL, is copied to the clipboard.
+	CopyText string
 }
 
 // Reply is one message the bot sends.
