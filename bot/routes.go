@@ -103,10 +103,15 @@ func newRoutes() routes {
 			flows.ActWebhookAdd:           owner,
 			flows.ActWebhookDelete:        owner, // asks
 			flows.ActWebhookDeleteConfirm: owner,
-			flows.ActAPIKeys:             owner,
-			flows.ActAPIKeyNew:           owner,
-			flows.ActAPIKeyRevoke:        owner, // asks
-			flows.ActAPIKeyRevokeConfirm: owner,
+			flows.ActAPIKeys:              owner,
+			flows.ActAPIKeyNew:            owner,
+			flows.ActAPIKeyRevoke:         owner, // asks
+			flows.ActAPIKeyRevokeConfirm:  owner,
+
+			// The final report's buttons (queue.Report*Prefix; a test checks they agree).
+			flows.ActCampaignReportOpen:      viewer,
+			flows.ActCampaignResendUnreached: admin, // asks
+			flows.ActCampaignUnreachedList:   admin,
 		},
 	}
 }

@@ -30,7 +30,6 @@ type campaignPlan struct {
 	sampleTooLong bool
 }
 
-
 func planCampaign(ctx context.Context, t *Turn, d campaignDraft) (*campaignPlan, error) {
 	cp, err := PlanCampaign(ctx, t.st, d.TemplateID, d.BatchID, d.ChannelID)
 	if err != nil {

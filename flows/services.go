@@ -103,4 +103,5 @@ type CampaignControls interface {
 	Resume(ctx context.Context, campaignID, actorID int64) error
 	Cancel(ctx context.Context, campaignID, actorID int64) (int64, error)
 	ResendUncertain(ctx context.Context, campaignID, actorID int64) (int64, error)
+	ResendUnreached(ctx context.Context, campaignID, actorID int64) (int64, error)
 }
