@@ -106,7 +106,7 @@ func listUnreached(ctx context.Context, t *Turn, arg string) error {
 	case err != nil:
 		return err
 	}
-	if err := t.Audit(ctx, "batch.created_from_unreached", "batch:"+itoa(b.ID),
+	if err := t.Audit(ctx, "campaign.unreached_listed", "batch:"+itoa(b.ID),
 		map[string]any{"campaign_id": c.ID, "recipients": b.RecipientCount}); err != nil {
 		return err
 	}
