@@ -76,14 +76,7 @@ func whenText(ctx context.Context, t *Turn, at time.Time) (string, error) {
 	if at.IsZero() {
 		return t.L.T("cmp.when_now"), nil
 	}
-	tz, err := campaigns(t).AdminTimeZone(ctx, t.Actor.UserID)
-	if err != nil {
-		return "", err
-	}
-	if tz == "" {
-		tz = "UTC"
-	}
-	return at.In(loadZone(tz)).Format("2006-01-02 15:04") + " (" + esc(tz) + ")", nil
+	return adminDate(ctx, t, at)
 }
 
 func promptCampaignSummary(ctx context.Context, t *Turn, s *Session) error {
