@@ -49,9 +49,9 @@ func TestReportButtons(t *testing.T) {
 	_, err = b.st.Pool().Exec(b.ctx, `INSERT INTO subscribers (channel_id, chat_id, first_name) VALUES ($1, $2 + 1, 'Petr')`, fx.channel.ID, owner.ID)
 	require.NoError(t, err)
 	sid := fmt.Sprint(id)
-	report := b.plant(t, owner.ID, "ko:"+sid, "ku:"+sid, "kr:"+sid)
+	report := b.plant(t, owner.ID, "kq:"+sid, "ku:"+sid, "kr:"+sid)
 
-	opened := b.pressData(t, owner, report.MessageID, "ko:"+sid)
+	opened := b.pressData(t, owner, report.MessageID, "kq:"+sid)
 	require.Empty(t, opened.Text)
 	card := b.nextContaining(t, owner, "Deliveries")
 	require.NotEqual(t, report.MessageID, card.MessageID)

@@ -85,6 +85,10 @@ func newRoutes() routes {
 			flows.ActChannelVerify:         admin,
 			flows.ActChannelRemove:         admin, // asks
 			flows.ActChannelRemoveConfirm:  admin,
+			flows.ActChannelMode:           admin, // asks before taking a webhook over
+			flows.ActChannelModeTakeOver:   admin,
+			flows.ActChannelWelcome:        admin,
+			flows.ActChannelWelcomeSet:     admin,
 			flows.ActCampaigns:             viewer,
 			flows.ActCampaignView:          viewer,
 			flows.ActCampaignNew:           admin,
@@ -93,6 +97,11 @@ func newRoutes() routes {
 			// ("cmp:<action>:<id>"); a test checks the prefixes agree.
 			flows.ActCampaignControl:     admin, // cancel and resend ask
 			flows.ActCampaignControlSure: admin,
+			// Acting on what was sent (issue 17): delete and pin ask first; the edit
+			// dialog asks at its end.
+			flows.ActCampaignEdit:        admin,
+			flows.ActCampaignOperate:     admin,
+			flows.ActCampaignOperateSure: admin,
 			flows.ActAdmins:              viewer,
 			flows.ActAdminAdd:            owner,
 			flows.ActAdminRemove:         owner, // asks

@@ -17,7 +17,7 @@ import (
 
 // Report screens; the prefixes are queue.Report*Prefix (a bot test checks they agree).
 const (
-	ActCampaignReportOpen      = "ko" // arg: campaign id
+	ActCampaignReportOpen      = "kq" // arg: campaign id
 	ActCampaignResendUnreached = "kr" // asks; arg: campaign id
 	ActCampaignUnreachedList   = "ku" // arg: campaign id
 )

@@ -20,6 +20,7 @@ func Dialogs() []*Definition {
 		dialogCampaignNew(),
 		dialogWebhookAdd(),
 		dialogAPIKeyNew(),
+		dialogCampaignEdit(),
 	}
 }
 
@@ -56,12 +57,19 @@ func screens() map[string]Action {
 		ActChannelVerify:         {Prepare: identifyChannel, Run: verifyChannel},
 		ActChannelRemove:         run(askRemoveChannel),
 		ActChannelRemoveConfirm:  run(removeChannel),
+		ActChannelMode:           {Prepare: identifyModeSwitch, Run: switchMode},
+		ActChannelModeTakeOver:   {Prepare: dropWebhook, Run: takeOverChannel},
+		ActChannelWelcome:        run(showWelcomeChoices),
+		ActChannelWelcomeSet:     run(setWelcome),
 		ActCampaigns:             run(showCampaigns),
 		ActCampaignView:          run(showCampaign),
 		ActCampaignNew:           run(startCampaignNew),
 		ActCampaignCardControl:   {Prepare: controlCampaignFirst, Run: controlCampaignCard},
 		ActCampaignControl:       {Prepare: controlCampaignFirst, Run: controlCampaign},
 		ActCampaignControlSure:   {Prepare: controlCampaignConfirmed, Run: showControlled},
+		ActCampaignEdit:          run(startCampaignEdit),
+		ActCampaignOperate:       run(askOperation),
+		ActCampaignOperateSure:   run(operateSure),
 		ActAdmins:                run(showAdmins),
 		ActAdminAdd:              run(startAdminAdd),
 		ActAdminRemove:           run(askRemoveAdmin),

@@ -100,7 +100,7 @@ func (t *texts) plainReason(lang, status, stored string) string {
 // and flows asks once with the count), and make the unreached a new recipient list.
 // They are flows' screens; the bot routes them, and a test checks the prefixes agree.
 const (
-	ReportOpenPrefix   = "ko" // arg: campaign id
+	ReportOpenPrefix   = "kq" // arg: campaign id
 	ReportResendPrefix = "kr" // asks first
 	ReportListPrefix   = "ku"
 )

@@ -12,6 +12,7 @@ const (
 	ChatPrivate    = "private"
 	ChatGroup      = "group"
 	ChatSupergroup = "supergroup"
+	ChatChannel    = "channel"
 )
 
 type memberStatus uint8
@@ -35,7 +36,7 @@ type chat struct {
 	status  memberStatus // private chats: the user's relation to the bot
 	msgs    []*msg       // msgs[i].id == i+1
 	botSent int          // private chats: accepted sends (Stats.PerChat)
-	pinned  int
+	pins    []Pin        // pinned messages, oldest pin first
 
 	// private-chat token bucket
 	tokens   float64
@@ -49,9 +50,12 @@ type chat struct {
 }
 
 type groupBot struct {
-	b      *bot
-	window []int64 // sends in the last minute
-	sent   int
+	b     *bot
+	admin bool // an administrator there (AddAdmin), not a plain member
+	// canPost: in a channel, the administrator right to post (can_post_messages).
+	canPost bool
+	window  []int64 // sends in the last minute
+	sent    int
 }
 
 // msg is the compact stored form of a message; it is rendered into a

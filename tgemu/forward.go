@@ -59,7 +59,7 @@ func (u *User) ForwardAlbum(token string, p Post, photos ...[]byte) ([]telego.Me
 
 func (u *User) forwardMsg(p Post, groupID string) *msg {
 	chat := telego.Chat{ID: p.ChatID, Type: telego.ChatTypeChannel, Title: p.ChatTitle, Username: p.Username}
-	date := now() - 60
+	date := u.srv.unixNow() - 60
 	var origin telego.MessageOrigin = &telego.MessageOriginChannel{Type: telego.OriginTypeChannel, Date: date,
 		Chat: chat, MessageID: p.MessageID}
 	if p.Group {
