@@ -173,7 +173,15 @@ func messageInput(m *telego.Message) flows.Input {
 		in.ForwardName = strings.TrimSpace(o.SenderUser.FirstName + " " + o.SenderUser.LastName)
 	case *telego.MessageOriginHiddenUser:
 		in.ForwardHidden = true
+	case *telego.MessageOriginChannel:
+		in.Post = &flows.ForwardedPost{Title: o.Chat.Title}
+	case *telego.MessageOriginChat:
+		in.Post = &flows.ForwardedPost{Title: o.SenderChat.Title}
 	}
+	if in.Post != nil && m.ReplyMarkup != nil {
+		in.Post.Buttons = m.ReplyMarkup.InlineKeyboard
+	}
+	in.MediaGroupID = m.MediaGroupID
 	return in
 }
 

@@ -122,6 +122,11 @@ func newRoutes() routes {
 			flows.ActCampaignChart:   viewer,
 			flows.ActCampaignHistory: viewer,
 			flows.ActCampaignExport:  admin,
+
+			// The final report's buttons (queue.Report*Prefix; a test checks they agree).
+			flows.ActCampaignReportOpen:      viewer,
+			flows.ActCampaignResendUnreached: admin, // asks
+			flows.ActCampaignUnreachedList:   admin,
 		},
 	}
 }

@@ -114,7 +114,11 @@ func keyboard(rows [][]flows.Button) *telego.InlineKeyboardMarkup {
 	for _, row := range rows {
 		var r []telego.InlineKeyboardButton
 		for _, btn := range row {
-			r = append(r, telego.InlineKeyboardButton{Text: btn.Text, CallbackData: btn.Data, URL: btn.URL})
+			b := telego.InlineKeyboardButton{Text: btn.Text, CallbackData: btn.Data, URL: btn.URL}
+			if btn.CopyText != "" {
+				b.CopyText = &telego.CopyTextButton{Text: btn.CopyText}
+			}
+			r = append(r, b)
 		}
 		out = append(out, r)
 	}

@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"fmt"
 	"strconv"
 	"testing"
 	"time"
@@ -85,10 +86,11 @@ func TestCampaignWhenWords(t *testing.T) {
 	// «01.12 18:30» has passed this year: the next year is named and confirmed.
 	b.send(t, ru, "01.12 18:30")
 	sure := b.next(t, ru)
-	require.Contains(t, sure.Text, strconv.Itoa(year+1))
-	require.Contains(t, sure.Text, "18:30")
+	require.Contains(t, sure.Text, "Это 1 декабря "+strconv.Itoa(year+1)+", 18:30 МСК,")
+	require.Contains(t, fmt.Sprint(sure.ReplyMarkup), "Да, 1 декабря "+strconv.Itoa(year+1))
 	b.press(t, ru, sure, "Да")
 	summary = b.nextContaining(t, ru, "Шаг 5 из 5")
+	require.Contains(t, summary.Text, "1 декабря "+strconv.Itoa(year+1)+", 18:30 МСК")
 	require.True(t, time.Date(year+1, 12, 1, 18, 30, 0, 0, msk).Equal(b.draftAt(t, ru)), "got %s", b.draftAt(t, ru))
 
 	// The quick button «Завтра 10:00» is read like the typed words.

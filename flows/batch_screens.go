@@ -72,9 +72,13 @@ func showBatch(ctx context.Context, t *Turn, arg string) error {
 	if source == "" {
 		source = t.L.T("batch.pasted")
 	}
+	created, err := adminDate(ctx, t, b.CreatedAt)
+	if err != nil {
+		return err
+	}
 	text := t.L.T("batch.card", i18n.Data{"Name": esc(b.Name), "Recipients": t.L.N("batch.n_recipients", b.RecipientCount),
 		"Duplicates": b.DuplicateCount, "Invalid": b.InvalidCount, "Columns": columnList(t, b.Columns),
-		"Source": esc(source), "Created": b.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"), "Sample": sampleText})
+		"Source": esc(source), "Created": created, "Sample": sampleText})
 	id := itoa(b.ID)
 	var rows [][]Button
 	if t.Actor.CanChange() {

@@ -56,7 +56,7 @@ func controlCampaignConfirmed(ctx context.Context, t *Turn, arg string) (any, er
 	if err != nil {
 		return nil, err
 	}
-	if action != controlCancel && action != controlResend {
+	if action != controlCancel && action != controlResend && action != controlUnreached {
 		return nil, NotFound("callback.outdated")
 	}
 	return applyControl(ctx, t, action, id)
@@ -78,6 +78,8 @@ func applyControl(ctx context.Context, t *Turn, action string, id int64) (contro
 		out.n, err = controls.Cancel(ctx, id, t.Actor.UserID)
 	case controlResend:
 		out.n, err = controls.ResendUncertain(ctx, id, t.Actor.UserID)
+	case controlUnreached:
+		out.n, err = controls.ResendUnreached(ctx, id, t.Actor.UserID)
 	}
 	var stateErr *store.CampaignStateError
 	switch {

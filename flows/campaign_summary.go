@@ -76,14 +76,7 @@ func whenText(ctx context.Context, t *Turn, at time.Time) (string, error) {
 	if at.IsZero() {
 		return t.L.T("cmp.when_now"), nil
 	}
-	tz, err := campaigns(t).AdminTimeZone(ctx, t.Actor.UserID)
-	if err != nil {
-		return "", err
-	}
-	if tz == "" {
-		tz = "UTC"
-	}
-	return at.In(loadZone(tz)).Format("2006-01-02 15:04") + " (" + esc(tz) + ")", nil
+	return adminDate(ctx, t, at)
 }
 
 func promptCampaignSummary(ctx context.Context, t *Turn, s *Session) error {
@@ -135,6 +128,9 @@ func promptCampaignSummary(ctx context.Context, t *Turn, s *Session) error {
 	default:
 		rows = append(rows, []Button{s.Button(t.L.T("button.confirm"), "confirm")})
 	}
+	if err := guardRepeat(ctx, t, s, p, &text, rows); err != nil {
+		return err
+	}
 	rows = append(rows,
 		[]Button{s.Button(t.L.T("button.send_test"), "test")},
 		[]Button{s.Button(t.L.T("button.edit"), "edit")})
@@ -156,7 +152,7 @@ func handleCampaignSummary(ctx context.Context, t *Turn, s *Session, in Input) (
 		return "edit", nil
 	case "test": // answered by prepareCampaignSummary; here only if it did not run
 		return "", Outdated()
-	case "confirm", "send_rest":
+	case "confirm", "send_rest", anywayPrefix + "confirm", anywayPrefix + "send_rest":
 	case "":
 		return "", Invalid("cmp.press_a_button", nil)
 	default:
@@ -168,6 +164,9 @@ func handleCampaignSummary(ctx context.Context, t *Turn, s *Session, in Input) (
 	}
 	if len(p.blocking) > 0 {
 		return "", Invalid("cmp.still_blocked", i18n.Data{"Problems": strings.Join(p.blocking, "\n• ")})
+	}
+	if in.Action, err = checkRepeat(ctx, t, p, in.Action); err != nil {
+		return "", err
 	}
 	if p.tooLongTotal > 0 && in.Action != "send_rest" { // a card that offered plain Confirm
 		return "", Invalid("cmp.too_long_rows", p.tooLongData(t))

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -119,6 +120,10 @@ func futureTime(t *Turn, text, tz string) (When, error) {
 		return When{}, Invalid("cmp.when_invalid", nil)
 	}
 	if err := CheckScheduledAt(w.At, t.Now, loc); err != nil {
+		var fe *Error
+		if errors.As(err, &fe) && fe.Key == "cmp.when_past" { // now, as the admin reads dates
+			fe.Data = i18n.Data{"Now": t.L.DateTime(t.Now, loc)}
+		}
 		return When{}, err
 	}
 	return w, nil
@@ -178,10 +183,9 @@ func promptCampaignWhenSure(ctx context.Context, t *Turn, s *Session) error {
 	if err != nil {
 		return err
 	}
-	at := d.Unsure.In(loadZone(tz))
 	days := int(d.Unsure.Sub(t.Now).Hours() / 24)
-	t.Reply(Reply{Text: t.L.N("cmp.when_sure", days, i18n.Data{"At": at.Format("2006-01-02 15:04"), "Zone": esc(tz)}),
-		HTML: true, Keyboard: [][]Button{{s.Button(t.L.T("button.when_yes", i18n.Data{"At": at.Format("2006-01-02")}), "yes")}}})
+	t.Reply(Reply{Text: t.L.N("cmp.when_sure", days, i18n.Data{"At": t.L.DateTime(d.Unsure, loadZone(tz))}),
+		HTML: true, Keyboard: [][]Button{{s.Button(t.L.T("button.when_yes", i18n.Data{"At": t.L.Day(d.Unsure, loadZone(tz))}), "yes")}}})
 	return nil
 }
 

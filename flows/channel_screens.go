@@ -71,7 +71,9 @@ func showChannel(ctx context.Context, t *Turn, arg string) error {
 	}
 	verified := t.L.T("chan.never_verified")
 	if c.VerifiedAt != nil {
-		verified = c.VerifiedAt.UTC().Format("2006-01-02 15:04 UTC")
+		if verified, err = adminDate(ctx, t, *c.VerifiedAt); err != nil {
+			return err
+		}
 	}
 	state := t.L.T("chan.enabled")
 	if !c.Enabled {

@@ -134,6 +134,10 @@ func allRoles() map[string]string {
 		flows.ActAPIKeys, flows.ActAPIKeyNew, flows.ActAPIKeyRevoke, flows.ActAPIKeyRevokeConfirm} {
 		roles[name] = store.RoleOwner
 	}
+	// The final report's buttons.
+	roles[flows.ActCampaignReportOpen] = store.RoleViewer
+	roles[flows.ActCampaignResendUnreached] = store.RoleAdmin
+	roles[flows.ActCampaignUnreachedList] = store.RoleAdmin
 	return roles
 }
 

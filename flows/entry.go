@@ -118,6 +118,9 @@ func (e *Engine) Message(ctx context.Context, t *Turn, in Input) error {
 				startImportWith(t, in.Media)
 				return nil
 			}
+			if in.Post != nil { // a forwarded post: a template begins
+				return startTemplateFromPost(ctx, t, in)
+			}
 			t.Say("hint.menu")
 			return nil
 		}

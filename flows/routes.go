@@ -86,5 +86,10 @@ func screens() map[string]Action {
 		ActAPIKeyNew:             run(startAPIKeyNew),
 		ActAPIKeyRevoke:          run(askRevokeAPIKey),
 		ActAPIKeyRevokeConfirm:   run(revokeAPIKey),
+
+		// The final report's buttons (campaign_report.go).
+		ActCampaignReportOpen:      run(openFromReport),
+		ActCampaignResendUnreached: run(askResendUnreached),
+		ActCampaignUnreachedList:   run(listUnreached),
 	}
 }

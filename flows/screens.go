@@ -306,6 +306,10 @@ func showAudit(ctx context.Context, t *Turn, _ string) error {
 		t.Say("audit.empty")
 		return nil
 	}
+	tz, err := campaigns(t).AdminTimeZone(ctx, t.Actor.UserID)
+	if err != nil {
+		return err
+	}
 	var b strings.Builder
 	b.WriteString(t.L.T("audit.title"))
 	for _, e := range entries {
@@ -314,8 +318,8 @@ func showAudit(ctx context.Context, t *Turn, _ string) error {
 			raw, _ := json.Marshal(e.Details)
 			details = " " + esc(clipRunes(string(raw), 120))
 		}
-		line := fmt.Sprintf("\n<code>%s</code> · <code>%d</code> · <b>%s</b> %s%s",
-			e.At.UTC().Format("01-02 15:04:05"), e.ActorID, esc(e.Action), esc(e.Target), details)
+		line := fmt.Sprintf("\n%s · <code>%d</code> · <b>%s</b> %s%s",
+			t.L.DateTime(e.At, loadZone(tz)), e.ActorID, esc(e.Action), esc(e.Target), details)
 		if render.UTF16Len(b.String()+line) > MaxTextLength-96 { // room for the markup
 			break
 		}

@@ -115,6 +115,7 @@ type CampaignControls interface {
 	Resume(ctx context.Context, campaignID, actorID int64) error
 	Cancel(ctx context.Context, campaignID, actorID int64) (int64, error)
 	ResendUncertain(ctx context.Context, campaignID, actorID int64) (int64, error)
+	ResendUnreached(ctx context.Context, campaignID, actorID int64) (int64, error)
 }
 
 // OutgoingFile is a file for an admin's chat: a photo (shown inline) or a document.

@@ -42,6 +42,11 @@ type templateDraft struct {
 	Entities []telego.MessageEntity          `json:"entities,omitempty"`
 	Media    *Media                          `json:"media,omitempty"`
 	Buttons  [][]telego.InlineKeyboardButton `json:"buttons,omitempty"`
+	FromPost bool                            `json:"from_post,omitempty"` // taken from a forwarded post
+	Album    string                          `json:"album,omitempty"`     // media_group_id whose other items are ignored
+	// BatchID is the list of the campaign the template is built for, when a campaign
+	// dialog opens the builder: its columns are offered as variable chips.
+	BatchID int64 `json:"batch_id,omitempty"`
 }
 
 // dialogTemplateNew is the template builder: name → content → buttons → preview → save.
@@ -54,6 +59,7 @@ func dialogTemplateNew() *Definition {
 			{Name: "named", Src: []string{"name"}, Dst: "content"},
 			{Name: "composed", Src: []string{"content"}, Dst: "buttons"},
 			{Name: "buttoned", Src: []string{"buttons"}, Dst: "preview"},
+			{Name: postEvent, Src: []string{"name", "content"}, Dst: "preview"},
 		},
 		Steps: map[string]*Step{
 			"name":    {Prompt: promptTemplateName, Handle: handleTemplateName("named")},
@@ -86,6 +92,9 @@ func promptTemplateName(_ context.Context, t *Turn, s *Session) error {
 		return nil
 	}
 	r := Reply{Text: t.L.T("tpl.ask_name"), HTML: true}
+	if d.FromPost {
+		r.Text = t.L.T("tpl.ask_post_name")
+	}
 	if d.Name != "" { // back here: what was entered stays one press away
 		r.Text += "\n\n" + t.L.T("tpl.current_value", i18n.Data{"Value": esc(d.Name)})
 		r.Keyboard = [][]Button{{s.Button(t.L.T("button.keep_value"), keepAction)}}
@@ -104,6 +113,17 @@ func handleTemplateName(next string) func(context.Context, *Turn, *Session, Inpu
 		var d templateDraft
 		if err := s.Load(&d); err != nil {
 			return "", err
+		}
+		if next != Done {
+			if albumItem(d, in) {
+				return "", Outdated()
+			}
+			if event, ok, err := handlePostInDialog(ctx, t, s, in); ok {
+				return event, err
+			}
+			if d.FromPost && (d.Body != "" || d.Media != nil) {
+				next = postEvent // the post is the content: its name is all that was missing
+			}
 		}
 		if in.Action == keepAction && d.Name != "" && next != Done {
 			return next, nil
@@ -157,24 +177,38 @@ func checkName(in Input) (string, error) {
 	return CheckName(in.Text)
 }
 
-func promptTemplateContent(_ context.Context, t *Turn, s *Session) error {
+func promptTemplateContent(ctx context.Context, t *Turn, s *Session) error {
 	var d templateDraft
 	if err := s.Load(&d); err != nil {
 		return err
 	}
-	r := Reply{Text: t.L.T("tpl.ask_content"), HTML: true}
+	r := Reply{Text: t.L.T("tpl.ask_content") + "\n" + t.L.T("tpl.forward_hint"), HTML: true}
+	chips, err := variableChips(ctx, t, d.BatchID)
+	if err != nil {
+		return err
+	}
+	if len(chips) > 0 {
+		r.Text += "\n\n" + t.L.T("tpl.chips_hint")
+		r.Keyboard = chips
+	}
 	if d.Body != "" || d.Media != nil {
 		r.Text += "\n\n" + t.L.T("tpl.content_kept")
-		r.Keyboard = [][]Button{{s.Button(t.L.T("button.keep_value"), keepAction)}}
+		r.Keyboard = append(r.Keyboard, []Button{s.Button(t.L.T("button.keep_value"), keepAction)})
 	}
 	t.Reply(r)
 	return nil
 }
 
-func handleTemplateContent(_ context.Context, t *Turn, s *Session, in Input) (string, error) {
+func handleTemplateContent(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
 	var d templateDraft
 	if err := s.Load(&d); err != nil {
 		return "", err
+	}
+	if albumItem(d, in) {
+		return "", Outdated()
+	}
+	if event, ok, err := handlePostInDialog(ctx, t, s, in); ok {
+		return event, err
 	}
 	if in.Action == keepAction && (d.Body != "" || d.Media != nil) {
 		return "composed", nil
@@ -189,6 +223,7 @@ func handleTemplateContent(_ context.Context, t *Turn, s *Session, in Input) (st
 		return "", err
 	}
 	d.Body, d.Entities, d.Media = in.Text, in.Entities, in.Media
+	d.Album = in.MediaGroupID // an album sent here: its first item is the medium
 	return "composed", s.Save(d)
 }
 
@@ -218,6 +253,9 @@ func handleTemplateButtons(_ context.Context, _ *Turn, s *Session, in Input) (st
 	var d templateDraft
 	if err := s.Load(&d); err != nil {
 		return "", err
+	}
+	if albumItem(d, in) {
+		return "", Outdated()
 	}
 	switch in.Action {
 	case keepAction:
@@ -314,6 +352,13 @@ func handleTemplatePreview(ctx context.Context, t *Turn, s *Session, in Input) (
 		return fixTemplateVar(ctx, t, s, arg)
 	}
 	if in.Action != "save" {
+		var d templateDraft
+		if err := s.Load(&d); err != nil {
+			return "", err
+		}
+		if albumItem(d, in) {
+			return "", Outdated()
+		}
 		if in.Action == "" {
 			return "", Invalid("tpl.press_save", nil)
 		}

@@ -49,18 +49,23 @@ type Input struct {
 	ContactName   string
 	ForwardUserID int64 // a forwarded message whose author allows linking
 	ForwardName   string
-	ForwardHidden bool // forwarded from someone who hides their account
+	ForwardHidden bool           // forwarded from someone who hides their account
+	Post          *ForwardedPost // a post forwarded from a channel or group
+	MediaGroupID  string         // an album's item (every item comes as a message)
 	Action        string
 	MessageID     int // the admin's message (0 for a button press)
 
 	prepared any // what the step's Prepare found (a downloaded file, a bot's identity)
 }
 
-// Button is an inline button: Data for our callbacks, URL for links.
+// Button is an inline button: Data for our callbacks, URL for links, CopyText for
+// text to paste.
 type Button struct {
 	Text string
 	Data string
 	URL  string
+	// CopyText, for a button with neither Data nor URL, is copied to the clipboard.
+	CopyText string
 }
 
 // Reply is one message the bot sends.

@@ -136,6 +136,16 @@ func (c *Controls) ResendUncertain(ctx context.Context, campaignID, actorID int6
 	return n, c.enqueue(ctx, camp)
 }
 
+// ResendUnreached sends a completed campaign's deliveries that are safe to send
+// again (store.CampaignResendUnreached says which) and returns how many.
+func (c *Controls) ResendUnreached(ctx context.Context, campaignID, actorID int64) (int64, error) {
+	camp, n, err := c.store.CampaignResendUnreached(ctx, campaignID, actorID)
+	if err != nil {
+		return 0, fmt.Errorf("resend unreached of campaign %d: %w", campaignID, err)
+	}
+	return n, c.enqueue(ctx, camp)
+}
+
 func (c *Controls) enqueue(ctx context.Context, camp store.Campaign) error {
 	epoch, err := c.store.LaneEnsure(ctx, camp.ChannelID)
 	if err != nil {

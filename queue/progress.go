@@ -329,7 +329,11 @@ func (w *progressWorker) report(ctx context.Context, c store.Campaign, counts st
 			return err
 		}
 		text := e.reportText(lang, c, counts, reasons)
-		if _, err := e.putControl(ctx, c, text, e.controlKeyboard(lang, c, counts)); err != nil {
+		markup := e.controlKeyboard(lang, c, counts)
+		if err := e.addReportButtons(ctx, lang, c, counts, markup); err != nil {
+			return err
+		}
+		if _, err := e.putControl(ctx, c, text, markup); err != nil {
 			return err
 		}
 		if unsent := counts.Total() - counts.Sent; unsent > 0 {

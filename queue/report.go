@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mymmrac/telego"
+
 	"herald/store"
 )
 
@@ -116,4 +118,39 @@ func (t *texts) plainReason(lang, status, stored string) string {
 		return t.t(lang, "delivery.reason.unrecorded", nil)
 	}
 	return t.t(lang, "delivery.csv.why.other", map[string]any{"Text": stored})
+}
+
+// The final report keeps buttons (issue 18): open the campaign's card, send again to
+// the recipients it is safe to resend to (store.CampaignResendUnreached says which,
+// and flows asks once with the count), and make the unreached a new recipient list.
+// They are flows' screens; the bot routes them, and a test checks the prefixes agree.
+const (
+	ReportOpenPrefix   = "kq" // arg: campaign id
+	ReportResendPrefix = "kr" // asks first
+	ReportListPrefix   = "ku"
+)
+
+// addReportButtons appends the report's own rows to markup.
+func (e *engine) addReportButtons(ctx context.Context, lang string, c store.Campaign, counts store.DeliveryCounts,
+	markup *telego.InlineKeyboardMarkup) error {
+	id := strconv.FormatInt(c.ID, 10)
+	button := func(prefix, text string) []telego.InlineKeyboardButton {
+		return []telego.InlineKeyboardButton{{Text: text, CallbackData: prefix + ":" + id}}
+	}
+	if c.Status == store.CampaignCompleted && counts.Failed > 0 {
+		n, err := e.store.DeliveryResendableCount(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			markup.InlineKeyboard = append(markup.InlineKeyboard,
+				button(ReportResendPrefix, e.texts.t(lang, "delivery.button.resend_unreached", nil, int(n))))
+		}
+	}
+	if unsent := counts.Total() - counts.Sent; unsent > 0 {
+		markup.InlineKeyboard = append(markup.InlineKeyboard,
+			button(ReportListPrefix, e.texts.t(lang, "delivery.button.unreached_list", nil, int(unsent))))
+	}
+	markup.InlineKeyboard = append(markup.InlineKeyboard, button(ReportOpenPrefix, e.texts.t(lang, "delivery.button.open", nil)))
+	return nil
 }

@@ -71,6 +71,8 @@ type msg struct {
 	contact  *telego.Contact
 	fwd      *User
 	fwdDate  int64
+	origin   telego.MessageOrigin // a post forwarded from a channel or chat (fwd is nil)
+	groupID  string               // media_group_id of an album's item
 	markup   *telego.InlineKeyboardMarkup
 	editDate int64
 	history  []version
@@ -150,6 +152,10 @@ func (c *chat) render(m *msg) telego.Message {
 	if m.fwd != nil {
 		tm.ForwardOrigin = &telego.MessageOriginUser{Type: telego.OriginTypeUser, Date: m.fwdDate, SenderUser: m.fwd.tg()}
 	}
+	if m.origin != nil {
+		tm.ForwardOrigin = m.origin
+	}
+	tm.MediaGroupID = m.groupID
 	if m.markup != nil {
 		mk := *m.markup
 		tm.ReplyMarkup = &mk
