@@ -63,6 +63,14 @@ type campaignDraft struct {
 	TemplateID int64     `json:"template_id,omitempty"`
 	BatchID    int64     `json:"batch_id,omitempty"`
 	ChannelID  int64     `json:"channel_id,omitempty"`
+	// The audience step's choices (campaign_audience.go): the bots (ChannelIDs, when
+	// several), the audience kind with its source or date, and the sources its
+	// buttons offered.
+	ChannelIDs []int64   `json:"channel_ids,omitempty"`
+	Audience   string    `json:"audience,omitempty"`
+	Source     string    `json:"source,omitempty"`
+	Since      time.Time `json:"since,omitzero"`
+	Sources    []string  `json:"sources,omitempty"`
 	At         time.Time `json:"at,omitzero"`       // zero: now
 	Pending    string    `json:"pending,omitempty"` // a date typed before the time zone was known
 	Unsure     time.Time `json:"unsure,omitzero"`   // a far or next-year date awaiting confirmation
@@ -71,14 +79,17 @@ type campaignDraft struct {
 // pickLimit is how many templates, batches or channels a wizard step offers.
 const pickLimit = 20
 
-// dialogCampaignNew is the wizard: template → batch → channel → when (→ time zone) → summary.
+// dialogCampaignNew is the wizard: template → channel bot(s) → audience (skipped when
+// one batch is the only choice; → since date) → when (→ time zone) → summary.
 func dialogCampaignNew() *Definition {
 	return &Definition{
 		Name: FlowCampaignNew, Role: store.RoleAdmin, Initial: "template",
 		Events: []fsm.EventDesc{
-			{Name: "templated", Src: []string{"template"}, Dst: "batch"},
-			{Name: "batched", Src: []string{"batch"}, Dst: "channel"},
-			{Name: "channelled", Src: []string{"channel"}, Dst: "when"},
+			{Name: "templated", Src: []string{"template"}, Dst: "channel"},
+			{Name: "channelled", Src: []string{"channel"}, Dst: "audience"},
+			{Name: "sole_audience", Src: []string{"channel"}, Dst: "when"},
+			{Name: "need_since", Src: []string{"audience"}, Dst: "since"},
+			{Name: "audienced", Src: []string{"audience", "since"}, Dst: "when"},
 			{Name: "timed", Src: []string{"when", "zone", "when_sure"}, Dst: "summary"},
 			{Name: "unsure", Src: []string{"when", "zone", "when_sure"}, Dst: "when_sure"},
 			{Name: "need_zone", Src: []string{"when", "when_sure"}, Dst: "zone"},
@@ -87,9 +98,10 @@ func dialogCampaignNew() *Definition {
 		},
 		Steps: map[string]*Step{
 			"template":  {Prompt: promptCampaignTemplate, Handle: handleCampaignTemplate},
-			"batch":     {Prompt: promptCampaignBatch, Handle: handleCampaignBatch, Back: "template"},
-			"channel":   {Prompt: promptCampaignChannel, Handle: handleCampaignChannel, Back: "batch"},
-			"when":      {Prompt: promptCampaignWhen, Handle: handleCampaignWhen, Back: "channel"},
+			"channel":   {Prompt: promptCampaignChannel, Handle: handleCampaignChannel, Back: "template"},
+			"audience":  {Prompt: promptCampaignAudience, Handle: handleCampaignAudience, Back: "channel"},
+			"since":     {Prompt: promptCampaignSince, Handle: handleCampaignSince, Back: "audience"},
+			"when":      {Prompt: promptCampaignWhen, Handle: handleCampaignWhen, Back: "audience"},
 			"zone":      {Prompt: promptCampaignZone, Handle: handleCampaignZone, Back: "when"},
 			"when_sure": {Prompt: promptCampaignWhenSure, Handle: handleCampaignWhenSure, Back: "when"},
 			"summary": {Prompt: promptCampaignSummary, Prepare: prepareCampaignSummary, Handle: handleCampaignSummary,
@@ -157,44 +169,6 @@ func handleCampaignTemplate(ctx context.Context, t *Turn, s *Session, in Input) 
 	return "templated", s.Save(d)
 }
 
-func promptCampaignBatch(ctx context.Context, t *Turn, s *Session) error {
-	list, total, err := batches(t).BatchList(ctx, 0, pickLimit)
-	if err != nil {
-		return err
-	}
-	if total == 0 {
-		t.Reply(Reply{Text: t.L.T("cmp.no_batches"), HTML: true})
-		return nil
-	}
-	var rows [][]Button
-	for _, b := range list {
-		rows = append(rows, []Button{s.Button("👥 "+b.Name+" · "+strconv.Itoa(b.RecipientCount), "b:"+itoa(b.ID))})
-	}
-	t.Reply(Reply{Text: t.L.T("cmp.ask_batch"), HTML: true, Keyboard: rows})
-	return nil
-}
-
-func handleCampaignBatch(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
-	d, err := loadCampaignDraft(s)
-	if err != nil {
-		return "", err
-	}
-	id, ok := pickID(in.Action, "b:")
-	if !ok {
-		if in.Action != "" {
-			return "", Outdated()
-		}
-		return "", Invalid("cmp.press_a_button", nil)
-	}
-	if _, _, err := batches(t).BatchGet(ctx, id); errors.Is(err, store.ErrNotFound) {
-		return "", Invalid("batch.gone", nil)
-	} else if err != nil {
-		return "", err
-	}
-	d.BatchID = id
-	return "batched", s.Save(d)
-}
-
 func promptCampaignChannel(ctx context.Context, t *Turn, s *Session) error {
 	list, err := channels(t).ChannelList(ctx)
 	if err != nil {
@@ -205,6 +179,9 @@ func promptCampaignChannel(ctx context.Context, t *Turn, s *Session) error {
 		if c.Enabled {
 			rows = append(rows, []Button{s.Button("📡 "+c.Name+" · @"+c.Username+" · "+t.L.T("chan.rate_short", i18n.Data{"Rate": c.RatePerSecond}), "c:"+itoa(c.ID))})
 		}
+	}
+	if all := allChannelsButton(t, s, len(rows)); all != nil {
+		rows = append(rows, all)
 	}
 	if len(rows) == 0 {
 		t.Reply(Reply{Text: t.L.T("cmp.no_channels"), HTML: true})
@@ -219,22 +196,18 @@ func handleCampaignChannel(ctx context.Context, t *Turn, s *Session, in Input) (
 	if err != nil {
 		return "", err
 	}
-	id, ok := pickID(in.Action, "c:")
-	if !ok {
-		if in.Action != "" {
-			return "", Outdated()
-		}
-		return "", Invalid("cmp.press_a_button", nil)
-	}
-	c, err := channels(t).ChannelGet(ctx, id)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return "", Invalid("chan.gone", nil)
-	case err != nil:
+	ids, err := pickChannels(ctx, t, in.Action)
+	if err != nil {
 		return "", err
-	case !c.Enabled:
-		return "", Invalid("cmp.channel_disabled", i18n.Data{"Name": esc(c.Name)})
 	}
-	d.ChannelID = id
+	d.ChannelID, d.ChannelIDs = ids[0], nil
+	if len(ids) > 1 {
+		d.ChannelIDs = ids
+	}
+	if sole, err := chooseSoleAudience(ctx, t, &d); err != nil {
+		return "", err
+	} else if sole {
+		return "sole_audience", s.Save(d)
+	}
 	return "channelled", s.Save(d)
 }

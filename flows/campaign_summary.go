@@ -18,9 +18,10 @@ import (
 // campaignPlan is everything the summary card shows, recomputed at Confirm.
 type campaignPlan struct {
 	template  store.Template
-	batch     store.Batch
-	sample    *store.Recipient
-	channel   store.Channel
+	aud       audiencePlan     // whom, through which bots (campaign_audience.go)
+	batch     store.Batch      // the audience's batch (zero for an audience without one)
+	sample    *store.Recipient // the first recipient, for the preview
+	channel   store.Channel    // the first bot
 	reachable int64
 	message   Reply // the message for the first recipient
 	blocking  []string
@@ -45,17 +46,7 @@ func planCampaign(ctx context.Context, t *Turn, d campaignDraft) (*campaignPlan,
 	} else if err != nil {
 		return nil, err
 	}
-	if p.batch, p.sample, err = batches(t).BatchGet(ctx, d.BatchID); errors.Is(err, store.ErrNotFound) {
-		return nil, Invalid("batch.gone", nil)
-	} else if err != nil {
-		return nil, err
-	}
-	if p.channel, err = channels(t).ChannelGet(ctx, d.ChannelID); errors.Is(err, store.ErrNotFound) {
-		return nil, Invalid("chan.gone", nil)
-	} else if err != nil {
-		return nil, err
-	}
-	if p.reachable, err = campaigns(t).RecipientCountReachable(ctx, p.batch.ID, p.channel.ID); err != nil {
+	if err := p.planAudience(ctx, t, d); err != nil {
 		return nil, err
 	}
 	var entities []telego.MessageEntity
@@ -70,21 +61,17 @@ func planCampaign(ctx context.Context, t *Turn, d campaignDraft) (*campaignPlan,
 	if err != nil {
 		return nil, fmt.Errorf("parse template %d: %w", p.template.ID, err)
 	}
-	has := map[string]bool{}
-	for _, c := range p.batch.Columns {
-		has[c] = true
-	}
 	for _, v := range tpl.Vars() {
-		if !has[v.Name] && !v.HasDefault {
+		if !p.aud.vars[v.Name] && !v.HasDefault {
 			p.blocking = append(p.blocking, t.L.T("cmp.warn_missing_var", i18n.Data{"Var": esc("{{" + v.Name + "}}"),
-				"WithDefault": esc("{{" + v.Name + "|…}}"), "Batch": esc(p.batch.Name)}))
+				"WithDefault": esc("{{" + v.Name + "|…}}"), "Batch": esc(p.aud.name)}))
 		}
 	}
 	if p.reachable == 0 {
 		p.blocking = append(p.blocking, t.L.T("cmp.warn_no_recipients"))
 	}
-	if !p.channel.Enabled {
-		p.blocking = append(p.blocking, t.L.T("cmp.channel_disabled", i18n.Data{"Name": esc(p.channel.Name)}))
+	if off := p.disabled(); off != "" {
+		p.blocking = append(p.blocking, t.L.T("cmp.channel_disabled", i18n.Data{"Name": off}))
 	}
 	values := map[string]string{}
 	if p.sample != nil {
@@ -122,6 +109,9 @@ func planCampaign(ctx context.Context, t *Turn, d campaignDraft) (*campaignPlan,
 func (p *campaignPlan) checkLengths(ctx context.Context, t *Turn, tpl *render.Template) error {
 	if n := tpl.LongestLen(nil); n > p.limit {
 		p.blocking = append(p.blocking, t.L.T("cmp.warn_too_long", i18n.Data{"Count": n, "Max": p.limit}))
+		return nil
+	}
+	if p.batch.ID == 0 { // profile fields are short; a too-long one fails at send time
 		return nil
 	}
 	maxLens, err := campaigns(t).RecipientVarMaxLengths(ctx, p.batch.ID)
@@ -204,20 +194,20 @@ func promptCampaignSummary(ctx context.Context, t *Turn, s *Session) error {
 	if !p.sampleTooLong {
 		t.Reply(p.message)
 	}
-	suppressed := int64(p.batch.RecipientCount) - p.reachable
 	text := t.L.T("cmp.summary", i18n.Data{
-		"Template": esc(p.template.Name), "Batch": esc(p.batch.Name),
-		"Channel": esc(p.channel.Name), "Username": esc(p.channel.Username),
-		"Rate":       rateText(t, p.channel.RatePerSecond, p.channel.PaidBroadcast),
+		"Template": esc(p.template.Name), "Batch": esc(p.aud.name), "Channels": p.channelsText(t),
 		"When":       when,
 		"Recipients": t.L.N("batch.n_recipients", int(p.reachable)),
-		"Suppressed": max(suppressed, 0),
-		"Duration":   estimate(t, p.reachable, p.channel.RatePerSecond),
+		"Suppressed": p.aud.counts.Suppressed,
+		"Duration":   estimate(t, p.reachable, p.rate()),
 	})
+	if more := p.countsText(t); more != "" {
+		text += "\n" + more
+	}
 	if p.sample != nil && !p.sampleTooLong {
 		text += "\n" + t.L.T("cmp.preview_for", i18n.Data{"ID": p.sample.ChatID})
 	}
-	if p.channel.PaidBroadcast && p.reachable > 0 {
+	if p.paid() && p.reachable > 0 {
 		text += "\n\n" + t.L.T("cmp.paid_note", i18n.Data{"Stars": t.L.Decimal(paidStarsPerMessage)})
 	}
 	var rows [][]Button
@@ -271,14 +261,17 @@ func handleCampaignSummary(ctx context.Context, t *Turn, s *Session, in Input) (
 		return "", errors.New("campaign wizard: no campaign starter configured")
 	}
 	id, err := starter.CreateCampaign(ctx, t.st, store.NewCampaign{
-		TemplateID: d.TemplateID, BatchID: d.BatchID, ChannelID: d.ChannelID, ScheduledAt: d.At,
-		RequestKey: d.Key, ControlChatID: t.ChatID, CreatedBy: t.Actor.UserID,
+		TemplateID: d.TemplateID, Audience: d.audience(), ChannelID: d.ChannelID, ChannelIDs: d.ChannelIDs,
+		ScheduledAt: d.At, RequestKey: d.Key, ControlChatID: t.ChatID, CreatedBy: t.Actor.UserID,
 	})
 	if err != nil {
 		return "", err
 	}
 	details := map[string]any{"template_id": d.TemplateID, "batch_id": d.BatchID, "channel_id": d.ChannelID,
-		"recipients": p.reachable}
+		"recipients": p.reachable, "audience": d.audience().Kind}
+	if len(d.ChannelIDs) > 1 {
+		details["channel_ids"] = d.ChannelIDs
+	}
 	if p.tooLongTotal > 0 {
 		details["too_long"] = p.tooLongTotal
 	}
