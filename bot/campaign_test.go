@@ -45,7 +45,8 @@ func (b *testBundle) campaignFixture(t *testing.T, box *secrets.Box) campaignFix
 	return campaignFixture{sender: sender, channel: c}
 }
 
-// pick walks the wizard's template, batch, channel steps by button labels.
+// pick walks the wizard's steps by button labels: template, channel bot, audience
+// (skipped when one batch is the only choice), when.
 func (b *testBundle) pick(t *testing.T, u *tgemu.User, labels ...string) {
 	t.Helper()
 	for _, label := range labels {
@@ -65,7 +66,7 @@ func TestCampaignWizard(t *testing.T) {
 
 	// A template variable the batch lacks, without a default, blocks the campaign.
 	b.command(t, owner, "/newcampaign")
-	b.pick(t, owner, "Coupon", "Clients", "Main", "Now")
+	b.pick(t, owner, "Coupon", "Main", "Now")
 	rendered := b.next(t, owner)
 	require.Equal(t, "Hi Olga, your code is ", rendered.Text)
 	summary := b.next(t, owner)
@@ -79,7 +80,7 @@ func TestCampaignWizard(t *testing.T) {
 
 	// Edit: another template. The summary shows recipients and the estimate.
 	b.press(t, owner, summary, "Edit")
-	b.pick(t, owner, "Welcome", "Clients", "Main", "Now")
+	b.pick(t, owner, "Welcome", "Main", "Now")
 	rendered = b.next(t, owner)
 	require.Equal(t, "Hello, Olga! See you in town.", rendered.Text)
 	summary = b.next(t, owner)
@@ -178,7 +179,7 @@ func TestCampaignScheduledInAdminTimeZone(t *testing.T) {
 	at = time.Date(at.Year(), at.Month(), at.Day(), 18, 30, 0, 0, zone)
 
 	b.command(t, owner, "/newcampaign")
-	b.pick(t, owner, "Welcome", "Clients", "Main")
+	b.pick(t, owner, "Welcome", "Main")
 	b.nextContaining(t, owner, "Step 4 of 5")
 	b.send(t, owner, "someday")
 	require.Contains(t, b.next(t, owner).Text, "could not read that date")
@@ -208,7 +209,7 @@ func TestCampaignScheduledInAdminTimeZone(t *testing.T) {
 
 	// The zone is remembered: the next wizard does not ask again.
 	b.command(t, owner, "/newcampaign")
-	b.pick(t, owner, "Welcome", "Clients", "Main")
+	b.pick(t, owner, "Welcome", "Main")
 	require.Contains(t, b.nextContaining(t, owner, "Step 4 of 5").Text, "Your time zone: +03:00")
 }
 
@@ -236,7 +237,7 @@ func TestCampaignTestSendWithPhoto(t *testing.T) {
 	require.NoError(t, err)
 
 	b.command(t, owner, "/newcampaign")
-	b.pick(t, owner, "Photo", "Clients", "Main", "Now")
+	b.pick(t, owner, "Photo", "Main", "Now")
 	preview := b.next(t, owner)
 	require.Equal(t, "Look, Olga!", preview.Caption)
 	summary := b.next(t, owner)

@@ -40,7 +40,7 @@ func TestConfirmNamesRecipientsWithTooLongMessage(t *testing.T) {
 	require.NoError(t, err)
 
 	b.command(t, owner, "/newcampaign")
-	b.pick(t, owner, "Welcome", "Long", "Main", "Now")
+	b.pick(t, owner, "Welcome", "Main", "Long", "Now")
 	require.Equal(t, "Hello, Olga! See you in town.", b.next(t, owner).Text, "the first recipient's preview")
 	summary := b.next(t, owner)
 	require.Contains(t, summary.Text, "The message would be too long for 7 recipients (over 4096 characters")
@@ -72,7 +72,7 @@ func TestConfirmNamesRecipientsWithTooLongMessage(t *testing.T) {
 		Entities: json.RawMessage(`[]`), Buttons: json.RawMessage(`[]`), CreatedBy: owner.ID})
 	require.NoError(t, err)
 	b.command(t, owner, "/newcampaign")
-	b.pick(t, owner, "Huge", "Clients", "Main", "Now")
+	b.pick(t, owner, "Huge", "Main", "Clients", "Now")
 	blocked := b.nextContaining(t, owner, "This campaign cannot start")
 	require.Contains(t, blocked.Text, "the template alone (every variable empty or at its default) is 4101 characters long; Telegram's limit is 4096")
 	for _, row := range blocked.ReplyMarkup.InlineKeyboard {

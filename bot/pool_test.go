@@ -95,7 +95,7 @@ func TestEveryDialogOnTwoConnections(t *testing.T) {
 	// The wizard, its test send (before the transaction) and Confirm (River's job is
 	// inserted in the dialog's transaction).
 	b.command(t, owner, "/newcampaign")
-	b.pick(t, owner, "Promo", "Clients", "Main", "Now")
+	b.pick(t, owner, "Promo", "Main", "Now")
 	b.next(t, owner) // the rendered message
 	summary := b.nextContaining(t, owner, "Start: now")
 	b.press(t, owner, summary, "Send test to me")

@@ -32,7 +32,7 @@ func TestCampaignTestSendKeepsFileExtension(t *testing.T) {
 	require.NoError(t, err)
 
 	b.command(t, owner, "/newcampaign")
-	b.pick(t, owner, "Prices", "Clients", "Main", "Now")
+	b.pick(t, owner, "Prices", "Main", "Now")
 	b.next(t, owner) // the preview
 	b.press(t, owner, b.next(t, owner), "Send test to me")
 	require.Contains(t, b.next(t, owner).Text, "Test sent")
