@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"herald/api"
 	"herald/bot"
 	"herald/flows"
 	"herald/health"
@@ -161,6 +162,8 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 			mux.Handle("POST "+path, webhookLimits(a.bot))
 		}
 		ready.bot.Store(a.bot)
+		// The HTTP API works through the dialogs' services, so it exists with the bot.
+		api.Register(mux, api.Config{Store: st, Services: a.bot.Services(), Catalog: a.catalog, Logger: logger, Version: version})
 	}
 	// River gets a context of its own: it must keep running while we shut down softly.
 	if err := a.river.Start(context.WithoutCancel(ctx)); err != nil {
@@ -201,6 +204,7 @@ type app struct {
 	queueCfg queue.Config
 	bot      *bot.Bot // nil without HERALD_BOT_TOKEN
 	metrics  *metrics.Metrics
+	catalog  *i18n.Catalog
 	stopping chan struct{}
 }
 
@@ -244,6 +248,7 @@ func build(cfg config, logger zerolog.Logger, pool *pgxpool.Pool, st *store.Stor
 		}
 		a.queueCfg.ManagementBot = client
 		a.queueCfg.DialogNotifier = bot.NewExpiryNotifier(client, catalog)
+		a.catalog = catalog
 	}
 	if a.river, err = queue.NewClient(pool, a.queueCfg); err != nil {
 		return nil, err

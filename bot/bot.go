@@ -357,3 +357,7 @@ func (b *Bot) setCommands(ctx context.Context, lang string) error {
 	}
 	return nil
 }
+
+// Services are the services the dialogs use, with the ones the bot fills in itself
+// (Telegram calls), for the HTTP API, which must apply the same rules through them.
+func (b *Bot) Services() flows.Services { return b.cfg.Services }

@@ -47,6 +47,7 @@ func newRoutes() routes {
 			{Name: "admins", Description: "cmd.admins", Listed: true, Target: flows.Target{Action: flows.ActAdmins}},
 			{Name: "audit", Description: "cmd.audit", Listed: true, Target: flows.Target{Action: flows.ActAudit}},
 			{Name: "webhooks", Description: "cmd.webhooks", Listed: true, Target: flows.Target{Action: flows.ActWebhooks}},
+			{Name: "apikeys", Description: "cmd.apikeys", Listed: true, Target: flows.Target{Action: flows.ActAPIKeys}},
 			{Name: "help", Description: "cmd.help", Listed: true, Target: flows.Target{Action: flows.ActHelp}},
 			{Name: "settings", Description: "cmd.settings", Listed: true, Target: flows.Target{Action: flows.ActSettings}},
 			// /cancel is handled by the engine itself, in any state.
@@ -102,6 +103,10 @@ func newRoutes() routes {
 			flows.ActWebhookAdd:           owner,
 			flows.ActWebhookDelete:        owner, // asks
 			flows.ActWebhookDeleteConfirm: owner,
+			flows.ActAPIKeys:             owner,
+			flows.ActAPIKeyNew:           owner,
+			flows.ActAPIKeyRevoke:        owner, // asks
+			flows.ActAPIKeyRevokeConfirm: owner,
 		},
 	}
 }

@@ -357,7 +357,11 @@ func startImportProgress(ctx context.Context, t *Turn, name string) (func(store.
 
 // importError turns an importer or store error into a message that says what is wrong
 // with the file; other errors stay internal.
-func importError(t *Turn, err error) error {
+func importError(_ *Turn, err error) error { return ImportError(err) }
+
+// ImportError turns an importer error into an Invalid naming the problem with the
+// file (key "import.err.<code>"); other errors are returned as they are.
+func ImportError(err error) error {
 	var ie *importer.Error
 	if !errors.As(err, &ie) {
 		return err

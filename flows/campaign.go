@@ -59,10 +59,10 @@ func campaigns(t *Turn) campaignStore { return t.st }
 // fixed when the wizard opens, so that however often Confirm arrives (a double
 // press, a retry after a lost answer) one campaign and one start job result.
 type campaignDraft struct {
-	Key        string    `json:"key"`
-	TemplateID int64     `json:"template_id,omitempty"`
-	BatchID    int64     `json:"batch_id,omitempty"`
-	ChannelID  int64     `json:"channel_id,omitempty"`
+	Key        string `json:"key"`
+	TemplateID int64  `json:"template_id,omitempty"`
+	BatchID    int64  `json:"batch_id,omitempty"`
+	ChannelID  int64  `json:"channel_id,omitempty"`
 	// The audience step's choices (campaign_audience.go): the bots (ChannelIDs, when
 	// several), the audience kind with its source or date, and the sources its
 	// buttons offered.

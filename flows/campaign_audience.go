@@ -21,8 +21,6 @@ import (
 
 type audienceStore interface {
 	AudienceOptions(ctx context.Context, channelIDs []int64, maxSources int) (store.AudienceOptions, error)
-	AudienceCount(ctx context.Context, a store.Audience, channelIDs []int64) (store.AudienceCount, error)
-	AudienceSample(ctx context.Context, a store.Audience, channelIDs []int64) (*store.Recipient, error)
 }
 
 func audiences(t *Turn) audienceStore { return t.st }
@@ -284,69 +282,69 @@ func parseSince(s string, loc *time.Location, now time.Time) (time.Time, bool) {
 	return w.At, ok
 }
 
-// audiencePlan is the audience part of the summary: what it is called, how many it
-// reaches, and which template variables every recipient has.
-type audiencePlan struct {
-	audience store.Audience
-	name     string // the batch's name, or the kind in words
-	counts   store.AudienceCount
-	known    bool            // the bots have subscribers: "never started the bot" means something
-	vars     map[string]bool // variables every recipient has a value for
-	channels []store.Channel // first one first
-}
-
-// planAudience reads the draft's bots and audience for the summary (p.batch and
-// p.sample too, for a batch audience).
-func (p *campaignPlan) planAudience(ctx context.Context, t *Turn, d campaignDraft) error {
-	ids := d.channels()
-	if len(ids) == 0 {
-		return Invalid("chan.gone", nil)
+// planAudience reads the bots and the audience into p (the batch and its first
+// recipient too, for a batch audience) and returns the variables every recipient has
+// a value for. It is the audience half of PlanAudienceCampaign.
+func (p *CampaignPlan) planAudience(ctx context.Context, st *store.Store, a store.Audience, channelIDs []int64) (map[string]bool, error) {
+	if len(channelIDs) == 0 {
+		return nil, Invalid("chan.gone", nil)
 	}
-	for _, id := range ids {
-		c, err := channels(t).ChannelGet(ctx, id)
+	for _, id := range channelIDs {
+		c, err := st.ChannelGet(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
-			return Invalid("chan.gone", nil)
+			return nil, Invalid("chan.gone", nil)
 		} else if err != nil {
-			return err
+			return nil, err
 		}
-		p.aud.channels = append(p.aud.channels, c)
+		p.Channels = append(p.Channels, c)
 	}
-	p.channel = p.aud.channels[0]
-	a := d.audience()
-	p.aud.audience, p.aud.vars = a, map[string]bool{}
+	p.Channel, p.Audience = p.Channels[0], a
+	vars := map[string]bool{}
 	var err error
 	if a.HasBatch() {
-		if p.batch, p.sample, err = batches(t).BatchGet(ctx, a.BatchID); errors.Is(err, store.ErrNotFound) {
-			return Invalid("batch.gone", nil)
+		if p.Batch, p.Sample, err = st.BatchGet(ctx, a.BatchID); errors.Is(err, store.ErrNotFound) {
+			return nil, Invalid("batch.gone", nil)
 		} else if err != nil {
-			return err
+			return nil, err
 		}
-		p.aud.name = p.batch.Name
-		for _, c := range p.batch.Columns {
-			p.aud.vars[c] = true
+		for _, c := range p.Batch.Columns {
+			vars[c] = true
 		}
 	}
 	if a.Subscribed() {
 		for _, v := range store.SubscriberVars {
-			p.aud.vars[v] = true
+			vars[v] = true
 		}
 	}
 	if a.Kind != store.AudienceBatch {
-		p.aud.name = audienceName(t, a, p.batch.Name)
-		if p.sample, err = audiences(t).AudienceSample(ctx, a, ids); err != nil {
-			return err
+		// The preview shows the first one who really gets it, with the profile.
+		if p.Sample, err = st.AudienceSample(ctx, a, channelIDs); err != nil {
+			return nil, err
 		}
 	}
-	if p.aud.counts, err = audiences(t).AudienceCount(ctx, a, ids); err != nil {
-		return err
+	if p.Counts, err = st.AudienceCount(ctx, a, channelIDs); err != nil {
+		return nil, err
 	}
-	opts, err := audiences(t).AudienceOptions(ctx, ids, 0)
+	opts, err := st.AudienceOptions(ctx, channelIDs, 0)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	p.aud.known = opts.Subscribers > 0
-	p.reachable = p.aud.counts.Reachable
-	return nil
+	p.KnownToBots, p.Reachable = opts.Subscribers > 0, p.Counts.Reachable
+	return vars, nil
+}
+
+// missingVar is the problem of a template variable without a default that some
+// recipients of the audience have no value for.
+func (p *CampaignPlan) missingVar(name string) Problem {
+	data := i18n.Data{"Var": esc("{{" + name + "}}"), "WithDefault": esc("{{" + name + "|…}}"), "Batch": esc(p.Batch.Name)}
+	switch {
+	case p.Audience.Kind == store.AudienceChats:
+		return Problem{"cmp.warn_missing_var_chats", data}
+	case !p.Audience.HasBatch():
+		data["Vars"] = "<code>" + strings.Join(store.SubscriberVars, "</code>, <code>") + "</code>"
+		return Problem{"cmp.warn_missing_var_subscribers", data}
+	}
+	return Problem{"cmp.warn_missing_var", data}
 }
 
 // audienceName says in words whom a campaign sends to; batch is the batch's name
@@ -378,8 +376,8 @@ func campaignAudienceName(t *Turn, c store.CampaignListItem) string {
 
 // channelsText names the bots of the summary, each with its rate.
 func (p *campaignPlan) channelsText(t *Turn) string {
-	parts := make([]string, len(p.aud.channels))
-	for i, c := range p.aud.channels {
+	parts := make([]string, len(p.Channels))
+	for i, c := range p.Channels {
 		parts[i] = "<b>" + esc(c.Name) + "</b> (@" + esc(c.Username) + "), " + rateText(t, c.RatePerSecond, c.PaidBroadcast)
 	}
 	return strings.Join(parts, "; ")
@@ -388,7 +386,7 @@ func (p *campaignPlan) channelsText(t *Turn) string {
 // rate is the bots' rates together: their lanes send side by side.
 func (p *campaignPlan) rate() int {
 	r := 0
-	for _, c := range p.aud.channels {
+	for _, c := range p.Channels {
 		r += c.RatePerSecond
 	}
 	return r
@@ -396,33 +394,22 @@ func (p *campaignPlan) rate() int {
 
 // paid reports whether any bot sends with paid broadcast.
 func (p *campaignPlan) paid() bool {
-	return slices.ContainsFunc(p.aud.channels, func(c store.Channel) bool { return c.PaidBroadcast })
-}
-
-// disabled names the bots that are switched off ("" when none is).
-func (p *campaignPlan) disabled() string {
-	var names []string
-	for _, c := range p.aud.channels {
-		if !c.Enabled {
-			names = append(names, esc(c.Name))
-		}
-	}
-	return strings.Join(names, ", ")
+	return slices.ContainsFunc(p.Channels, func(c store.Channel) bool { return c.PaidBroadcast })
 }
 
 // countsText is the summary's line on who is left out and why ("" when nobody is,
 // beyond the suppressed count the summary always shows).
 func (p *campaignPlan) countsText(t *Turn) string {
-	c := p.aud.counts
+	c := p.Counts
 	unknown := c.Unknown
-	if !p.aud.known || !p.aud.audience.HasBatch() {
+	if !p.KnownToBots || !p.Audience.HasBatch() {
 		unknown = 0 // a send-only bot's users are another app's to know
 	}
 	if c.Unsubscribed == 0 && unknown == 0 {
 		return ""
 	}
 	key := "cmp.summary_left_out"
-	if p.aud.audience.Kind == store.AudienceBatch {
+	if p.Audience.Kind == store.AudienceBatch {
 		key = "cmp.summary_unknown_tried"
 	}
 	return t.L.T(key, i18n.Data{"Unsubscribed": t.L.Number(c.Unsubscribed), "Unknown": t.L.Number(unknown)})

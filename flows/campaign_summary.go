@@ -2,28 +2,24 @@ package flows
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"herald/i18n"
-	"herald/render"
 	"herald/store"
 	"math"
 	"strings"
 	"time"
-
-	"github.com/mymmrac/telego"
 )
 
-// campaignPlan is everything the summary card shows, recomputed at Confirm.
+// campaignPlan is everything the summary card shows, recomputed at Confirm: the
+// shared PlanAudienceCampaign with its problems in the admin's language.
 type campaignPlan struct {
+	*CampaignPlan
 	template  store.Template
-	aud       audiencePlan     // whom, through which bots (campaign_audience.go)
-	batch     store.Batch      // the audience's batch (zero for an audience without one)
-	sample    *store.Recipient // the first recipient, for the preview
-	channel   store.Channel    // the first bot
+	batch     store.Batch
+	sample    *store.Recipient
+	channel   store.Channel
 	reachable int64
-	message   Reply // the message for the first recipient
+	message   Reply
 	blocking  []string
 	// limit is Telegram's limit for the message; tooLong are the first chat ids of the
 	// recipients whose values make it longer (tooLongTotal of them in all), and
@@ -32,102 +28,22 @@ type campaignPlan struct {
 	tooLong       []int64
 	tooLongTotal  int
 	sampleTooLong bool
+	audienceName  string // whom, in words
 }
-
-// tooLongShown is how many chat ids of recipients with a too-long message the
-// summary names.
-const tooLongShown = 5
 
 func planCampaign(ctx context.Context, t *Turn, d campaignDraft) (*campaignPlan, error) {
-	p := &campaignPlan{}
-	var err error
-	if p.template, err = templates(t).TemplateGet(ctx, d.TemplateID); errors.Is(err, store.ErrNotFound) {
-		return nil, Invalid("tpl.gone", nil)
-	} else if err != nil {
-		return nil, err
-	}
-	if err := p.planAudience(ctx, t, d); err != nil {
-		return nil, err
-	}
-	var entities []telego.MessageEntity
-	var buttons [][]telego.InlineKeyboardButton
-	if err := json.Unmarshal(p.template.Entities, &entities); err != nil {
-		return nil, fmt.Errorf("decode template %d entities: %w", p.template.ID, err)
-	}
-	if err := json.Unmarshal(p.template.Buttons, &buttons); err != nil {
-		return nil, fmt.Errorf("decode template %d buttons: %w", p.template.ID, err)
-	}
-	tpl, err := render.Parse(p.template.Body, entities)
+	cp, err := PlanAudienceCampaign(ctx, t.st, d.TemplateID, d.audience(), d.channels())
 	if err != nil {
-		return nil, fmt.Errorf("parse template %d: %w", p.template.ID, err)
-	}
-	for _, v := range tpl.Vars() {
-		if !p.aud.vars[v.Name] && !v.HasDefault {
-			p.blocking = append(p.blocking, t.L.T("cmp.warn_missing_var", i18n.Data{"Var": esc("{{" + v.Name + "}}"),
-				"WithDefault": esc("{{" + v.Name + "|…}}"), "Batch": esc(p.aud.name)}))
-		}
-	}
-	if p.reachable == 0 {
-		p.blocking = append(p.blocking, t.L.T("cmp.warn_no_recipients"))
-	}
-	if off := p.disabled(); off != "" {
-		p.blocking = append(p.blocking, t.L.T("cmp.channel_disabled", i18n.Data{"Name": off}))
-	}
-	values := map[string]string{}
-	if p.sample != nil {
-		values = p.sample.Vars
-	}
-	text, ents := tpl.Render(values)
-	p.message = Reply{Text: text, Entities: ents}
-	if p.template.MediaKind != "" {
-		p.message.Media = &Media{Kind: p.template.MediaKind, FileID: p.template.MediaFileID, UniqueID: p.template.MediaUniqueID}
-	}
-	for _, row := range buttons {
-		var out []Button
-		for _, b := range row {
-			out = append(out, Button{Text: b.Text, URL: b.URL})
-		}
-		p.message.Keyboard = append(p.message.Keyboard, out)
-	}
-	p.limit = MaxTextLength
-	if p.message.Media != nil {
-		p.limit = MaxCaptionLength
-	}
-	p.sampleTooLong = render.UTF16Len(text) > p.limit
-	if err := p.checkLengths(ctx, t, tpl); err != nil {
 		return nil, err
+	}
+	p := &campaignPlan{CampaignPlan: cp, template: cp.Template, batch: cp.Batch, sample: cp.Sample,
+		channel: cp.Channel, reachable: cp.Reachable, message: cp.Message, limit: cp.Limit,
+		tooLong: cp.TooLong, tooLongTotal: cp.TooLongTotal, sampleTooLong: cp.SampleTooLong,
+		audienceName: audienceName(t, cp.Audience, cp.Batch.Name)}
+	for _, pr := range cp.Blocking {
+		p.blocking = append(p.blocking, t.L.T(pr.Key, pr.Data))
 	}
 	return p, nil
-}
-
-// checkLengths checks the message's length against the whole batch. The template alone
-// (every variable at its default) over the limit blocks the campaign: no one could get
-// it. Otherwise the longest value of each variable (one query) bounds every
-// recipient's message; only when that bound is over the limit are the recipients whose
-// message really is too long looked up. They are not blocking: the admin may send to
-// the rest, and they fail at send time with queue.ReasonTooLongForRecipient.
-func (p *campaignPlan) checkLengths(ctx context.Context, t *Turn, tpl *render.Template) error {
-	if n := tpl.LongestLen(nil); n > p.limit {
-		p.blocking = append(p.blocking, t.L.T("cmp.warn_too_long", i18n.Data{"Count": n, "Max": p.limit}))
-		return nil
-	}
-	if p.batch.ID == 0 { // profile fields are short; a too-long one fails at send time
-		return nil
-	}
-	maxLens, err := campaigns(t).RecipientVarMaxLengths(ctx, p.batch.ID)
-	if err != nil {
-		return err
-	}
-	if tpl.LongestLen(maxLens) <= p.limit {
-		return nil
-	}
-	literal, uses := tpl.LengthModel()
-	vars := make([]store.VarLength, len(uses))
-	for i, u := range uses {
-		vars[i] = store.VarLength{Name: u.Name, Count: u.Count, DefaultLen: u.DefaultLen}
-	}
-	p.tooLong, p.tooLongTotal, err = campaigns(t).RecipientsTooLong(ctx, p.batch.ID, literal, vars, p.limit, tooLongShown)
-	return err
 }
 
 // tooLongData fills cmp.too_long_rows, which says whose message is too long, on the
@@ -195,10 +111,10 @@ func promptCampaignSummary(ctx context.Context, t *Turn, s *Session) error {
 		t.Reply(p.message)
 	}
 	text := t.L.T("cmp.summary", i18n.Data{
-		"Template": esc(p.template.Name), "Batch": esc(p.aud.name), "Channels": p.channelsText(t),
+		"Template": esc(p.template.Name), "Batch": esc(p.audienceName), "Channels": p.channelsText(t),
 		"When":       when,
 		"Recipients": t.L.N("batch.n_recipients", int(p.reachable)),
-		"Suppressed": p.aud.counts.Suppressed,
+		"Suppressed": p.Counts.Suppressed,
 		"Duration":   estimate(t, p.reachable, p.rate()),
 	})
 	if more := p.countsText(t); more != "" {
@@ -253,32 +169,11 @@ func handleCampaignSummary(ctx context.Context, t *Turn, s *Session, in Input) (
 	if p.tooLongTotal > 0 && in.Action != "send_rest" { // a card that offered plain Confirm
 		return "", Invalid("cmp.too_long_rows", p.tooLongData(t))
 	}
-	if !d.At.IsZero() && !d.At.After(t.Now) {
-		return "", Invalid("cmp.time_passed", nil)
-	}
-	starter := t.Services().Campaigns
-	if starter == nil {
-		return "", errors.New("campaign wizard: no campaign starter configured")
-	}
-	id, err := starter.CreateCampaign(ctx, t.st, store.NewCampaign{
+	id, err := StartCampaign(ctx, t.st, t.Services().Campaigns, t.Audit, p.CampaignPlan, store.NewCampaign{
 		TemplateID: d.TemplateID, Audience: d.audience(), ChannelID: d.ChannelID, ChannelIDs: d.ChannelIDs,
 		ScheduledAt: d.At, RequestKey: d.Key, ControlChatID: t.ChatID, CreatedBy: t.Actor.UserID,
-	})
+	}, t.Now)
 	if err != nil {
-		return "", err
-	}
-	details := map[string]any{"template_id": d.TemplateID, "batch_id": d.BatchID, "channel_id": d.ChannelID,
-		"recipients": p.reachable, "audience": d.audience().Kind}
-	if len(d.ChannelIDs) > 1 {
-		details["channel_ids"] = d.ChannelIDs
-	}
-	if p.tooLongTotal > 0 {
-		details["too_long"] = p.tooLongTotal
-	}
-	if !d.At.IsZero() {
-		details["scheduled_at"] = d.At.UTC().Format(time.RFC3339)
-	}
-	if err := t.Audit(ctx, "campaign.confirmed", "campaign:"+itoa(id), details); err != nil {
 		return "", err
 	}
 	key := "cmp.confirmed_now"

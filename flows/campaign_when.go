@@ -118,11 +118,8 @@ func futureTime(t *Turn, text, tz string) (When, error) {
 	if !ok {
 		return When{}, Invalid("cmp.when_invalid", nil)
 	}
-	if !w.At.After(t.Now) {
-		return When{}, Invalid("cmp.when_past", i18n.Data{"Now": t.Now.In(loc).Format("2006-01-02 15:04"), "Zone": esc(tz)})
-	}
-	if w.At.After(t.Now.AddDate(1, 0, 0)) {
-		return When{}, Invalid("cmp.when_too_far", nil)
+	if err := CheckScheduledAt(w.At, t.Now, loc); err != nil {
+		return When{}, err
 	}
 	return w, nil
 }

@@ -167,24 +167,12 @@ func prepareChannelToken(ctx context.Context, t *Turn, _ *Session, in Input) (In
 		return in, Invalid("chan.no_secret_key", nil)
 	}
 	token, ok := extractToken(in.Text) // a caption too: a screenshot's text is what was pasted
-
 	if !ok {
 		return in, Invalid("chan.token_format", nil)
 	}
-	if svc.Channels == nil {
-		return in, errors.New("channel registration: no channel-bot client configured")
-	}
-	me, err := svc.Channels.Identify(ctx, token)
-	switch {
-	case errors.Is(err, ErrTokenRejected):
-		return in, Invalid("chan.token_rejected", nil)
-	case err != nil:
-		// The cause may carry the request URL, and so the token: it is not logged.
-		return in, Invalid("chan.token_unreachable", nil)
-	case svc.ManagementBotID != nil && me.ID == svc.ManagementBotID():
-		// Its campaigns would share the rate limit with the admins' replies, and its
-		// token would be stored a second time.
-		return in, Invalid("chan.token_is_management", i18n.Data{"Username": esc(me.Username)})
+	me, err := VerifyChannelToken(ctx, *svc, token)
+	if err != nil {
+		return in, err
 	}
 	in.prepared = tokenCheck{token: token, me: me}
 	return in, nil
@@ -301,10 +289,13 @@ func handleChannelRate(ctx context.Context, t *Turn, s *Session, in Input) (stri
 		text = r
 	}
 	rate, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(text, "/s"))) // "250" or "250/s"
-	if err != nil || rate < 1 || rate > store.ChannelMaxPaidRate {
-		return "", Invalid("chan.rate_invalid", i18n.Data{"Max": store.ChannelMaxPaidRate})
+	if err != nil {
+		rate = -1
 	}
-	paid := rate > store.ChannelMaxRate
+	paid, err := CheckRate(rate)
+	if err != nil {
+		return "", err
+	}
 	if s.Flow == FlowChannelRate {
 		switch err := channels(t).ChannelSetRate(ctx, d.ID, rate, paid); {
 		case errors.Is(err, store.ErrNotFound):

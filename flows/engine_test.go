@@ -127,7 +127,9 @@ func allRoles() map[string]string {
 		roles[name] = store.RoleAdmin
 	}
 	for _, name := range []string{flows.ActAdminAdd, flows.ActAdminRemove, flows.ActAdminRemoveConfirm, flows.ActAudit,
-		flows.ActWebhooks, flows.ActWebhookAdd, flows.ActWebhookDelete, flows.ActWebhookDeleteConfirm} {
+		flows.ActWebhooks, flows.ActWebhookAdd, flows.ActWebhookDelete, flows.ActWebhookDeleteConfirm,
+
+		flows.ActAPIKeys, flows.ActAPIKeyNew, flows.ActAPIKeyRevoke, flows.ActAPIKeyRevokeConfirm} {
 		roles[name] = store.RoleOwner
 	}
 	return roles

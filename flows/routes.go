@@ -19,6 +19,7 @@ func Dialogs() []*Definition {
 		dialogChannelRate(),
 		dialogCampaignNew(),
 		dialogWebhookAdd(),
+		dialogAPIKeyNew(),
 	}
 }
 
@@ -70,5 +71,9 @@ func screens() map[string]Action {
 		ActWebhookAdd:            run(startWebhookAdd),
 		ActWebhookDelete:         run(askDeleteWebhook),
 		ActWebhookDeleteConfirm:  run(deleteWebhook),
+		ActAPIKeys:               run(showAPIKeys),
+		ActAPIKeyNew:             run(startAPIKeyNew),
+		ActAPIKeyRevoke:          run(askRevokeAPIKey),
+		ActAPIKeyRevokeConfirm:   run(revokeAPIKey),
 	}
 }

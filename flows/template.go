@@ -2,12 +2,10 @@ package flows
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/looplab/fsm"
 	"github.com/mymmrac/telego"
@@ -156,14 +154,7 @@ func checkName(in Input) (string, error) {
 	if in.Media != nil || in.ContactUserID != 0 {
 		return "", Invalid("tpl.name_not_text", nil)
 	}
-	name := strings.Join(strings.Fields(in.Text), " ")
-	if name == "" {
-		return "", Invalid("tpl.name_not_text", nil)
-	}
-	if n := utf8.RuneCountInString(name); n > maxNameLength {
-		return "", Invalid("tpl.name_too_long", i18n.Data{"Count": n, "Max": maxNameLength})
-	}
-	return name, nil
+	return CheckName(in.Text)
 }
 
 func promptTemplateContent(_ context.Context, t *Turn, s *Session) error {
@@ -194,22 +185,8 @@ func handleTemplateContent(_ context.Context, t *Turn, s *Session, in Input) (st
 	if in.Media == nil && strings.TrimSpace(in.Text) == "" {
 		return "", Invalid("tpl.content_empty", nil)
 	}
-	if in.Media != nil && in.Media.FileSize > MaxMediaSize {
-		return "", Invalid("tpl.media_too_big", i18n.Data{"SizeMB": (in.Media.FileSize + 1<<20 - 1) >> 20, "MaxMB": MaxMediaSize >> 20})
-	}
-	if len(in.Entities) > MaxEntities {
-		return "", Invalid("tpl.too_many_entities", i18n.Data{"Count": len(in.Entities), "Max": MaxEntities})
-	}
-	tpl, err := render.Parse(in.Text, in.Entities)
-	if err != nil {
-		return "", syntaxError(err)
-	}
-	limit, key := MaxTextLength, "tpl.text_too_long"
-	if in.Media != nil {
-		limit, key = MaxCaptionLength, "tpl.caption_too_long"
-	}
-	if n := LongestLength(tpl); n > limit {
-		return "", Invalid(key, i18n.Data{"Count": n, "Max": limit, "Over": n - limit})
+	if err := CheckTemplateContent(in.Text, in.Entities, in.Media); err != nil {
+		return "", err
 	}
 	d.Body, d.Entities, d.Media = in.Text, in.Entities, in.Media
 	return "composed", s.Save(d)
@@ -258,13 +235,9 @@ func handleTemplateButtons(_ context.Context, _ *Turn, s *Session, in Input) (st
 	if in.Media != nil || strings.TrimSpace(in.Text) == "" {
 		return "", Invalid("tpl.buttons_not_text", nil)
 	}
-	rows, err := render.ParseButtons(in.Text)
-	var be *render.ButtonError
-	if errors.As(err, &be) {
-		return "", Invalid("tpl.button."+be.Reason, i18n.Data{"Line": be.Line, "Text": esc(be.Text), "Max": render.MaxButtons})
-	}
+	rows, err := ParseButtons(in.Text)
 	if err != nil {
-		return "", fmt.Errorf("parse buttons: %w", err)
+		return "", err
 	}
 	d.Buttons = rows
 	return "buttoned", s.Save(d)
@@ -347,25 +320,9 @@ func handleTemplatePreview(ctx context.Context, t *Turn, s *Session, in Input) (
 	if err := s.Load(&d); err != nil {
 		return "", err
 	}
-	row := store.Template{Name: d.Name, Body: d.Body, CreatedBy: t.Actor.UserID}
-	var err error
-	if row.Entities, err = json.Marshal(nonNil(d.Entities)); err != nil {
-		return "", fmt.Errorf("encode entities: %w", err)
-	}
-	if row.Buttons, err = json.Marshal(nonNil(d.Buttons)); err != nil {
-		return "", fmt.Errorf("encode buttons: %w", err)
-	}
-	if d.Media != nil {
-		row.MediaKind, row.MediaFileID, row.MediaUniqueID = d.Media.Kind, d.Media.FileID, d.Media.UniqueID
-	}
-	id, err := templates(t).TemplateCreate(ctx, row)
-	if errors.Is(err, store.ErrTemplateNameTaken) {
-		return "", Invalid("tpl.name_taken_back", i18n.Data{"Name": esc(d.Name)})
-	}
+	id, err := SaveTemplate(ctx, t.st, t.Audit, TemplateContent{Name: d.Name, Body: d.Body, Entities: d.Entities,
+		Media: d.Media, Buttons: d.Buttons}, t.Actor.UserID)
 	if err != nil {
-		return "", err
-	}
-	if err := t.Audit(ctx, "template.created", templateTarget(id), map[string]any{"name": d.Name, "media": mediaKind(d.Media), "buttons": len(d.Buttons)}); err != nil {
 		return "", err
 	}
 	t.Reply(Reply{Text: t.L.T("tpl.saved", i18n.Data{"Name": esc(d.Name)}), HTML: true,

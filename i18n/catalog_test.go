@@ -16,7 +16,7 @@ import (
 )
 
 // keyRE finds catalog keys written as string literals in the bot's code.
-var keyRE = regexp.MustCompile(`"((?:tpl|adm|dialog|button|menu|error|callback|hint|command|cmd|flow|role|audit|help|sample|batch|chan|cmp|import|dur|delivery|settings)\.[a-z_.]+[a-z_])"`)
+var keyRE = regexp.MustCompile(`"((?:tpl|adm|dialog|button|menu|error|callback|hint|command|cmd|flow|role|audit|help|sample|batch|chan|cmp|import|dur|delivery|settings|key|api)\.[a-z_.]+[a-z_])"`)
 
 // TestEveryKeyInBothLanguages fails when code uses a text missing from a catalog, or a
 // key built at run time (reasons, kinds, roles, sections, flows) has no text.

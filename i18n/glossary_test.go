@@ -91,7 +91,7 @@ func TestRussianHasNoEnglishWords(t *testing.T) {
 		// Code samples, event names (campaign.started) and header names are
 		// identifiers, not words to translate.
 		regexp.MustCompile(`<code>[^<]*</code>`), regexp.MustCompile(`\b[a-z_]+\.[a-z_]+\b`),
-		regexp.MustCompile(`\bX-[A-Za-z-]+`),
+		regexp.MustCompile(`\bX-[A-Za-z-]+`), regexp.MustCompile(`"[a-z_]+"`), // and JSON keys
 		regexp.MustCompile(`\{\{[^}]*\}\}`), regexp.MustCompile(`<[^>]+>`),
 		regexp.MustCompile(`(^|[\s(])/[a-z_]+`), regexp.MustCompile(`@\w+`),
 	}
