@@ -73,7 +73,7 @@ type CampaignListItem struct {
 	Campaign
 	TemplateName string
 	BatchName    string // "" for an audience without a batch
-	ChannelName  string // the first bot's
+	ChannelName  string // the first bot's, with "+N" for N more
 }
 
 // CampaignList returns a page of campaigns, newest first, and how many there are.
@@ -109,7 +109,8 @@ const campaignItemQuery = `
 	SELECT c.id, c.template_id, coalesce(c.batch_id, 0), c.channel_id, c.audience, coalesce(c.audience_source, ''),
 	       c.audience_since, c.status, c.pause_reason, c.scheduled_at,
 	       c.started_at, c.finished_at, c.request_key, c.control_chat_id, c.control_message_id, c.control_text,
-	       c.reported_at, c.created_by, c.created_at, t.name, coalesce(b.name, ''), ch.name
+	       c.reported_at, c.created_by, c.created_at, t.name, coalesce(b.name, ''),
+	       ch.name || coalesce(' +' || nullif((SELECT count(*) - 1 FROM campaign_channels cc WHERE cc.campaign_id = c.id), 0), '')
 	FROM campaigns c
 	JOIN templates t ON t.id = c.template_id
 	LEFT JOIN batches b ON b.id = c.batch_id
