@@ -194,7 +194,7 @@ func TestSandboxInTheBrowser(t *testing.T) {
 	page.next("is ready", mark)
 
 	mark = page.send("/newcampaign")
-	for _, label := range []string{"Browser template", "Browser batch", "Sandbox News", "Now"} {
+	for _, label := range []string{"Browser template", "Sandbox News", "Browser batch", "Now"} {
 		page.next("tep ", mark)
 		mark = page.press(label)
 	}
