@@ -313,9 +313,12 @@ func (s *Store) CampaignResendUncertain(ctx context.Context, id, actorID int64) 
 		default:
 			return &CampaignStateError{CampaignID: id, Action: "resend", Status: c.Status}
 		}
+		// A delivery settled before campaigns had several bots has no channel_id: it
+		// was the campaign's (first) bot's, whose lane must claim it again.
 		tag, err := tx.Exec(ctx, `
-			UPDATE deliveries SET status = 'pending', error = NULL, not_before = NULL, updated_at = now()
-			WHERE campaign_id = $1 AND status = 'uncertain'`, id)
+			UPDATE deliveries SET status = 'pending', error = NULL, not_before = NULL, updated_at = now(),
+			       channel_id = coalesce(channel_id, $2)
+			WHERE campaign_id = $1 AND status = 'uncertain'`, id, c.ChannelID)
 		if err != nil {
 			return fmt.Errorf("reopen uncertain deliveries of campaign %d: %w", id, err)
 		}
