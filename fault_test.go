@@ -144,6 +144,7 @@ func (b *faultBundle) counts(t *testing.T) store.DeliveryCounts {
 // waitSent waits until the channel bot has sent at least n messages.
 func (b *faultBundle) waitSent(t *testing.T, n int64, within time.Duration) {
 	t.Helper()
+	within = patient(within)
 	deadline := time.Now().Add(within)
 	for b.emu.Stats(b.channel.Token).Sent < n {
 		if time.Now().After(deadline) {
@@ -156,6 +157,7 @@ func (b *faultBundle) waitSent(t *testing.T, n int64, within time.Duration) {
 // waitCompleted waits until the campaign is completed with no open delivery.
 func (b *faultBundle) waitCompleted(t *testing.T, within time.Duration) {
 	t.Helper()
+	within = patient(within)
 	deadline := time.Now().Add(within)
 	for {
 		c, err := store.New(b.pool).CampaignGet(context.Background(), b.campaignID)

@@ -85,7 +85,7 @@ var listeningRe = regexp.MustCompile(`"addr":"([0-9.:]+)"[^\n]*"message":"http l
 // port 0, so tests never race each other for a port) and returns the address.
 func listeningAddr(t *testing.T, out *bytesBuffer, within time.Duration) string {
 	t.Helper()
-	deadline := time.Now().Add(within)
+	deadline := time.Now().Add(patient(within))
 	for time.Now().Before(deadline) {
 		if m := listeningRe.FindAllStringSubmatch(out.String(), -1); m != nil {
 			return m[len(m)-1][1]
@@ -127,7 +127,7 @@ func patient(d time.Duration) time.Duration {
 func waitReady(t *testing.T, addr string, want int, within time.Duration) readyBody {
 	t.Helper()
 	within = patient(within)
-	deadline := time.Now().Add(within)
+	deadline := time.Now().Add(patient(within))
 	var last string
 	for time.Now().Before(deadline) {
 		code, body, err := getReady(addr)
@@ -219,8 +219,8 @@ func (p *process) stop(t *testing.T, within time.Duration) {
 	select {
 	case err := <-p.done:
 		require.NoError(t, err, "herald must exit 0 on SIGTERM")
-	case <-time.After(within):
-		t.Fatalf("herald did not exit within %s of SIGTERM", within)
+	case <-time.After(patient(within)):
+		t.Fatalf("herald did not exit within %s of SIGTERM", patient(within))
 	}
 }
 
@@ -309,7 +309,7 @@ func startInProcess(t *testing.T, env map[string]string) *inProcess {
 		cancel()
 		select {
 		case <-p.done:
-		case <-time.After(20 * time.Second):
+		case <-time.After(patient(20 * time.Second)):
 			t.Error("run did not return after cancel")
 		}
 	})
@@ -325,7 +325,7 @@ func (p *inProcess) stop(t *testing.T) {
 	case err := <-p.done:
 		p.done <- err // for the cleanup
 		require.NoError(t, err)
-	case <-time.After(15 * time.Second):
+	case <-time.After(patient(15 * time.Second)):
 		t.Fatal("run did not return after cancel")
 	}
 	require.Contains(t, p.out.String(), `"message":"stopped"`)

@@ -76,7 +76,7 @@ func (p *browserPage) waitFor(sel string, from int, substr string) string {
 	p.t.Helper()
 	js := fmt.Sprintf(`(() => { const all = [...document.querySelectorAll(%q)].slice(%d);
 		const m = all.find((m) => m.textContent.includes(%q)); return m ? m.innerHTML : ""; })()`, sel, from, substr)
-	deadline := time.Now().Add(45 * time.Second)
+	deadline := time.Now().Add(patient(45 * time.Second))
 	for time.Now().Before(deadline) {
 		if html := p.eval(js); html != "" {
 			return html
@@ -143,7 +143,7 @@ func TestSandboxInTheBrowser(t *testing.T) {
 	t.Cleanup(cancelAlloc)
 	ctx, cancelTab := chromedp.NewContext(alloc)
 	t.Cleanup(cancelTab)
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, patient(2*time.Minute))
 	t.Cleanup(cancel)
 	page := &browserPage{t: t, ctx: ctx, base: base, dir: screenshotDir(t)}
 	recipients := sandboxRecipientsFrom(t, base)
@@ -253,7 +253,7 @@ func (p *browserPage) watchProgress(from int) string {
 		.find((m) => m.textContent.includes("📣 Campaign") || m.textContent.includes("🏁 Campaign"));
 		return m ? JSON.stringify([m.dataset.version, m.innerText]) : ""; })()`, from/2)
 	seen := map[string]bool{}
-	deadline := time.Now().Add(45 * time.Second)
+	deadline := time.Now().Add(patient(45 * time.Second))
 	for time.Now().Before(deadline) {
 		var state []string
 		if s := p.eval(js); s != "" {

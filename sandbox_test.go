@@ -21,7 +21,7 @@ var sandboxLineRe = regexp.MustCompile(`Sandbox: open (http://127\.0\.0\.1:\d+/)
 // returns the web chat's address.
 func waitSandboxLine(t *testing.T, out *bytesBuffer, within time.Duration) string {
 	t.Helper()
-	deadline := time.Now().Add(within)
+	deadline := time.Now().Add(patient(within))
 	for time.Now().Before(deadline) {
 		if m := sandboxLineRe.FindStringSubmatch(out.String()); m != nil {
 			return m[1]
@@ -43,7 +43,7 @@ func TestSandboxIsTheDefault(t *testing.T) {
 	heraldBinary(t) // built before the clock starts: a fresh clone's `make run` compiles first too
 	started := time.Now()
 	p := startHerald(t, "HERALD_DATA_DIR="+dataDir, "HERALD_HTTP_ADDR="+addr)
-	base := waitSandboxLine(t, p.output, patient(45*time.Second))
+	base := waitSandboxLine(t, p.output, 45*time.Second)
 	t.Logf("sandbox line after %s", time.Since(started).Round(100*time.Millisecond))
 	require.Equal(t, "http://"+addr+"/", base)
 	body := waitReady(t, addr, http.StatusOK, 5*time.Second)

@@ -93,6 +93,11 @@ func newRoutes() routes {
 			// ("cmp:<action>:<id>"); a test checks the prefixes agree.
 			flows.ActCampaignControl:     admin, // cancel and resend ask
 			flows.ActCampaignControlSure: admin,
+			// Acting on what was sent (issue 17): delete and pin ask first; the edit
+			// dialog asks at its end.
+			flows.ActCampaignEdit:        admin,
+			flows.ActCampaignOperate:     admin,
+			flows.ActCampaignOperateSure: admin,
 			flows.ActAdmins:              viewer,
 			flows.ActAdminAdd:            owner,
 			flows.ActAdminRemove:         owner, // asks
@@ -103,10 +108,10 @@ func newRoutes() routes {
 			flows.ActWebhookAdd:           owner,
 			flows.ActWebhookDelete:        owner, // asks
 			flows.ActWebhookDeleteConfirm: owner,
-			flows.ActAPIKeys:             owner,
-			flows.ActAPIKeyNew:           owner,
-			flows.ActAPIKeyRevoke:        owner, // asks
-			flows.ActAPIKeyRevokeConfirm: owner,
+			flows.ActAPIKeys:              owner,
+			flows.ActAPIKeyNew:            owner,
+			flows.ActAPIKeyRevoke:         owner, // asks
+			flows.ActAPIKeyRevokeConfirm:  owner,
 		},
 	}
 }

@@ -107,6 +107,7 @@ func showCampaign(ctx context.Context, t *Turn, arg string) error {
 	if n.Uncertain > 0 && (c.Status == store.CampaignRunning || c.Status == store.CampaignPaused || c.Status == store.CampaignCompleted) {
 		rows = append(rows, []Button{btn("button.resend_uncertain", controlResend)})
 	}
+	rows = append(rows, operationRows(t, c, n)...) // edit, delete, pin what was sent
 	rows = append(rows,
 		[]Button{{Text: t.L.T("button.refresh"), Data: ScreenCallback(ActCampaignView, itoa(c.ID))}},
 		[]Button{{Text: t.L.T("button.to_list"), Data: ScreenCallback(ActCampaigns, "0")}})

@@ -123,7 +123,7 @@ func allRoles() map[string]string {
 		flows.ActBatchDelete, flows.ActBatchDeleteConfirm, flows.ActChannelNew, flows.ActChannelRename,
 		flows.ActChannelRate, flows.ActChannelToggle, flows.ActChannelVerify, flows.ActChannelRemove,
 		flows.ActChannelRemoveConfirm, flows.ActCampaignNew, flows.ActCampaignCardControl, flows.ActCampaignControl,
-		flows.ActCampaignControlSure} {
+		flows.ActCampaignControlSure, flows.ActCampaignEdit, flows.ActCampaignOperate, flows.ActCampaignOperateSure} {
 		roles[name] = store.RoleAdmin
 	}
 	for _, name := range []string{flows.ActAdminAdd, flows.ActAdminRemove, flows.ActAdminRemoveConfirm, flows.ActAudit,

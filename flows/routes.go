@@ -20,6 +20,7 @@ func Dialogs() []*Definition {
 		dialogCampaignNew(),
 		dialogWebhookAdd(),
 		dialogAPIKeyNew(),
+		dialogCampaignEdit(),
 	}
 }
 
@@ -62,6 +63,9 @@ func screens() map[string]Action {
 		ActCampaignCardControl:   {Prepare: controlCampaignFirst, Run: controlCampaignCard},
 		ActCampaignControl:       {Prepare: controlCampaignFirst, Run: controlCampaign},
 		ActCampaignControlSure:   {Prepare: controlCampaignConfirmed, Run: showControlled},
+		ActCampaignEdit:          run(startCampaignEdit),
+		ActCampaignOperate:       run(askOperation),
+		ActCampaignOperateSure:   run(operateSure),
 		ActAdmins:                run(showAdmins),
 		ActAdminAdd:              run(startAdminAdd),
 		ActAdminRemove:           run(askRemoveAdmin),

@@ -123,6 +123,11 @@ func (e *engine) adoptOrphanLanes(ctx context.Context, client *river.Client[pgx.
 	if err != nil {
 		return err
 	}
+	operating, err := e.store.OperationLanesAdoptOrphans(ctx, e.cfg.OrphanGrace) // issue 17: operations run in lanes too
+	if err != nil {
+		return err
+	}
+	orphans = append(orphans, operating...)
 	if len(orphans) == 0 {
 		return nil
 	}

@@ -241,7 +241,9 @@ func (l *lane) run(ctx context.Context, until time.Time) (laneResult, error) {
 	settleErr := make(chan error, 1)
 	go func() { settleErr <- l.settleLoop(results) }() // owned: run reads settleErr
 
+	ops := l.startOperations(ctx, until) // campaign operations share the lane's pace (operation.go)
 	res, dispatchErr := l.dispatch(ctx, until, tasks, results)
+	res = ops.join(res, dispatchErr)
 	if dispatchErr == nil && !res.done && res.wait == 0 && ctx.Err() == nil && !l.e.draining() && l.mayStart() {
 		l.handOver(ctx)
 	}

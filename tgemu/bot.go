@@ -160,8 +160,12 @@ type limiter struct {
 
 	sent      int64
 	maxWindow int
-	series    []int64
-	tooMany   atomic.Int64
+	// edited, deleted, pinned count accepted editMessage*, deleteMessage and
+	// (un)pinChatMessage calls: they share the window with sends (Telegram's flood
+	// control counts them) but not Sent or Series.
+	edited, deleted, pinned int64
+	series                  []int64
+	tooMany                 atomic.Int64
 }
 
 const second = int64(time.Second)
@@ -217,9 +221,13 @@ type Stats struct {
 	Sent int64
 	// TooManyRequests is the number of 429 answers (bot and chat limits).
 	TooManyRequests int64
-	// MaxPerSecond is the largest number of accepted sends in any sliding
-	// 1-second window (exact: evaluated at every accepted send).
+	// MaxPerSecond is the largest number of accepted calls counted by flood
+	// control (sends, edits, deletes, pins) in any sliding 1-second window
+	// (exact: evaluated at every accepted call).
 	MaxPerSecond int
+	// Edited, Deleted and Pinned count accepted editMessage* calls, deleted
+	// messages and pinChatMessage/unpinChatMessage calls.
+	Edited, Deleted, Pinned int64
 	// PerChat counts accepted sends per chat id.
 	PerChat map[int64]int
 	// Series holds the instant of every accepted send, in order.
@@ -244,6 +252,7 @@ func (s *Server) Stats(token string) Stats {
 	b.lim.mu.Lock()
 	st.Sent = b.lim.sent
 	st.MaxPerSecond = b.lim.maxWindow
+	st.Edited, st.Deleted, st.Pinned = b.lim.edited, b.lim.deleted, b.lim.pinned
 	st.Series = make([]time.Time, len(b.lim.series))
 	for i, ns := range b.lim.series {
 		st.Series[i] = s.instant(ns)

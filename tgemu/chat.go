@@ -35,7 +35,7 @@ type chat struct {
 	status  memberStatus // private chats: the user's relation to the bot
 	msgs    []*msg       // msgs[i].id == i+1
 	botSent int          // private chats: accepted sends (Stats.PerChat)
-	pinned  int
+	pins    []Pin        // pinned messages, oldest pin first
 
 	// private-chat token bucket
 	tokens   float64

@@ -128,12 +128,23 @@ func retryAfterAndPaid(t *testing.T, e *env) bool {
 func TestPerChatLimits(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, tgemu.Config{DefaultRate: -1, PerChatBurst: 3})
-	u := e.startedUser(t)
-	for range 3 {
-		_, err := send(e, u.ID, "burst")
-		require.NoError(t, err)
+	// The limit counts a sliding second: on a loaded machine the four sends may spread
+	// over more than that, and the fourth legitimately passes. Such an attempt proves
+	// nothing and is repeated with a fresh chat, up to five times.
+	var u *tgemu.User
+	var err error
+	for attempt := 1; ; attempt++ {
+		u = e.startedUser(t)
+		start := time.Now()
+		for range 3 {
+			_, err := send(e, u.ID, "burst")
+			require.NoError(t, err)
+		}
+		_, err = send(e, u.ID, "one too many")
+		if err != nil || time.Since(start) < time.Second || attempt == 5 {
+			break
+		}
 	}
-	_, err := send(e, u.ID, "one too many")
 	ae := requireAPIError(t, err, 429, "Too Many Requests: retry after 1")
 	require.Equal(t, 1, ae.Parameters.RetryAfter)
 

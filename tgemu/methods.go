@@ -39,6 +39,7 @@ func init() {
 		"editmessagereplymarkup": func(b *bot, _ *http.Request, p *params) (any, *apiError) { return b.edit(p, editMarkup) },
 		"deletemessage":          (*bot).deleteMessage,
 		"pinchatmessage":         (*bot).pinChatMessage,
+		"unpinchatmessage":       (*bot).unpinChatMessage,
 		"answercallbackquery":    (*bot).answerCallbackQuery,
 		"getfile":                (*bot).getFile,
 		"setmycommands":          (*bot).setMyCommands,
@@ -234,7 +235,7 @@ func (b *bot) send(ref chatRef, paid bool, m *msg) (any, *apiError) {
 		b.srv.registerFile(m.media.f)
 		m.media.fresh = false
 	}
-	m.date = b.srv.instant(at).Unix()
+	m.date = b.srv.dateOf(at)
 	m.bot = b
 	c.add(m)
 	c.wake()
@@ -319,6 +320,9 @@ func (b *bot) edit(p *params, kind editKind) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
+	if aerr := b.admitAction(); aerr != nil {
+		return nil, aerr
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if aerr := b.canPost(c); aerr != nil {
@@ -348,8 +352,9 @@ func (b *bot) edit(p *params, kind editKind) (any, *apiError) {
 	}
 	m.history = append(m.history, version{text: m.text, entities: m.entities, markup: m.markup, editDate: m.editDate})
 	m.text, m.entities, m.markup = text, ents, markup
-	m.editDate = time.Now().Unix()
+	m.editDate = b.srv.unixNow()
 	c.wake()
+	b.count(&b.lim.edited)
 	return c.render(m), nil
 }
 
@@ -367,42 +372,6 @@ func markupEqual(a, b *telego.InlineKeyboardMarkup) bool {
 	return reflect.DeepEqual(a, b)
 }
 
-func (b *bot) deleteMessage(_ *http.Request, p *params) (any, *apiError) {
-	c, aerr := b.target(p.ChatID)
-	if aerr != nil {
-		return nil, aerr
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	m := c.get(p.MessageID)
-	if m == nil {
-		return nil, badRequest("message to delete not found")
-	}
-	if c.typ != ChatPrivate && m.bot != b {
-		return nil, badRequest("message can't be deleted")
-	}
-	m.deleted = true
-	c.wake()
-	return true, nil
-}
-
-func (b *bot) pinChatMessage(_ *http.Request, p *params) (any, *apiError) {
-	c, aerr := b.target(p.ChatID)
-	if aerr != nil {
-		return nil, aerr
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if aerr := b.canPost(c); aerr != nil {
-		return nil, aerr
-	}
-	if c.get(p.MessageID) == nil {
-		return nil, badRequest("message to pin not found")
-	}
-	c.pinned = p.MessageID
-	return true, nil
-}
-
 func (b *bot) getChat(_ *http.Request, p *params) (any, *apiError) {
 	c, aerr := b.target(p.ChatID)
 	if aerr != nil {
@@ -416,7 +385,7 @@ func (b *bot) getChat(_ *http.Request, p *params) (any, *apiError) {
 		FirstName: tc.FirstName, LastName: tc.LastName, MaxReactionCount: 11,
 		AcceptedGiftTypes: telego.AcceptedGiftTypes{UnlimitedGifts: true, LimitedGifts: true, UniqueGifts: true},
 	}
-	if pm := c.get(c.pinned); pm != nil {
+	if pm := c.lastPinned(); pm != nil {
 		rm := c.render(pm)
 		info.PinnedMessage = &rm
 	}

@@ -113,6 +113,10 @@ type Server struct {
 	files   map[string]*fileRef // file_id -> file, per bot
 	nextSeq atomic.Int64        // file paths, callback ids
 
+	// clockOffset (ns) moves the emulator's calendar: message dates, edit dates and
+	// the 48-hour delete window read now+offset. Rate limits keep the real clock.
+	clockOffset atomic.Int64
+
 	webhookClient *http.Client
 	mux           *http.ServeMux // user-side /emu/ API
 }
@@ -212,6 +216,22 @@ func (s *Server) since(t time.Time) int64 { return int64(t.Sub(s.epoch)) }
 
 // instant converts back.
 func (s *Server) instant(ns int64) time.Time { return s.epoch.Add(time.Duration(ns)) }
+
+// AdvanceClock moves the emulator's calendar forward by d (negative: back), so a
+// test can make messages already sent look d older: Telegram's 48-hour window for
+// deleteMessage then applies to them. Pacing and flood limits are not affected.
+func (s *Server) AdvanceClock(d time.Duration) { s.clockOffset.Add(int64(d)) }
+
+// Now is the emulator's calendar time: the real time plus every AdvanceClock.
+func (s *Server) Now() time.Time { return time.Now().Add(time.Duration(s.clockOffset.Load())) }
+
+// unixNow is Now as a message date.
+func (s *Server) unixNow() int64 { return s.Now().Unix() }
+
+// dateOf is the calendar date of a monotonic instant.
+func (s *Server) dateOf(ns int64) int64 {
+	return s.instant(ns).Add(time.Duration(s.clockOffset.Load())).Unix()
+}
 
 // ServeHTTP routes the three families of paths: /bot<token>/<method>,
 // /file/bot<token>/<path> and the user-side /emu/ API.

@@ -103,8 +103,6 @@ func (s *Server) SetStarted(token string, users ...*User) {
 // Deactivate deletes the user's account: bots get 403 "user is deactivated".
 func (u *User) Deactivate() { u.deactivated.Store(true) }
 
-func now() int64 { return time.Now().Unix() }
-
 func memberAs(status memberStatus, bu telego.User) telego.ChatMember {
 	switch status {
 	case statusMember:
@@ -124,7 +122,7 @@ func (u *User) setStatus(b *bot, c *chat, to memberStatus) {
 	}
 	c.status = to
 	b.enqueue("my_chat_member", telego.Update{MyChatMember: &telego.ChatMemberUpdated{
-		Chat: c.tgChat(), From: u.tg(), Date: now(),
+		Chat: c.tgChat(), From: u.tg(), Date: u.srv.unixNow(),
 		OldChatMember: memberAs(from, b.tgUser()), NewChatMember: memberAs(to, b.tgUser()),
 	}})
 }
@@ -173,7 +171,7 @@ func (u *User) changeStatus(token string, to memberStatus) {
 // which keeps updates of one chat in order.
 func (u *User) postLocked(b *bot, c *chat, m *msg) telego.Message {
 	m.from = u
-	m.date = now()
+	m.date = u.srv.unixNow()
 	c.add(m)
 	c.wake() // ChatWatch shows the user's own messages too
 	tm := c.render(m)
@@ -236,7 +234,7 @@ func (u *User) SendContact(token string, c telego.Contact) (telego.Message, erro
 
 // ForwardFrom forwards a text message originally written by original.
 func (u *User) ForwardFrom(token string, original *User, text string) (telego.Message, error) {
-	return u.post(token, &msg{text: text, fwd: original, fwdDate: now() - 60})
+	return u.post(token, &msg{text: text, fwd: original, fwdDate: u.srv.unixNow() - 60})
 }
 
 // Press presses the inline button with callbackData on the bot's message
@@ -369,7 +367,7 @@ func (g *Group) AddBot(token string, by *User) {
 	}
 	c.groupBots[b.id] = &groupBot{b: b}
 	b.enqueue("my_chat_member", telego.Update{MyChatMember: &telego.ChatMemberUpdated{
-		Chat: c.tgChat(), From: by.tg(), Date: now(),
+		Chat: c.tgChat(), From: by.tg(), Date: g.srv.unixNow(),
 		OldChatMember: memberAs(statusNone, b.tgUser()), NewChatMember: memberAs(statusMember, b.tgUser()),
 	}})
 }
@@ -386,7 +384,7 @@ func (g *Group) SendText(u *User, text string, entities ...telego.MessageEntity)
 	if c.members[u.ID] == nil {
 		return telego.Message{}, ErrNotMember
 	}
-	m := c.add(&msg{text: text, entities: entities, from: u, date: now()})
+	m := c.add(&msg{text: text, entities: entities, from: u, date: g.srv.unixNow()})
 	tm := c.render(m)
 	for _, gb := range c.groupBots {
 		cp := tm

@@ -146,7 +146,7 @@ func (u *User) SendMedia(token string, photo bool, name, mimeType string, data [
 type Counters struct {
 	Sent            int64 // accepted sends
 	TooManyRequests int64 // 429 answers
-	MaxPerSecond    int   // most accepted sends in any sliding second
+	MaxPerSecond    int   // most accepted sends, edits, deletes and pins in any sliding second
 	LastSecond      int   // accepted sends in the last second
 	Rate, PaidRate  int   // the limits now in force
 }

@@ -256,17 +256,29 @@ function serialize(root) {
     }
   };
   walk(root);
-  const trimmed = text.replace(/\s+$/, "");
+  // Telegram's clients drop leading and trailing whitespace (a stray empty line would
+  // turn "/newbatch" into text that is not a command); entities move with the text.
+  const end = text.replace(/\s+$/, "").length;
+  const lead = text.length - text.replace(/^\s+/, "").length;
+  const trimmed = text.slice(lead, Math.max(end, lead));
   const clipped = entities
-    .map((e) => ({ ...e, length: Math.min(e.length, trimmed.length - e.offset) }))
+    .map((e) => {
+      const from = Math.max(e.offset, lead);
+      const to = Math.min(e.offset + e.length, end);
+      return { ...e, offset: from - lead, length: to - from };
+    })
     .filter((e) => e.length > 0);
   return { text: trimmed, entities: clipped };
 }
 
+// submit empties the composer at once, so what is typed while a slow send is on its
+// way is kept; a send that fails puts the text back if nothing new was typed.
 async function submit() {
   const { text, entities } = serialize(composer);
   if (!text.trim()) return;
-  if (await sendText(text, entities)) composer.innerHTML = "";
+  const typed = composer.innerHTML;
+  composer.innerHTML = "";
+  if (!(await sendText(text, entities)) && composer.innerHTML === "") composer.innerHTML = typed;
 }
 
 $("composer-form").addEventListener("submit", (e) => {
