@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mymmrac/telego"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
@@ -113,6 +114,8 @@ func (w *sandboxWorld) seed(ctx context.Context) error {
 				d.command("/cancel")
 				return d.err
 			}
+			d.press("Send-only") // the emulated bots' users are the sample lists
+			d.expect("how should Herald call")
 			d.say([]string{"Sandbox News", "Sandbox Promo"}[i])
 			d.expect("messages per second")
 			d.say([]string{"30", "1000"}[i])
@@ -150,6 +153,7 @@ type sandboxDialog struct {
 	u     *tgemu.User
 	token string
 	err   error
+	last  telego.Message // the message expect found
 }
 
 func (d *sandboxDialog) command(cmd string) {
@@ -162,6 +166,24 @@ func (d *sandboxDialog) say(text string) {
 	if d.err == nil {
 		_, d.err = d.u.SendText(d.token, text)
 	}
+}
+
+// press presses the button whose text contains label on the message expect found last.
+func (d *sandboxDialog) press(label string) {
+	if d.err != nil {
+		return
+	}
+	if d.last.ReplyMarkup != nil {
+		for _, row := range d.last.ReplyMarkup.InlineKeyboard {
+			for _, b := range row {
+				if strings.Contains(b.Text, label) && b.CallbackData != "" {
+					_, d.err = d.u.Press(d.token, d.last.MessageID, b.CallbackData)
+					return
+				}
+			}
+		}
+	}
+	d.err = fmt.Errorf("no button %q in %q", label, d.last.Text)
 }
 
 // expect skips the bot's messages until one contains one of substrs, and returns
@@ -180,6 +202,7 @@ func (d *sandboxDialog) expect(substrs ...string) int {
 		}
 		for i, s := range substrs {
 			if strings.Contains(m.Text+m.Caption, s) {
+				d.last = m
 				return i
 			}
 		}

@@ -19,6 +19,7 @@ import (
 
 	"herald/api"
 	"herald/bot"
+	"herald/channelbot"
 	"herald/flows"
 	"herald/health"
 	"herald/i18n"
@@ -205,6 +206,7 @@ type app struct {
 	bot      *bot.Bot // nil without HERALD_BOT_TOKEN
 	metrics  *metrics.Metrics
 	catalog  *i18n.Catalog
+	intake   *channelbot.Intake // the managed channel bots' updates
 	stopping chan struct{}
 }
 
@@ -253,6 +255,12 @@ func build(cfg config, logger zerolog.Logger, pool *pgxpool.Pool, st *store.Stor
 	if a.river, err = queue.NewClient(pool, a.queueCfg); err != nil {
 		return nil, err
 	}
+	intakeCatalog, err := i18n.New(cfg.DefaultLang)
+	if err != nil {
+		return nil, err
+	}
+	a.intake = channelbot.New(channelbot.Config{Store: st, Opener: services.Box, APIURL: cfg.TelegramAPIURL,
+		Catalog: intakeCatalog, Logger: logger, NewClient: bot.NewClient})
 	services.Campaigns = queue.NewStarter(a.river)
 	services.Controls = queue.NewControls(st, a.river, a.queueCfg.Delivery)
 	if cfg.BotToken != "" {
@@ -274,6 +282,7 @@ func (a *app) run(ctx context.Context, cfg config, logger zerolog.Logger, db *da
 	g, gctx := errgroup.WithContext(ctx)
 	// Stops with gctx, i.e. before River at shutdown.
 	g.Go(func() error { return queue.WatchLanes(gctx, a.river, a.queueCfg) })
+	g.Go(func() error { return a.intake.Run(gctx) })
 	g.Go(func() error {
 		select {
 		case err := <-serverDone:

@@ -41,6 +41,8 @@ func TestChannelRegistrationKeepsTheTokenSecret(t *testing.T) {
 	require.True(t, b.deleted(t, owner, tokenMsg.MessageID), "the token message was not deleted")
 	require.Equal(t, 0, b.count(t, `SELECT count(*) FROM dialog_sessions WHERE strpos(draft::text, $1) > 0`, secret))
 	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM dialog_sessions WHERE draft ? 'sealed'`))
+	b.press(t, owner, named, "Send-only")
+	require.Contains(t, b.next(t, owner).Text, "how should Herald call")
 
 	b.send(t, owner, "Main sender")
 	rate := b.next(t, owner)
@@ -176,8 +178,11 @@ func TestChannelTokenFromBotFatherMessage(t *testing.T) {
 		"it can be used by anyone to control your bot.\n\nFor a description of the Bot API, see this page: https://core.telegram.org/bots/api"
 	msg, err := owner.SendText(b.token, whole)
 	require.NoError(t, err)
-	require.Contains(t, b.next(t, owner).Text, "Token verified: @acme_sender_bot")
+	verifiedMsg := b.next(t, owner)
+	require.Contains(t, verifiedMsg.Text, "Token verified: @acme_sender_bot")
 	require.True(t, b.deleted(t, owner, msg.MessageID), "BotFather's message with the token was not deleted")
+	b.press(t, owner, verifiedMsg, "Send-only")
+	b.next(t, owner)
 	b.send(t, owner, "Main")
 	b.next(t, owner)
 	b.send(t, owner, "30")

@@ -85,6 +85,10 @@ func newRoutes() routes {
 			flows.ActChannelVerify:         admin,
 			flows.ActChannelRemove:         admin, // asks
 			flows.ActChannelRemoveConfirm:  admin,
+			flows.ActChannelMode:           admin, // asks before taking a webhook over
+			flows.ActChannelModeTakeOver:   admin,
+			flows.ActChannelWelcome:        admin,
+			flows.ActChannelWelcomeSet:     admin,
 			flows.ActCampaigns:             viewer,
 			flows.ActCampaignView:          viewer,
 			flows.ActCampaignNew:           admin,

@@ -247,6 +247,35 @@ func (c *channelBots) SendTest(ctx context.Context, token string, chatID int64, 
 	return testSendErr(err, token)
 }
 
+// WebhookURL calls getWebhookInfo with token.
+func (c *channelBots) WebhookURL(ctx context.Context, token string) (string, error) {
+	tg, err := c.client(token)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	info, err := tg.GetWebhookInfo(ctx)
+	if err != nil {
+		return "", fmt.Errorf("getWebhookInfo: %w", redact(err, token))
+	}
+	return info.URL, nil
+}
+
+// DropWebhook calls deleteWebhook with token, keeping the pending updates.
+func (c *channelBots) DropWebhook(ctx context.Context, token string) error {
+	tg, err := c.client(token)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	if err := tg.DeleteWebhook(ctx, &telego.DeleteWebhookParams{}); err != nil {
+		return fmt.Errorf("deleteWebhook: %w", redact(err, token))
+	}
+	return nil
+}
+
 func testSendErr(err error, token string) error {
 	var apiErr *ta.Error
 	if errors.As(err, &apiErr) && apiErr.ErrorCode == http.StatusForbidden {

@@ -32,6 +32,10 @@ const (
 	ActChannelVerify        = "cc"
 	ActChannelRemove        = "cx" // asks
 	ActChannelRemoveConfirm = "cy"
+	ActChannelMode          = "cm"  // arg: channel id; switches managed ⇄ send-only (asks before taking a webhook over)
+	ActChannelModeTakeOver  = "cmt" // arg: channel id; confirmed: drop the other app's webhook, then managed
+	ActChannelWelcome       = "cw"  // arg: channel id; the templates to answer /start with
+	ActChannelWelcomeSet    = "cws" // arg: "<channel id>:<template id>", 0 for the built-in text
 )
 
 // paidStarsPerMessage is what Telegram charges for each message above the free
@@ -48,6 +52,11 @@ type channelStore interface {
 	ChannelSetEnabled(ctx context.Context, id int64, enabled bool) error
 	ChannelMarkVerified(ctx context.Context, id int64, username string, at time.Time) error
 	ChannelDelete(ctx context.Context, id int64) error
+	ChannelSetMode(ctx context.Context, id int64, mode string) error
+	ChannelSetWelcome(ctx context.Context, id int64, templateID *int64) error
+	SubscriberCount(ctx context.Context, channelID int64) (store.SubscriberCounts, error)
+	TemplateGet(ctx context.Context, id int64) (store.Template, error)
+	TemplateList(ctx context.Context, limit, offset int) ([]store.Template, int, error)
 }
 
 func channels(t *Turn) channelStore { return t.st }
@@ -60,6 +69,13 @@ type channelDraft struct {
 	BotID    int64  `json:"bot_id,omitempty"`
 	Username string `json:"username,omitempty"`
 	Name     string `json:"name,omitempty"`
+	// Mode is store.ChannelManaged or store.ChannelSendOnly once chosen. HookHost: the
+	// host another app's webhook points at, when managed mode found one (the step then
+	// asks before taking over); TakeOver: the admin confirmed, and registration drops
+	// that webhook.
+	Mode     string `json:"mode,omitempty"`
+	HookHost string `json:"hook_host,omitempty"`
+	TakeOver bool   `json:"take_over,omitempty"`
 }
 
 // tokenRE is the shape of a bot token: "<bot id>:<35 characters>"; tokenInTextRE
@@ -88,18 +104,20 @@ func extractToken(text string) (string, bool) {
 	return found[0][1], true
 }
 
-// dialogChannelAdd registers a channel bot: token → display name → rate.
+// dialogChannelAdd registers a channel bot: token → mode → display name → rate.
 func dialogChannelAdd() *Definition {
 	return &Definition{
 		Name: FlowChannelAdd, Role: store.RoleAdmin, Initial: "token",
 		Events: []fsm.EventDesc{
-			{Name: "verified", Src: []string{"token"}, Dst: "name"},
+			{Name: "verified", Src: []string{"token"}, Dst: "mode"},
+			{Name: "moded", Src: []string{"mode"}, Dst: "name"},
 			{Name: "named", Src: []string{"name"}, Dst: "rate"},
 		},
 		Steps: map[string]*Step{
 			"token": {Prompt: promptChannelToken, Prepare: prepareChannelToken, Handle: handleChannelToken},
-			"name":  {Prompt: promptChannelName, Handle: handleChannelName, Back: "token"},
-			"rate":  {Prompt: promptChannelRate, Handle: handleChannelRate, Back: "name"},
+			"mode":  {Prompt: promptChannelMode, Prepare: prepareChannelMode, Handle: handleChannelMode, Back: "token"},
+			"name":  {Prompt: promptChannelName, Handle: handleChannelName, Back: "mode"},
+			"rate":  {Prompt: promptChannelRate, Prepare: prepareChannelTakeOver, Handle: handleChannelRate, Back: "name"},
 		},
 	}
 }
@@ -288,8 +306,8 @@ func handleChannelRate(ctx context.Context, t *Turn, s *Session, in Input) (stri
 		}
 		text = r
 	}
-	rate, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(text, "/s"))) // "250" or "250/s"
-	if err != nil {
+	rate, ok := parseRate(text)
+	if !ok {
 		rate = -1
 	}
 	paid, err := CheckRate(rate)
@@ -321,7 +339,7 @@ func handleChannelRate(ctx context.Context, t *Turn, s *Session, in Input) (stri
 	}
 	c, err := channels(t).ChannelCreate(ctx, box, store.ChannelCreateParams{
 		BotUserID: d.BotID, Username: d.Username, Name: d.Name, Token: string(token),
-		RatePerSecond: rate, PaidBroadcast: paid, CreatedBy: t.Actor.UserID, VerifiedAt: t.Now,
+		RatePerSecond: rate, PaidBroadcast: paid, CreatedBy: t.Actor.UserID, VerifiedAt: t.Now, Mode: d.Mode,
 	})
 	var exists *store.ChannelExistsError
 	switch {
@@ -333,16 +351,26 @@ func handleChannelRate(ctx context.Context, t *Turn, s *Session, in Input) (stri
 	}
 	if err := t.Audit(ctx, "channel.registered", channelTarget(c.ID), map[string]any{
 		"name": c.Name, "username": c.Username, "bot_user_id": c.BotUserID, "rate": rate, "paid_broadcast": paid,
+		"mode": c.Mode, "took_over_webhook": d.TakeOver,
 	}); err != nil {
 		return "", err
 	}
-	t.Reply(Reply{Text: t.L.T("chan.registered", i18n.Data{"Name": esc(c.Name), "Username": esc(c.Username),
-		"Rate": rateText(t, rate, paid)}), HTML: true,
+	text = t.L.T("chan.registered", i18n.Data{"Name": esc(c.Name), "Username": esc(c.Username), "Rate": rateText(t, rate, paid)})
+	if c.Mode == store.ChannelManaged {
+		text += "\n\n" + t.L.T("chan.registered_managed", i18n.Data{"Username": esc(c.Username)})
+	}
+	t.Reply(Reply{Text: text, HTML: true,
 		Keyboard: [][]Button{
 			{{Text: t.L.T("button.open"), Data: ScreenCallback(ActChannelView, itoa(c.ID))}},
 			{{Text: t.L.T("button.menu"), Data: ScreenCallback(ActMenu, "")}},
 		}})
 	return Done, nil
+}
+
+// parseRate reads "250" or "250/s" as a rate of 1..ChannelMaxPaidRate.
+func parseRate(text string) (int, bool) {
+	rate, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(text), "/s")))
+	return rate, err == nil && rate >= 1 && rate <= store.ChannelMaxPaidRate
 }
 
 func rateText(t *Turn, rate int, paid bool) string {

@@ -24,8 +24,11 @@ func showChannels(ctx context.Context, t *Turn, _ string) error {
 	var rows [][]Button
 	for _, c := range list {
 		icon := "📡"
-		if !c.Enabled {
+		switch {
+		case !c.Enabled:
 			icon = "⏸"
+		case c.Mode == store.ChannelManaged:
+			icon = "👥" // Herald keeps its subscribers
 		}
 		rows = append(rows, []Button{{Text: icon + " " + c.Name + " · @" + c.Username, Data: ScreenCallback(ActChannelView, itoa(c.ID))}})
 	}
@@ -76,6 +79,11 @@ func showChannel(ctx context.Context, t *Turn, arg string) error {
 	}
 	text := t.L.T("chan.card", i18n.Data{"Name": esc(c.Name), "Username": esc(c.Username), "Rate": rateText(t, c.RatePerSecond, c.PaidBroadcast),
 		"State": state, "Verified": verified})
+	audience, err := channelAudience(ctx, t, c)
+	if err != nil {
+		return err
+	}
+	text += "\n" + audience
 	id := itoa(c.ID)
 	var rows [][]Button
 	if t.Actor.CanChange() {
@@ -88,6 +96,7 @@ func showChannel(ctx context.Context, t *Turn, arg string) error {
 				{Text: t.L.T("button.change_rate"), Data: ScreenCallback(ActChannelRate, id)}},
 			[]Button{{Text: toggle, Data: ScreenCallback(ActChannelToggle, id)},
 				{Text: t.L.T("button.verify"), Data: ScreenCallback(ActChannelVerify, id)}},
+			modeButtons(t, c),
 			[]Button{{Text: t.L.T("button.remove"), Data: ScreenCallback(ActChannelRemove, id)}})
 	}
 	rows = append(rows, []Button{{Text: t.L.T("button.to_list"), Data: ScreenCallback(ActChannels, "")}})
@@ -222,4 +231,37 @@ func removeChannel(ctx context.Context, t *Turn, arg string) error {
 	}
 	t.Notice(t.L.T("chan.removed", i18n.Data{"Name": c.Name}))
 	return showChannels(ctx, t, "")
+}
+
+// channelAudience is the card's mode line and, for a managed bot, its audience and
+// its answer to /start.
+func channelAudience(ctx context.Context, t *Turn, c store.Channel) (string, error) {
+	if c.Mode != store.ChannelManaged {
+		return t.L.T("chan.card_send_only"), nil
+	}
+	n, err := channels(t).SubscriberCount(ctx, c.ID)
+	if err != nil {
+		return "", err
+	}
+	welcome := t.L.T("chan.welcome_builtin")
+	if c.WelcomeTemplateID != nil {
+		switch tpl, err := channels(t).TemplateGet(ctx, *c.WelcomeTemplateID); {
+		case err == nil:
+			welcome = "«" + esc(tpl.Name) + "»"
+		case !errors.Is(err, store.ErrNotFound):
+			return "", err
+		}
+	}
+	return t.L.T("chan.card_managed", i18n.Data{"Active": t.L.Number(n.Active), "Blocked": t.L.Number(n.Blocked),
+		"Stopped": t.L.Number(n.Stopped), "Chats": t.L.Number(n.Chats), "Welcome": welcome}), nil
+}
+
+// modeButtons switch the mode and, for a managed bot, pick its welcome.
+func modeButtons(t *Turn, c store.Channel) []Button {
+	id := itoa(c.ID)
+	if c.Mode != store.ChannelManaged {
+		return []Button{{Text: t.L.T("button.make_managed"), Data: ScreenCallback(ActChannelMode, id)}}
+	}
+	return []Button{{Text: t.L.T("button.make_send_only"), Data: ScreenCallback(ActChannelMode, id)},
+		{Text: t.L.T("button.welcome"), Data: ScreenCallback(ActChannelWelcome, id)}}
 }

@@ -122,7 +122,8 @@ func allRoles() map[string]string {
 		flows.ActTemplateDelete, flows.ActTemplateDeleteConfirm, flows.ActBatchNew, flows.ActBatchRename,
 		flows.ActBatchDelete, flows.ActBatchDeleteConfirm, flows.ActChannelNew, flows.ActChannelRename,
 		flows.ActChannelRate, flows.ActChannelToggle, flows.ActChannelVerify, flows.ActChannelRemove,
-		flows.ActChannelRemoveConfirm, flows.ActCampaignNew, flows.ActCampaignCardControl, flows.ActCampaignControl,
+		flows.ActChannelRemoveConfirm, flows.ActChannelMode, flows.ActChannelModeTakeOver, flows.ActChannelWelcome,
+		flows.ActChannelWelcomeSet, flows.ActCampaignNew, flows.ActCampaignCardControl, flows.ActCampaignControl,
 		flows.ActCampaignControlSure, flows.ActCampaignEdit, flows.ActCampaignOperate, flows.ActCampaignOperateSure} {
 		roles[name] = store.RoleAdmin
 	}

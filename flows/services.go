@@ -70,6 +70,12 @@ type ChannelBots interface {
 	// SendTest sends r to chatID as the channel bot (media in r are the management
 	// bot's file ids and are re-uploaded): ErrNotStarted when Telegram answers 403.
 	SendTest(ctx context.Context, token string, chatID int64, r Reply) error
+	// WebhookURL calls getWebhookInfo: where the bot's updates go now ("" when no
+	// webhook is set and they wait for getUpdates).
+	WebhookURL(ctx context.Context, token string) (string, error)
+	// DropWebhook calls deleteWebhook, keeping the pending updates, so that Herald's
+	// intake can receive them (managed mode taking a bot over from another app).
+	DropWebhook(ctx context.Context, token string) error
 }
 
 // ChatOps are immediate actions in a chat of the management bot.

@@ -64,10 +64,25 @@ type Channel struct {
 	CreatedBy       int64
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	// Mode is ChannelManaged (Herald receives the bot's updates and keeps its
+	// subscribers) or ChannelSendOnly (another app does; Herald only sends).
+	Mode string
+	// WelcomeTemplateID is the template a managed bot answers /start with; nil means
+	// the built-in short text in the user's language.
+	WelcomeTemplateID *int64
 }
 
+// Channel modes (channels.mode).
+const (
+	ChannelManaged  = "managed"
+	ChannelSendOnly = "send_only"
+)
+
+// ErrModeInvalid: a mode is ChannelManaged or ChannelSendOnly.
+var ErrModeInvalid = errors.New("channel mode must be managed or send_only")
+
 const channelColumns = `id, bot_user_id, username, name, token_ciphertext, rate_per_second, paid_broadcast,
-	enabled, verified_at, retry_after_until, created_by, created_at, updated_at`
+	enabled, verified_at, retry_after_until, created_by, created_at, updated_at, mode, welcome_template_id`
 
 // ChannelCreateParams register a bot. The caller has checked the token with getMe,
 // which gave BotUserID and Username.
@@ -80,6 +95,7 @@ type ChannelCreateParams struct {
 	PaidBroadcast bool
 	CreatedBy     int64
 	VerifiedAt    time.Time // when getMe succeeded; zero for not verified
+	Mode          string    // "" means ChannelSendOnly (today's behaviour)
 }
 
 // ChannelCreate registers a channel bot, storing only sealer's ciphertext of its token.
@@ -94,6 +110,12 @@ func (s *Store) ChannelCreate(ctx context.Context, sealer TokenSealer, p Channel
 	}
 	if err := checkRate(p.RatePerSecond, p.PaidBroadcast); err != nil {
 		return Channel{}, err
+	}
+	if p.Mode == "" {
+		p.Mode = ChannelSendOnly
+	}
+	if p.Mode != ChannelManaged && p.Mode != ChannelSendOnly {
+		return Channel{}, ErrModeInvalid
 	}
 	var verifiedAt *time.Time
 	if !p.VerifiedAt.IsZero() {
@@ -112,11 +134,11 @@ func (s *Store) ChannelCreate(ctx context.Context, sealer TokenSealer, p Channel
 	}
 	c, err := scanChannel(s.db.QueryRow(ctx, `
 		INSERT INTO channels (bot_user_id, username, name, token_ciphertext, rate_per_second,
-			paid_broadcast, created_by, verified_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			paid_broadcast, created_by, verified_at, mode)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		RETURNING `+channelColumns,
 		p.BotUserID, p.Username, p.Name, sealer.Seal([]byte(p.Token)), p.RatePerSecond,
-		p.PaidBroadcast, p.CreatedBy, verifiedAt))
+		p.PaidBroadcast, p.CreatedBy, verifiedAt, p.Mode))
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" && pgErr.ConstraintName == "channels_bot_user_id_key" {
 		return Channel{}, &ChannelExistsError{} // registered concurrently; ChannelID unknown
@@ -195,6 +217,42 @@ func (s *Store) ChannelSetRate(ctx context.Context, id int64, rate int, paid boo
 // ChannelSetEnabled switches a channel on or off: ErrNotFound.
 func (s *Store) ChannelSetEnabled(ctx context.Context, id int64, enabled bool) error {
 	return s.channelUpdate(ctx, "enable/disable", id, `enabled = $2`, enabled)
+}
+
+// ChannelSetMode switches a channel between ChannelManaged and ChannelSendOnly:
+// ErrNotFound or ErrModeInvalid. The intake notices the switch at its next look at the
+// channels and starts or stops receiving the bot's updates.
+func (s *Store) ChannelSetMode(ctx context.Context, id int64, mode string) error {
+	if mode != ChannelManaged && mode != ChannelSendOnly {
+		return ErrModeInvalid
+	}
+	return s.channelUpdate(ctx, "set mode of", id, `mode = $2`, mode)
+}
+
+// ChannelSetWelcome sets the template a managed bot answers /start with (nil: the
+// built-in text): ErrNotFound for a missing channel or template.
+func (s *Store) ChannelSetWelcome(ctx context.Context, id int64, templateID *int64) error {
+	err := s.channelUpdate(ctx, "set welcome of", id, `welcome_template_id = $2`, templateID)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23503" { // the template is gone
+		return ErrNotFound
+	}
+	return err
+}
+
+// ChannelListManaged returns the live channels in managed mode: the bots whose
+// updates Herald receives.
+func (s *Store) ChannelListManaged(ctx context.Context) ([]Channel, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+channelColumns+` FROM channels
+		WHERE deleted_at IS NULL AND mode = 'managed' ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list managed channels: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Channel, error) { return scanChannel(row) })
+	if err != nil {
+		return nil, fmt.Errorf("list managed channels: %w", err)
+	}
+	return list, nil
 }
 
 // ChannelMarkVerified records a successful getMe at at, with the username it returned
@@ -278,6 +336,6 @@ func checkRate(rate int, paid bool) error {
 func scanChannel(row pgx.Row) (Channel, error) {
 	var c Channel
 	err := row.Scan(&c.ID, &c.BotUserID, &c.Username, &c.Name, &c.TokenCiphertext, &c.RatePerSecond, &c.PaidBroadcast,
-		&c.Enabled, &c.VerifiedAt, &c.RetryAfterUntil, &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt)
+		&c.Enabled, &c.VerifiedAt, &c.RetryAfterUntil, &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt, &c.Mode, &c.WelcomeTemplateID)
 	return c, err
 }

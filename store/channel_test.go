@@ -21,7 +21,7 @@ var (
 )
 
 // newTestBox is a secrets.Box under a fresh random key.
-func newTestBox(t *testing.T) *secrets.Box {
+func newTestBox(t testing.TB) *secrets.Box {
 	t.Helper()
 	key := make([]byte, secrets.KeySize)
 	_, _ = rand.Read(key)

@@ -12,6 +12,7 @@ const (
 	ChatPrivate    = "private"
 	ChatGroup      = "group"
 	ChatSupergroup = "supergroup"
+	ChatChannel    = "channel"
 )
 
 type memberStatus uint8
@@ -49,9 +50,12 @@ type chat struct {
 }
 
 type groupBot struct {
-	b      *bot
-	window []int64 // sends in the last minute
-	sent   int
+	b     *bot
+	admin bool // an administrator there (AddAdmin), not a plain member
+	// canPost: in a channel, the administrator right to post (can_post_messages).
+	canPost bool
+	window  []int64 // sends in the last minute
+	sent    int
 }
 
 // msg is the compact stored form of a message; it is rendered into a

@@ -33,7 +33,8 @@
 //	(*Server) Stats(token string) Stats; (Stats) Duplicates() map[int64]int
 //	(*Server) UnansweredCallbacks(token string) []string
 //	(*Server) CallbackAnswerFor(token, queryID string) (CallbackAnswer, bool) // with PressedAt, AnsweredAt
-//	(*Server) PendingUpdates(token string) int; Polling(token string) bool
+//	(*Server) CreateChannel(title, username string) *Group
+//	(*Server) PendingUpdates(token string) int; Polling(token string) bool; Conflicts(token string) int64 (409s)
 //	(*Server) Commands(token string) []telego.BotCommand
 //
 // User (every action produces the updates Telegram would, delivered by
@@ -47,7 +48,8 @@
 //	Press(token string, messageID int, callbackData string) (queryID string, err error)
 //	WaitBotMessage(token string, timeout time.Duration) (telego.Message, error); WaitBotMessageCtx(ctx, token)
 //
-// Group: AddBot(token string, by *User); SendText(u *User, text string, entities ...).
+// Group (also a channel): AddBot(token string, by *User); AddAdmin(token, by, canPost bool);
+// RemoveBot(token, by, ban bool); SendText(u *User, text string, entities ...).
 // User-side errors: ErrNotStarted, ErrBlocked, ErrDeactivated, ErrNoMessage,
 // ErrNoButton, ErrNotMember, ErrUnknownGroup.
 //
@@ -63,7 +65,7 @@
 //	POST /emu/bots {"username","token"?}      GET /emu/bots
 //	POST /emu/users {"first_name",…,"count"}
 //	POST /emu/users/{id}/{start|block|unblock|deactivate|text|command|document|photo|contact|press}
-//	     {"token","text","command","message_id","data","caption","name","mime","bytes"(base64),"contact"}
+//	     {"token","payload"(start),"text","command","message_id","data","caption","name","mime","bytes"(base64),"contact"}
 //	GET  /emu/users/{id}/next?token=…&timeout=5s
 //	GET  /emu/bots/{token}/stats[?brief=1]  (sent, too_many_requests, max_per_second, chats,
 //	     duplicates, first_sent_ns, last_sent_ns, max_gap_ns, per_chat unless brief)
@@ -111,9 +113,10 @@
 //	Files                uploads up to 50 MB (413 above), file_id per bot,     URL uploads ("failed to get HTTP URL
 //	                     file_unique_id, getFile + download, > 20 MB refused    content"); one PhotoSize instead of several;
 //	                                                                            no thumbnails; video metadata only as sent
-//	Chats                private (id = user id), group (negative),             channels, forums, privacy mode (bots in a
-//	                     supergroup (-100…, @username), my_chat_member on      group see every message), chat_member
-//	                     start / block / unblock / added to group
+//	Chats                private (id = user id), group (negative),             forums, privacy mode (bots in a group see
+//	                     supergroup and channel (-100…, @username),             every message), chat_member, channel posts
+//	                     my_chat_member on start / block / unblock / added,    by users
+//	                     promoted (can_post_messages), removed, banned
 //	Objects              telego's types: from, chat with type, date in          inline mode, payments, games, stickers,
 //	                     seconds, entities, inline reply_markup, file objects   polls, reactions, business, stories
 //	Faults (per bot)     latency + jitter, share of 500/502, stalls, dropped

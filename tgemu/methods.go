@@ -161,11 +161,15 @@ func (b *bot) canPost(c *chat) *apiError {
 		return nil
 	}
 	gb := c.groupBots[b.id]
-	if gb == nil {
-		if c.typ == ChatSupergroup {
-			return forbidden("bot is not a member of the supergroup chat")
-		}
+	switch {
+	case gb == nil && c.typ == ChatChannel:
+		return forbidden("bot is not a member of the channel chat")
+	case gb == nil && c.typ == ChatSupergroup:
+		return forbidden("bot is not a member of the supergroup chat")
+	case gb == nil:
 		return forbidden("bot is not a member of the group chat")
+	case c.typ == ChatChannel && !gb.canPost:
+		return badRequest("need administrator rights in the channel chat")
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mymmrac/telego"
@@ -31,6 +32,9 @@ type updateQueue struct {
 	allowed []string      // nil: default set
 	poll    *poller
 	hook    *webhook
+	// conflicts counts 409 answers to getUpdates: two pollers, or a poll while a
+	// webhook is set.
+	conflicts atomic.Int64
 }
 
 type poller struct{ terminated chan struct{} }
@@ -75,6 +79,12 @@ func (b *bot) enqueue(typ string, u telego.Update) {
 	q.items = append(q.items, queued{id: u.UpdateID, raw: raw})
 	close(q.notify)
 	q.notify = make(chan struct{})
+}
+
+// Conflicts is the number of 409 answers the bot's getUpdates calls got (another
+// poller took over, or a webhook is set): 0 when exactly one process polls it.
+func (s *Server) Conflicts(token string) int64 {
+	return s.mustBot(token).upd.conflicts.Load()
 }
 
 // PendingUpdates is the number of updates not yet confirmed by getUpdates
@@ -133,6 +143,7 @@ func (b *bot) getUpdates(ctx context.Context, p *params) (any, *apiError) {
 	q.mu.Lock()
 	if q.hook != nil {
 		q.mu.Unlock()
+		q.conflicts.Add(1)
 		return nil, errConflictHook
 	}
 	if p.AllowedUpdates != nil {
@@ -166,6 +177,7 @@ func (b *bot) getUpdates(ctx context.Context, p *params) (any, *apiError) {
 			q.mu.Lock()
 			if q.poll != me { // terminated concurrently
 				q.mu.Unlock()
+				q.conflicts.Add(1)
 				return nil, errConflictPoll
 			}
 			if len(q.items) > 0 {
@@ -177,6 +189,7 @@ func (b *bot) getUpdates(ctx context.Context, p *params) (any, *apiError) {
 			wake = q.notify
 			q.mu.Unlock()
 		case <-me.terminated:
+			q.conflicts.Add(1)
 			return nil, errConflictPoll
 		case <-timer.C:
 			q.mu.Lock()

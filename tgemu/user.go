@@ -339,7 +339,7 @@ func (s *Server) CreateSupergroup(title, username string, members ...*User) *Gro
 func (s *Server) createGroup(typ, title, username string, members []*User) *Group {
 	n := s.nextGroup.Add(1)
 	id := -n
-	if typ == ChatSupergroup {
+	if typ != ChatGroup { // supergroups and channels: -100…
 		id = -1000000000000 - n
 	}
 	c := newChat(id, typ)

@@ -53,6 +53,7 @@ func (s *Server) userMux() *http.ServeMux {
 		var in struct {
 			Token     string         `json:"token"`
 			Text      string         `json:"text"`
+			Payload   string         `json:"payload"` // start: t.me/<bot>?start=<payload>
 			Command   string         `json:"command"`
 			MessageID int            `json:"message_id"`
 			Data      string         `json:"data"`
@@ -73,7 +74,7 @@ func (s *Server) userMux() *http.ServeMux {
 		var err error
 		switch r.PathValue("action") {
 		case "start":
-			res, err = u.Start(in.Token)
+			res, err = u.StartWithPayload(in.Token, in.Payload)
 		case "block":
 			u.Block(in.Token)
 			res = true
