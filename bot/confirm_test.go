@@ -30,7 +30,7 @@ func TestDestructiveControlsAskFirst(t *testing.T) {
 	_, err := b.st.Pool().Exec(b.ctx, `
 		INSERT INTO campaign_counters (campaign_id, status, n)
 		SELECT campaign_id, status, count(*) FROM deliveries WHERE campaign_id = $1 GROUP BY campaign_id, status
-		ON CONFLICT (campaign_id, status) DO UPDATE SET n = EXCLUDED.n`, victimID)
+		ON CONFLICT (campaign_id, channel_id, status) DO UPDATE SET n = EXCLUDED.n`, victimID)
 	require.NoError(t, err)
 
 	// Resend from the card.

@@ -80,11 +80,11 @@ func testGuidedFirstCampaign(t *testing.T, c guidedCase) {
 	in.send(t, c.text)                                          // the message; its name comes from the first line
 	b.waitButton(t, admin, ":skip")                             // the buttons step
 	in.send(t, c.button)                                        // one URL button
-	in.press(t, b.waitButton(t, admin, ":save"), ":save")       // saved: on to the list, which is missing too
-	b.waitButton(t, admin, ":cancel")                           // the file step
-	in.document(t, "clients.csv", []byte(csv))                  // imported: on to the sender bot
+	in.press(t, b.waitButton(t, admin, ":save"), ":save")       // saved: on to the sender bot, which is missing too
 	b.waitButton(t, admin, ":howto")                            // the token step
-	in.send(t, botFatherMessage(sender))                        // registered at 30/s: on to the summary
+	in.send(t, botFatherMessage(sender))                        // registered at 30/s: on to the list
+	b.waitButton(t, admin, ":cancel")                           // the file step
+	in.document(t, "clients.csv", []byte(csv))                  // imported: on to the summary
 	in.press(t, b.waitButton(t, admin, ":confirm"), ":confirm") // Send now
 	first := in.n
 	t.Logf("%s: first campaign in %d inputs", c.lang, first)
@@ -402,33 +402,26 @@ func TestSubDialogCancelKeepsChoices(t *testing.T) {
 
 	b.command(t, owner, "/newcampaign")
 	b.press(t, owner, b.nextContaining(t, owner, "step 1 of 5"), "Coupon")
-	require.Contains(t, b.next(t, owner).Text, "Now the recipient list: there is none yet")
-	source := b.nextContaining(t, owner, "Send the CSV or XLSX file")
+	require.Contains(t, b.next(t, owner).Text, "Now the sender bot")
+	token := b.nextContaining(t, owner, "token")
 	flow, d := draft()
-	require.Equal(t, "batch_new", flow)
+	require.Equal(t, "chan_add", flow)
 	require.Contains(t, d, "_caller", "the wizard waits in the sub-dialog's session")
 
-	b.press(t, owner, source, "Cancel")
-	step := b.nextContaining(t, owner, "There are no recipient lists yet")
+	b.press(t, owner, token, "Cancel")
+	step := b.nextContaining(t, owner, "There is no enabled sender bot")
 	flow, d = draft()
 	require.Equal(t, "cmp_new", flow)
 	require.NotZero(t, d["template_id"], "the template chosen before stays chosen")
 	require.NotContains(t, d, "_caller")
 
-	b.press(t, owner, step, "Upload a batch")
-	b.nextContaining(t, owner, "Send the CSV or XLSX file")
-	_, err := owner.SendDocument(b.token, "December clients.csv", "text/csv",
-		[]byte(fmt.Sprintf("chat_id,first_name\n%d,Olga\n", owner.ID)), "")
-	require.NoError(t, err)
-	require.Contains(t, b.nextContaining(t, owner, "is ready").Text, "December clients")
-	require.Contains(t, b.next(t, owner).Text, "Last, the sender bot")
+	b.press(t, owner, step, "Register a bot")
 	b.nextContaining(t, owner, "token")
 	flow, d = draft()
 	require.Equal(t, "chan_add", flow)
 	caller := d["_caller"].(map[string]any)
 	require.Equal(t, "cmp_new", caller["flow"])
-	require.NotZero(t, caller["draft"].(map[string]any)["batch_id"], "the list just made is chosen")
-	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM batches WHERE name = 'December clients'`))
+	require.NotZero(t, caller["draft"].(map[string]any)["template_id"], "the template is still chosen")
 }
 
 // TestOnlyOptionChosenAndChangeable: the only list and bot are chosen by themselves;
@@ -445,9 +438,9 @@ func TestOnlyOptionChosenAndChangeable(t *testing.T) {
 	b.command(t, owner, "/newcampaign")
 	b.pick(t, owner, "Welcome")
 	summary := b.nextContaining(t, owner, "Step 5 of 5")
-	require.Contains(t, summary.Text, "Chosen by itself, being the only one: the recipient list, the sender bot.")
+	require.Contains(t, summary.Text, "Chosen by itself, being the only one: the sender bot, the recipient list.")
 	b.press(t, owner, summary, "✏️ Recipient list")
-	step := b.nextContaining(t, owner, "Step 2 of 5")
+	step := b.nextContaining(t, owner, "Step 3 of 5")
 	require.Equal(t, "👥 Clients · 2", step.ReplyMarkup.InlineKeyboard[0][0].Text)
 	b.press(t, owner, step, "Clients")
 	summary = b.nextContaining(t, owner, "Step 5 of 5")

@@ -58,10 +58,18 @@ func campaigns(t *Turn) campaignStore { return t.st }
 // fixed when the wizard opens, so that however often Confirm arrives (a double
 // press, a retry after a lost answer) one campaign and one start job result.
 type campaignDraft struct {
-	Key        string    `json:"key"`
-	TemplateID int64     `json:"template_id,omitempty"`
-	BatchID    int64     `json:"batch_id,omitempty"`
-	ChannelID  int64     `json:"channel_id,omitempty"`
+	Key        string `json:"key"`
+	TemplateID int64  `json:"template_id,omitempty"`
+	BatchID    int64  `json:"batch_id,omitempty"`
+	ChannelID  int64  `json:"channel_id,omitempty"`
+	// The audience step's choices (campaign_audience.go): the bots (ChannelIDs, when
+	// several), the audience kind with its source or date, and the sources its
+	// buttons offered.
+	ChannelIDs []int64   `json:"channel_ids,omitempty"`
+	Audience   string    `json:"audience,omitempty"`
+	Source     string    `json:"source,omitempty"`
+	Since      time.Time `json:"since,omitzero"`
+	Sources    []string  `json:"sources,omitempty"`
 	At         time.Time `json:"at,omitzero"`       // zero: now
 	Pending    string    `json:"pending,omitempty"` // a date typed before the time zone was known
 	Unsure     time.Time `json:"unsure,omitzero"`   // a far or next-year date awaiting confirmation
@@ -71,14 +79,14 @@ type campaignDraft struct {
 // pickLimit is how many templates, batches or channels a wizard step offers.
 const pickLimit = 20
 
-// dialogCampaignNew is the wizard: template → batch → channel → when (→ time zone) → summary.
+// dialogCampaignNew is the wizard: template → sender bot(s) → audience (skipped when
+// one list is the only choice; → since date) → summary, each piece guided
+// (campaign_guided.go); Schedule on the summary → when (→ time zone) → summary.
 func dialogCampaignNew() *Definition {
 	return &Definition{
 		Name: FlowCampaignNew, Role: store.RoleAdmin, Initial: "template",
 		Events: append([]fsm.EventDesc{
-			{Name: "templated", Src: []string{"template"}, Dst: "batch"},
-			{Name: "batched", Src: []string{"batch"}, Dst: "channel"},
-			{Name: "channelled", Src: []string{"channel"}, Dst: "when"},
+			{Name: "need_since", Src: []string{"audience"}, Dst: "since"},
 			{Name: "timed", Src: []string{"when", "zone", "when_sure"}, Dst: "summary"},
 			{Name: "unsure", Src: []string{"when", "zone", "when_sure"}, Dst: "when_sure"},
 			{Name: "need_zone", Src: []string{"when", "when_sure"}, Dst: "zone"},
@@ -87,9 +95,10 @@ func dialogCampaignNew() *Definition {
 		}, guideEvents()...),
 		Steps: map[string]*Step{
 			"template":  {Prompt: promptCampaignTemplate, Handle: handleCampaignTemplate},
-			"batch":     {Prompt: promptCampaignBatch, Handle: handleCampaignBatch, Back: "template"},
-			"channel":   {Prompt: promptCampaignChannel, Handle: handleCampaignChannel, Back: "batch"},
-			"when":      {Prompt: promptCampaignWhen, Handle: handleCampaignWhen, Back: "channel"},
+			"channel":   {Prompt: promptCampaignChannel, Handle: handleCampaignChannel, Back: "template"},
+			"audience":  {Prompt: promptCampaignAudience, Handle: handleCampaignAudience, Back: "channel"},
+			"since":     {Prompt: promptCampaignSince, Handle: handleCampaignSince, Back: "audience"},
+			"when":      {Prompt: promptCampaignWhen, Handle: handleCampaignWhen, Back: "audience"},
 			"zone":      {Prompt: promptCampaignZone, Handle: handleCampaignZone, Back: "when"},
 			"when_sure": {Prompt: promptCampaignWhenSure, Handle: handleCampaignWhenSure, Back: "when"},
 			"summary": {Prompt: promptCampaignSummary, Prepare: prepareCampaignSummary, Handle: handleCampaignSummary,
@@ -156,48 +165,6 @@ func handleCampaignTemplate(ctx context.Context, t *Turn, s *Session, in Input) 
 	return guideOn(ctx, t, s, d)
 }
 
-func promptCampaignBatch(ctx context.Context, t *Turn, s *Session) error {
-	list, total, err := batches(t).BatchList(ctx, 0, pickLimit)
-	if err != nil {
-		return err
-	}
-	if total == 0 {
-		t.Reply(Reply{Text: t.L.T("cmp.no_batches"), HTML: true, Keyboard: [][]Button{newPieceButton(t, s, pieceBatch)}})
-		return nil
-	}
-	var rows [][]Button
-	for _, b := range list {
-		rows = append(rows, []Button{s.Button("👥 "+b.Name+" · "+strconv.Itoa(b.RecipientCount), "b:"+itoa(b.ID))})
-	}
-	rows = append(rows, newPieceButton(t, s, pieceBatch))
-	t.Reply(Reply{Text: t.L.T("cmp.ask_batch"), HTML: true, Keyboard: rows})
-	return nil
-}
-
-func handleCampaignBatch(ctx context.Context, t *Turn, s *Session, in Input) (string, error) {
-	d, err := loadCampaignDraft(s)
-	if err != nil {
-		return "", err
-	}
-	if in.Action == newPieceAction {
-		return newPiece(s, pieceBatch), nil
-	}
-	id, ok := pickID(in.Action, "b:")
-	if !ok {
-		if in.Action != "" {
-			return "", Outdated()
-		}
-		return "", Invalid("cmp.press_a_button", nil)
-	}
-	if _, _, err := batches(t).BatchGet(ctx, id); errors.Is(err, store.ErrNotFound) {
-		return "", Invalid("batch.gone", nil)
-	} else if err != nil {
-		return "", err
-	}
-	d.BatchID = id
-	return guideOn(ctx, t, s, d)
-}
-
 func promptCampaignChannel(ctx context.Context, t *Turn, s *Session) error {
 	list, err := channels(t).ChannelList(ctx)
 	if err != nil {
@@ -208,6 +175,9 @@ func promptCampaignChannel(ctx context.Context, t *Turn, s *Session) error {
 		if c.Enabled {
 			rows = append(rows, []Button{s.Button("📡 "+c.Name+" · @"+c.Username+" · "+t.L.T("chan.rate_short", i18n.Data{"Rate": c.RatePerSecond}), "c:"+itoa(c.ID))})
 		}
+	}
+	if all := allChannelsButton(t, s, len(rows)); all != nil {
+		rows = append(rows, all)
 	}
 	if len(rows) == 0 {
 		t.Reply(Reply{Text: t.L.T("cmp.no_channels"), HTML: true, Keyboard: [][]Button{newPieceButton(t, s, pieceChannel)}})
@@ -226,22 +196,15 @@ func handleCampaignChannel(ctx context.Context, t *Turn, s *Session, in Input) (
 	if in.Action == newPieceAction {
 		return newPiece(s, pieceChannel), nil
 	}
-	id, ok := pickID(in.Action, "c:")
-	if !ok {
-		if in.Action != "" {
-			return "", Outdated()
-		}
-		return "", Invalid("cmp.press_a_button", nil)
-	}
-	c, err := channels(t).ChannelGet(ctx, id)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return "", Invalid("chan.gone", nil)
-	case err != nil:
+	ids, err := pickChannels(ctx, t, in.Action)
+	if err != nil {
 		return "", err
-	case !c.Enabled:
-		return "", Invalid("cmp.channel_disabled", i18n.Data{"Name": esc(c.Name)})
 	}
-	d.ChannelID = id
+	d.ChannelID, d.ChannelIDs = ids[0], nil
+	if len(ids) > 1 {
+		d.ChannelIDs = ids
+	}
+	// The audience depends on the bots: chosen again for new ones.
+	d.Audience, d.BatchID, d.Source, d.Since = "", 0, "", time.Time{}
 	return guideOn(ctx, t, s, d)
 }

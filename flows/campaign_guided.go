@@ -37,44 +37,61 @@ var pieceChild = map[string]struct{ flow, state, intro string }{
 	pieceChannel:  {FlowChannelAdd, "token", "guide.intro_channel"},
 }
 
+// pieceState is the wizard's step that asks for a piece: the recipient list is chosen
+// on the audience step, among the bots' subscribers, groups and the lists.
+var pieceState = map[string]string{pieceTemplate: "template", pieceBatch: "audience", pieceChannel: "channel"}
+
 // guideEvents lead from any step of the wizard to the step of a piece, or to the
 // summary; "schedule" leads from the summary to the time steps.
 func guideEvents() []fsm.EventDesc {
-	all := []string{"template", "batch", "channel", "when", "zone", "when_sure", "summary"}
+	all := []string{"template", "channel", "audience", "since", "when", "zone", "when_sure", "summary"}
 	return []fsm.EventDesc{
 		{Name: "to_template", Src: all, Dst: "template"},
-		{Name: "to_batch", Src: all, Dst: "batch"},
 		{Name: "to_channel", Src: all, Dst: "channel"},
+		{Name: "to_audience", Src: all, Dst: "audience"},
 		{Name: "to_summary", Src: all, Dst: "summary"},
 		{Name: "schedule", Src: []string{"summary"}, Dst: "when"},
 	}
 }
 
-// guide finds the draft's next missing piece: it fills the only option in (noting
-// it in d.Auto), and returns the state that asks for a piece with several options,
-// or a call for a piece with none, or "summary".
+// guide finds the draft's next missing piece (template, sender bot, then the
+// audience, which depends on the bots): it fills the only option in (noting it in
+// d.Auto), and returns the state that asks for a piece with several options, or a
+// call for a piece with none, or "summary".
 func guide(ctx context.Context, t *Turn, d *campaignDraft) (string, *callRequest, error) {
-	for _, piece := range []string{pieceTemplate, pieceBatch, pieceChannel} {
-		field := d.piece(piece)
-		if *field != 0 {
+	for _, piece := range []string{pieceTemplate, pieceChannel, pieceBatch} {
+		if d.has(piece) {
 			continue
 		}
-		ids, err := pieceOptions(ctx, t, piece)
+		ids, err := pieceOptions(ctx, t, d, piece)
 		if err != nil {
 			return "", nil, err
 		}
+		state := pieceState[piece]
 		switch len(ids) {
 		case 0:
 			c := pieceChild[piece]
-			return piece, &callRequest{flow: c.flow, state: c.state, resume: piece, intro: c.intro}, nil
+			return state, &callRequest{flow: c.flow, state: c.state, resume: state, intro: c.intro}, nil
 		case 1:
-			*field = ids[0]
+			*d.piece(piece) = ids[0]
+			if piece == pieceBatch {
+				d.Audience = store.AudienceBatch
+			}
 			d.Auto = append(d.Auto, piece)
 		default:
-			return piece, nil, nil
+			return state, nil, nil
 		}
 	}
 	return "summary", nil, nil
+}
+
+// has reports whether the draft has piece: the audience counts as the list when it
+// is not a list's.
+func (d *campaignDraft) has(piece string) bool {
+	if piece == pieceBatch && d.Audience != "" && d.Audience != store.AudienceBatch && d.Audience != store.AudienceBatchSubscribers {
+		return true
+	}
+	return *d.piece(piece) != 0
 }
 
 // guideOn saves d and moves the wizard to its next piece (for Step.Handle).
@@ -105,9 +122,19 @@ func (d *campaignDraft) piece(piece string) *int64 {
 }
 
 // pieceOptions are the ids the wizard could choose for piece, up to two (enough to
-// tell none, one and several apart).
-func pieceOptions(ctx context.Context, t *Turn, piece string) ([]int64, error) {
+// tell none, one and several apart). For the list, the bots' subscribers or groups
+// are a choice too: then the audience step asks (two "ids" that are not lists).
+func pieceOptions(ctx context.Context, t *Turn, d *campaignDraft, piece string) ([]int64, error) {
 	var ids []int64
+	if piece == pieceBatch {
+		opts, err := audiences(t).AudienceOptions(ctx, d.channels(), 0)
+		if err != nil {
+			return nil, err
+		}
+		if opts.Subscribers > 0 || opts.Chats > 0 {
+			return []int64{0, 0}, nil
+		}
+	}
 	switch piece {
 	case pieceTemplate:
 		list, _, err := templates(t).TemplateList(ctx, 2, 0)
@@ -172,6 +199,9 @@ func resumeCampaign(ctx context.Context, t *Turn, s *Session, child string, id i
 	for piece, c := range pieceChild {
 		if c.flow == child {
 			*d.piece(piece) = id
+			if piece == pieceBatch {
+				d.Audience = store.AudienceBatch
+			}
 		}
 	}
 	return guideOn(ctx, t, s, d)
@@ -183,7 +213,7 @@ const newPieceAction = "new"
 // newPiece answers newPieceAction at the step of piece.
 func newPiece(s *Session, piece string) string {
 	c := pieceChild[piece]
-	return s.Call(c.flow, c.state, nil, piece, "")
+	return s.Call(c.flow, c.state, nil, pieceState[piece], "")
 }
 
 // newPieceButton is the step's "➕ New …" button.
@@ -256,6 +286,9 @@ func guidedSummaryAction(s *Session, d campaignDraft, action string) (string, bo
 		return "", false, nil
 	}
 	*d.piece(piece) = 0
+	if piece == pieceBatch {
+		d.Audience = ""
+	}
 	var auto []string
 	for _, p := range d.Auto {
 		if p != piece {
@@ -263,7 +296,7 @@ func guidedSummaryAction(s *Session, d campaignDraft, action string) (string, bo
 		}
 	}
 	d.Auto = auto
-	return "to_" + piece, true, s.Save(d)
+	return "to_" + pieceState[piece], true, s.Save(d)
 }
 
 // lastCampaign is the newest campaign the actor created among the latest ones, or nil.
@@ -291,7 +324,16 @@ func repeatCampaign(ctx context.Context, t *Turn) error {
 		return NotFound("guide.no_last")
 	}
 	d := campaignDraft{Key: fmt.Sprintf("wizard:%d:%d", t.ChatID, t.Now.UnixNano()),
-		TemplateID: last.TemplateID, BatchID: last.BatchID, ChannelID: last.ChannelID}
+		TemplateID: last.TemplateID, BatchID: last.BatchID, ChannelID: last.ChannelID,
+		Audience: last.Audience, Source: last.AudienceSource}
+	if last.AudienceSince != nil {
+		d.Since = *last.AudienceSince
+	}
+	if ids, err := t.st.CampaignChannelIDs(ctx, last.ID); err != nil {
+		return err
+	} else if len(ids) > 1 {
+		d.ChannelIDs = ids
+	}
 	t.startAt(FlowCampaignNew, "summary", d)
 	return nil
 }

@@ -22,7 +22,7 @@ func showCampaigns(ctx context.Context, t *Turn, arg string) error {
 	}
 	var rows [][]Button
 	for _, c := range list {
-		rows = append(rows, []Button{{Text: statusIcon(c.Status) + " #" + itoa(c.ID) + " " + c.TemplateName + " → " + c.BatchName,
+		rows = append(rows, []Button{{Text: statusIcon(c.Status) + " #" + itoa(c.ID) + " " + c.TemplateName + " → " + campaignAudienceName(t, c),
 			Data: ScreenCallback(ActCampaignView, itoa(c.ID))}})
 	}
 	rows = append(rows, pager(t, ActCampaigns, page, total)...)
@@ -88,7 +88,7 @@ func showCampaign(ctx context.Context, t *Turn, arg string) error {
 		return err
 	}
 	text := t.L.T("cmp.card", i18n.Data{"ID": c.ID, "Status": statusIcon(c.Status) + " " + statusName(t, c.Status),
-		"Template": esc(c.TemplateName), "Batch": esc(c.BatchName), "Channel": esc(c.ChannelName), "When": when,
+		"Template": esc(c.TemplateName), "Batch": esc(campaignAudienceName(t, c)), "Channel": esc(c.ChannelName), "When": when,
 		"Total": n.Total(), "Sent": n.Sent, "Pending": n.Open(), "Failed": n.Failed, "Blocked": n.Blocked,
 		"Uncertain": n.Uncertain, "Cancelled": n.Cancelled})
 	if c.PauseReason != nil && *c.PauseReason != "" {

@@ -11,7 +11,7 @@ import (
 )
 
 // campaignPlan is everything the summary card shows, recomputed at Confirm: the
-// shared PlanCampaign with its problems in the admin's language.
+// shared PlanAudienceCampaign with its problems in the admin's language.
 type campaignPlan struct {
 	*CampaignPlan
 	template  store.Template
@@ -28,16 +28,18 @@ type campaignPlan struct {
 	tooLong       []int64
 	tooLongTotal  int
 	sampleTooLong bool
+	audienceName  string // whom, in words
 }
 
 func planCampaign(ctx context.Context, t *Turn, d campaignDraft) (*campaignPlan, error) {
-	cp, err := PlanCampaign(ctx, t.st, d.TemplateID, d.BatchID, d.ChannelID)
+	cp, err := PlanAudienceCampaign(ctx, t.st, d.TemplateID, d.audience(), d.channels())
 	if err != nil {
 		return nil, err
 	}
 	p := &campaignPlan{CampaignPlan: cp, template: cp.Template, batch: cp.Batch, sample: cp.Sample,
 		channel: cp.Channel, reachable: cp.Reachable, message: cp.Message, limit: cp.Limit,
-		tooLong: cp.TooLong, tooLongTotal: cp.TooLongTotal, sampleTooLong: cp.SampleTooLong}
+		tooLong: cp.TooLong, tooLongTotal: cp.TooLongTotal, sampleTooLong: cp.SampleTooLong,
+		audienceName: audienceName(t, cp.Audience, cp.Batch.Name)}
 	for _, pr := range cp.Blocking {
 		p.blocking = append(p.blocking, t.L.T(pr.Key, pr.Data))
 	}
@@ -101,20 +103,20 @@ func promptCampaignSummary(ctx context.Context, t *Turn, s *Session) error {
 	if !p.sampleTooLong {
 		t.Reply(p.message)
 	}
-	suppressed := int64(p.batch.RecipientCount) - p.reachable
 	text := t.L.T("cmp.summary", i18n.Data{
-		"Template": esc(p.template.Name), "Batch": esc(p.batch.Name),
-		"Channel": esc(p.channel.Name), "Username": esc(p.channel.Username),
-		"Rate":       rateText(t, p.channel.RatePerSecond, p.channel.PaidBroadcast),
+		"Template": esc(p.template.Name), "Batch": esc(p.audienceName), "Channels": p.channelsText(t),
 		"When":       when,
 		"Recipients": t.L.N("batch.n_recipients", int(p.reachable)),
-		"Suppressed": max(suppressed, 0),
-		"Duration":   estimate(t, p.reachable, p.channel.RatePerSecond),
+		"Suppressed": p.Counts.Suppressed,
+		"Duration":   estimate(t, p.reachable, p.rate()),
 	})
+	if more := p.countsText(t); more != "" {
+		text += "\n" + more
+	}
 	if p.sample != nil && !p.sampleTooLong {
 		text += "\n" + t.L.T("cmp.preview_for", i18n.Data{"ID": p.sample.ChatID})
 	}
-	if p.channel.PaidBroadcast && p.reachable > 0 {
+	if p.paid() && p.reachable > 0 {
 		text += "\n\n" + t.L.T("cmp.paid_note", i18n.Data{"Stars": t.L.Decimal(paidStarsPerMessage)})
 	}
 	text += guidedSummaryNote(t, d) // campaign_guided.go
@@ -148,8 +150,8 @@ func handleCampaignSummary(ctx context.Context, t *Turn, s *Session, in Input) (
 		return event, err
 	}
 	switch in.Action {
-	case "edit":
-		return "edit", nil
+	case "edit": // every piece is asked again (the only options chosen again by themselves)
+		return "edit", s.Save(campaignDraft{Key: d.Key})
 	case "test": // answered by prepareCampaignSummary; here only if it did not run
 		return "", Outdated()
 	case "confirm", "send_rest", anywayPrefix + "confirm", anywayPrefix + "send_rest":
@@ -172,8 +174,8 @@ func handleCampaignSummary(ctx context.Context, t *Turn, s *Session, in Input) (
 		return "", Invalid("cmp.too_long_rows", p.tooLongData(t))
 	}
 	id, err := StartCampaign(ctx, t.st, t.Services().Campaigns, t.Audit, p.CampaignPlan, store.NewCampaign{
-		TemplateID: d.TemplateID, BatchID: d.BatchID, ChannelID: d.ChannelID, ScheduledAt: d.At,
-		RequestKey: d.Key, ControlChatID: t.ChatID, CreatedBy: t.Actor.UserID,
+		TemplateID: d.TemplateID, Audience: d.audience(), ChannelID: d.ChannelID, ChannelIDs: d.ChannelIDs,
+		ScheduledAt: d.At, RequestKey: d.Key, ControlChatID: t.ChatID, CreatedBy: t.Actor.UserID,
 	}, t.Now)
 	if err != nil {
 		return "", err

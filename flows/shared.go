@@ -185,15 +185,22 @@ type Problem struct {
 	Data i18n.Data
 }
 
-// CampaignPlan is what a campaign of a template, a batch and a channel would do.
+// CampaignPlan is what a campaign of a template, an audience and its channel bots
+// would do.
 type CampaignPlan struct {
-	Template  store.Template
-	Batch     store.Batch
-	Sample    *store.Recipient
-	Channel   store.Channel
-	Reachable int64
-	Message   Reply // the message for the first recipient
-	Blocking  []Problem
+	Template store.Template
+	Audience store.Audience
+	Batch    store.Batch // the audience's batch (zero for an audience without one)
+	Sample   *store.Recipient
+	Channel  store.Channel   // the first bot
+	Channels []store.Channel // every bot, the first one first
+	// Counts says who is reached and who is left out, and why; KnownToBots that the
+	// bots have subscribers (so "never started the bot" means something).
+	Counts      store.AudienceCount
+	KnownToBots bool
+	Reachable   int64
+	Message     Reply // the message for the first recipient
+	Blocking    []Problem
 	// Limit is Telegram's limit for the message; TooLong are the first chat ids of the
 	// recipients whose values make it longer (TooLongTotal of them in all), and
 	// SampleTooLong says the first recipient is one, so there is no preview to show.
@@ -205,10 +212,17 @@ type CampaignPlan struct {
 	SampleTooLong bool
 }
 
-// PlanCampaign checks a campaign before it is created: the template, batch and channel
-// exist, every variable without a default is a column of the batch, someone is
-// reachable, the channel is enabled and the message fits.
+// PlanCampaign checks a campaign of a batch through one channel bot before it is
+// created: PlanAudienceCampaign with a batch audience.
 func PlanCampaign(ctx context.Context, st *store.Store, templateID, batchID, channelID int64) (*CampaignPlan, error) {
+	return PlanAudienceCampaign(ctx, st, templateID, store.Audience{Kind: store.AudienceBatch, BatchID: batchID}, []int64{channelID})
+}
+
+// PlanAudienceCampaign checks a campaign before it is created: the template, the
+// audience's batch (if it has one) and the bots exist, every variable without a
+// default is one every recipient has, someone is reachable, every bot is enabled and
+// the message fits. channelIDs are the bots, the first one first.
+func PlanAudienceCampaign(ctx context.Context, st *store.Store, templateID int64, a store.Audience, channelIDs []int64) (*CampaignPlan, error) {
 	p := &CampaignPlan{}
 	var err error
 	if p.Template, err = st.TemplateGet(ctx, templateID); errors.Is(err, store.ErrNotFound) {
@@ -216,17 +230,8 @@ func PlanCampaign(ctx context.Context, st *store.Store, templateID, batchID, cha
 	} else if err != nil {
 		return nil, err
 	}
-	if p.Batch, p.Sample, err = st.BatchGet(ctx, batchID); errors.Is(err, store.ErrNotFound) {
-		return nil, Invalid("batch.gone", nil)
-	} else if err != nil {
-		return nil, err
-	}
-	if p.Channel, err = st.ChannelGet(ctx, channelID); errors.Is(err, store.ErrNotFound) {
-		return nil, Invalid("chan.gone", nil)
-	} else if err != nil {
-		return nil, err
-	}
-	if p.Reachable, err = st.RecipientCountReachable(ctx, p.Batch.ID, p.Channel.ID); err != nil {
+	vars, err := p.planAudience(ctx, st, a, channelIDs)
+	if err != nil {
 		return nil, err
 	}
 	var entities []telego.MessageEntity
@@ -241,21 +246,18 @@ func PlanCampaign(ctx context.Context, st *store.Store, templateID, batchID, cha
 	if err != nil {
 		return nil, fmt.Errorf("parse template %d: %w", p.Template.ID, err)
 	}
-	has := map[string]bool{}
-	for _, c := range p.Batch.Columns {
-		has[c] = true
-	}
 	for _, v := range tpl.Vars() {
-		if !has[v.Name] && !v.HasDefault {
-			p.Blocking = append(p.Blocking, Problem{"cmp.warn_missing_var", i18n.Data{"Var": esc("{{" + v.Name + "}}"),
-				"WithDefault": esc("{{" + v.Name + "|…}}"), "Batch": esc(p.Batch.Name)}})
+		if !vars[v.Name] && !v.HasDefault {
+			p.Blocking = append(p.Blocking, p.missingVar(v.Name))
 		}
 	}
 	if p.Reachable == 0 {
 		p.Blocking = append(p.Blocking, Problem{Key: "cmp.warn_no_recipients"})
 	}
-	if !p.Channel.Enabled {
-		p.Blocking = append(p.Blocking, Problem{"cmp.channel_disabled", i18n.Data{"Name": esc(p.Channel.Name)}})
+	for _, c := range p.Channels {
+		if !c.Enabled {
+			p.Blocking = append(p.Blocking, Problem{"cmp.channel_disabled", i18n.Data{"Name": esc(c.Name)}})
+		}
 	}
 	values := map[string]string{}
 	if p.Sample != nil {
@@ -297,6 +299,9 @@ func (p *CampaignPlan) checkLengths(ctx context.Context, st *store.Store, tpl *r
 		p.Blocking = append(p.Blocking, Problem{"cmp.warn_too_long", i18n.Data{"Count": n, "Max": p.Limit}})
 		return nil
 	}
+	if p.Batch.ID == 0 { // profile fields are short; a too-long one fails at send time
+		return nil
+	}
 	maxLens, err := st.RecipientVarMaxLengths(ctx, p.Batch.ID)
 	if err != nil {
 		return err
@@ -332,6 +337,12 @@ func StartCampaign(ctx context.Context, st *store.Store, starter CampaignStarter
 	}
 	details := map[string]any{"template_id": nc.TemplateID, "batch_id": nc.BatchID, "channel_id": nc.ChannelID,
 		"recipients": p.Reachable}
+	if nc.Audience.Kind != "" { // issue 14's audiences and several bots
+		details["audience"], details["batch_id"] = nc.Audience.Kind, nc.Audience.BatchID
+		if len(nc.ChannelIDs) > 1 {
+			details["channel_ids"] = nc.ChannelIDs
+		}
+	}
 	if p.TooLongTotal > 0 {
 		details["too_long"] = p.TooLongTotal
 	}

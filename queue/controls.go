@@ -96,7 +96,7 @@ func (c *Controls) Pause(ctx context.Context, campaignID, actorID int64) error {
 	if err != nil {
 		return fmt.Errorf("pause campaign %d: %w", campaignID, err)
 	}
-	return c.waitLanes(ctx, camp.ChannelID)
+	return c.waitLanes(ctx, camp.ID)
 }
 
 // Resume resumes a paused campaign and makes sure its lane and reporter run.
@@ -115,7 +115,7 @@ func (c *Controls) Cancel(ctx context.Context, campaignID, actorID int64) (int64
 	if err != nil {
 		return 0, fmt.Errorf("cancel campaign %d: %w", campaignID, err)
 	}
-	if err := c.waitLanes(ctx, camp.ChannelID); err != nil {
+	if err := c.waitLanes(ctx, camp.ID); err != nil {
 		return n, err
 	}
 	// The reporter writes the final report (and may not be running for a campaign
@@ -147,33 +147,46 @@ func (c *Controls) ResendUnreached(ctx context.Context, campaignID, actorID int6
 }
 
 func (c *Controls) enqueue(ctx context.Context, camp store.Campaign) error {
-	epoch, err := c.store.LaneEnsure(ctx, camp.ChannelID)
+	channels, err := c.store.CampaignChannelIDs(ctx, camp.ID)
 	if err != nil {
 		return err
 	}
-	if _, err := c.client.InsertMany(ctx, []river.InsertManyParams{
-		{Args: LaneArgs{ChannelID: camp.ChannelID, Epoch: epoch}},
-		{Args: ProgressArgs{CampaignID: camp.ID}},
-	}); err != nil {
+	jobs, err := laneJobs(ctx, c.store, channels)
+	if err != nil {
+		return err
+	}
+	if _, err := c.client.InsertMany(ctx, append(jobs, river.InsertManyParams{Args: ProgressArgs{CampaignID: camp.ID}})); err != nil {
 		return fmt.Errorf("enqueue lane of campaign %d: %w", camp.ID, err)
 	}
 	return nil
 }
 
-// waitLanes waits until the channel's lane acknowledged a poll made after the caller's
-// commit, or holds no lease, polling the lane row every 25 ms for at most ackWait.
-func (c *Controls) waitLanes(ctx context.Context, channelID int64) error {
+// waitLanes waits until the lane of each of the campaign's bots acknowledged a poll
+// made after the caller's commit, or holds no lease, polling the lane rows every 25 ms
+// for at most ackWait.
+func (c *Controls) waitLanes(ctx context.Context, campaignID int64) error {
 	since, err := c.store.Now(ctx) // after the commit, so later than it
+	if err != nil {
+		return err
+	}
+	channels, err := c.store.CampaignChannelIDs(ctx, campaignID)
 	if err != nil {
 		return err
 	}
 	deadline := time.Now().Add(c.ackWait)
 	for {
-		ok, err := c.store.LaneAcked(ctx, channelID, since)
-		if err != nil {
-			return err
+		acked := 0
+		for _, ch := range channels {
+			ok, err := c.store.LaneAcked(ctx, ch, since)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				break
+			}
+			acked++
 		}
-		if ok {
+		if acked == len(channels) {
 			return nil
 		}
 		if time.Now().After(deadline) {

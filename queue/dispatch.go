@@ -49,7 +49,7 @@ func (l *lane) dispatch(ctx context.Context, until time.Time, tasks chan<- sendT
 			continue
 		}
 		per := (chunk + len(ids) - 1) / len(ids)
-		claimed, err := l.e.store.DeliveryClaim(ctx, ids, per, l.claimLease())
+		claimed, err := l.e.store.DeliveryClaim(ctx, l.ch.ID, ids, per, l.claimLease())
 		if err != nil {
 			return laneResult{}, err
 		}
@@ -107,7 +107,7 @@ func (l *lane) nothingClaimed(ctx context.Context, ids []int64, until time.Time)
 		l.waitSettled(ctx, 100*time.Millisecond)
 		return laneResult{}, false, nil
 	}
-	next, anyPending, err := l.e.store.DeliveryNextDue(ctx, ids)
+	next, anyPending, err := l.e.store.DeliveryNextDue(ctx, l.ch.ID, ids)
 	if err != nil {
 		return laneResult{}, true, err
 	}

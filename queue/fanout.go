@@ -14,7 +14,7 @@ import (
 // FanoutArgs creates the rest of a started campaign's deliveries, chunk after chunk
 // (store.CampaignFanout), while its lane already sends the first chunk. StartCampaign
 // enqueues it in the transaction that starts the campaign. After each chunk it makes
-// sure the channel's lane runs, since a lane ends when it finds nothing pending.
+// sure the lanes of the campaign's bots run, since a lane ends when it finds nothing pending.
 type FanoutArgs struct {
 	CampaignID int64 `json:"campaign_id"`
 }
@@ -54,12 +54,12 @@ func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[FanoutArgs]) err
 			if step, err = tx.CampaignFanout(ctx, id); err != nil || step.Inserted == 0 {
 				return err
 			}
-			epoch, err := tx.LaneEnsure(ctx, step.ChannelID)
+			jobs, err := laneJobs(ctx, tx, step.ChannelIDs)
 			if err != nil {
 				return err
 			}
 			ptx, _ := tx.Tx()
-			_, err = client.InsertTx(ctx, ptx, LaneArgs{ChannelID: step.ChannelID, Epoch: epoch}, nil)
+			_, err = client.InsertManyTx(ctx, ptx, jobs)
 			return err
 		})
 		if err != nil {

@@ -231,7 +231,11 @@ func (w *progressWorker) show(ctx context.Context, c store.Campaign, counts stor
 	if err != nil {
 		return false, err
 	}
-	text := w.e.progressText(lang, c, counts, rate, reasons)
+	bots, err := w.e.store.DeliveryCountsByChannel(ctx, c.ID) // a few rows, like counts
+	if err != nil {
+		return false, err
+	}
+	text := w.e.progressText(lang, c, counts, rate, reasons, bots)
 	markup := w.e.controlKeyboard(lang, c, counts)
 	return w.e.putControl(ctx, c, text, markup)
 }
@@ -328,7 +332,11 @@ func (w *progressWorker) report(ctx context.Context, c store.Campaign, counts st
 		if err != nil {
 			return err
 		}
-		text := e.reportText(lang, c, counts, reasons)
+		bots, err := e.store.DeliveryCountsByChannel(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		text := e.reportText(lang, c, counts, reasons, bots)
 		markup := e.controlKeyboard(lang, c, counts)
 		if err := e.addReportButtons(ctx, lang, c, counts, markup); err != nil {
 			return err

@@ -58,7 +58,7 @@ func TestTextsNameTheUncertainCause(t *testing.T) {
 	c := store.Campaign{ID: 7, Status: store.CampaignCompleted, StartedAt: &started, FinishedAt: &finished}
 	counts := store.DeliveryCounts{Sent: 90, Uncertain: 10}
 	reasons := map[string]int64{UncertainStopped: 5, UncertainAnswerLost: 3, UncertainGateway: 1, "an older free text": 1}
-	en := e.reportText("en", c, counts, reasons)
+	en := e.reportText("en", c, counts, reasons, nil)
 	for _, want := range []string{
 		"• 5: Herald stopped (crash or restart)",
 		"• 3: the request left, but its answer was lost",
@@ -68,16 +68,16 @@ func TestTextsNameTheUncertainCause(t *testing.T) {
 		require.Contains(t, en, want)
 	}
 	require.NotContains(t, en, "uncertain:")
-	ru := e.reportText("ru", c, counts, reasons)
+	ru := e.reportText("ru", c, counts, reasons, nil)
 	for _, want := range []string{"• 5: Herald остановился", "• 3: запрос ушёл, но ответ на него потерян", "• 1: шлюз между Herald и Telegram", "• 1: исход не записан"} {
 		require.Contains(t, ru, want)
 	}
 	// Only the causes that occurred are listed; none at all without uncertain ones.
 	running := store.Campaign{ID: 7, Status: store.CampaignRunning}
-	text := e.progressText("en", running, store.DeliveryCounts{Pending: 5, Sent: 4, Uncertain: 1}, 30, map[string]int64{UncertainAnswerLost: 1})
+	text := e.progressText("en", running, store.DeliveryCounts{Pending: 5, Sent: 4, Uncertain: 1}, 30, map[string]int64{UncertainAnswerLost: 1}, nil)
 	require.Contains(t, text, "• 1: the request left")
 	require.NotContains(t, text, "stopped")
-	require.NotContains(t, e.reportText("en", c, store.DeliveryCounts{Sent: 10}, nil), "Uncertain messages may")
+	require.NotContains(t, e.reportText("en", c, store.DeliveryCounts{Sent: 10}, nil, nil), "Uncertain messages may")
 	require.Equal(t, "Herald stopped (crash or restart) after their requests had left", e.texts.reasonText("en", UncertainStopped))
 	require.Equal(t, "Bad Request: chat not found", e.texts.reasonText("en", "Bad Request: chat not found"))
 }
@@ -87,12 +87,12 @@ func TestProgressTextRateAndETA(t *testing.T) {
 	t.Parallel()
 	e := testEngine(t)
 	counts := store.DeliveryCounts{Pending: 1800, Sent: 200}
-	running := e.progressText("en", store.Campaign{ID: 1, Status: store.CampaignRunning}, counts, 30, nil)
+	running := e.progressText("en", store.Campaign{ID: 1, Status: store.CampaignRunning}, counts, 30, nil, nil)
 	require.Contains(t, running, "Rate: 30.0 msg/s · ETA: 1 min")
 	require.Contains(t, running, "Remaining: 1,800")
-	ru := e.progressText("ru", store.Campaign{ID: 1, Status: store.CampaignRunning}, counts, 30, nil)
+	ru := e.progressText("ru", store.Campaign{ID: 1, Status: store.CampaignRunning}, counts, 30, nil, nil)
 	require.Contains(t, ru, "Скорость: 30,0 сообщ./с · Осталось времени: 1 мин")
 	require.Contains(t, ru, "Осталось: 1\u202f800")
-	paused := e.progressText("en", store.Campaign{ID: 1, Status: store.CampaignPaused}, counts, 30, nil)
+	paused := e.progressText("en", store.Campaign{ID: 1, Status: store.CampaignPaused}, counts, 30, nil, nil)
 	require.True(t, strings.Contains(paused, "Rate: — msg/s · ETA: —"), paused)
 }

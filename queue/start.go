@@ -86,14 +86,12 @@ func (w *startWorker) Work(ctx context.Context, job *river.Job[StartCampaignArgs
 		if !res.Started {
 			return nil
 		}
-		epoch, err := tx.LaneEnsure(ctx, res.ChannelID)
+		// A lane per bot of the campaign: each claims the deliveries routed to it.
+		jobs, err := laneJobs(ctx, tx, res.ChannelIDs)
 		if err != nil {
 			return err
 		}
-		jobs := []river.InsertManyParams{
-			{Args: LaneArgs{ChannelID: res.ChannelID, Epoch: epoch}},
-			{Args: ProgressArgs{CampaignID: id}},
-		}
+		jobs = append(jobs, river.InsertManyParams{Args: ProgressArgs{CampaignID: id}})
 		if !res.FanoutDone {
 			jobs = append(jobs, river.InsertManyParams{Args: FanoutArgs{CampaignID: id}})
 		}
@@ -115,4 +113,18 @@ func (w *startWorker) Work(ctx context.Context, job *river.Job[StartCampaignArgs
 		}
 	}
 	return nil
+}
+
+// laneJobs ensures the lane rows of channelIDs (on tx's executor) and returns a lane
+// job for each at its current epoch.
+func laneJobs(ctx context.Context, tx *store.Store, channelIDs []int64) ([]river.InsertManyParams, error) {
+	jobs := make([]river.InsertManyParams, 0, len(channelIDs)+2)
+	for _, ch := range channelIDs {
+		epoch, err := tx.LaneEnsure(ctx, ch)
+		if err != nil {
+			return nil, err
+		}
+		jobs = append(jobs, river.InsertManyParams{Args: LaneArgs{ChannelID: ch, Epoch: epoch}})
+	}
+	return jobs, nil
 }

@@ -82,7 +82,7 @@ func (t *texts) uncertainText(lang string, reasons map[string]int64) string {
 	return t.t(lang, "delivery.report.uncertain", nil) + "\n" + strings.Join(lines, "\n")
 }
 
-func (e *engine) progressText(lang string, c store.Campaign, counts store.DeliveryCounts, rate float64, reasons map[string]int64) string {
+func (e *engine) progressText(lang string, c store.Campaign, counts store.DeliveryCounts, rate float64, reasons map[string]int64, bots []store.ChannelCounts) string {
 	total := counts.Total()
 	done := total - counts.Open()
 	percent := 100
@@ -108,6 +108,9 @@ func (e *engine) progressText(lang string, c store.Campaign, counts store.Delive
 		"Blocked": l.Number(counts.Blocked), "Uncertain": l.Number(counts.Uncertain), "Remaining": l.Number(counts.Open()),
 		"Rate": rateText, "ETA": eta,
 	})
+	if b := e.texts.botsText(lang, "delivery.bot.progress", bots); b != "" {
+		text += "\n\n" + b
+	}
 	if c.Status == store.CampaignPaused && c.PauseReason != nil && *c.PauseReason != "" {
 		text += "\n\n" + e.texts.t(lang, "delivery.progress.reason", map[string]any{"Reason": *c.PauseReason})
 	}
@@ -117,7 +120,7 @@ func (e *engine) progressText(lang string, c store.Campaign, counts store.Delive
 	return text
 }
 
-func (e *engine) reportText(lang string, c store.Campaign, counts store.DeliveryCounts, reasons map[string]int64) string {
+func (e *engine) reportText(lang string, c store.Campaign, counts store.DeliveryCounts, reasons map[string]int64, bots []store.ChannelCounts) string {
 	var dur time.Duration
 	if c.StartedAt != nil && c.FinishedAt != nil {
 		dur = c.FinishedAt.Sub(*c.StartedAt)
@@ -133,6 +136,9 @@ func (e *engine) reportText(lang string, c store.Campaign, counts store.Delivery
 		"Uncertain": l.Number(counts.Uncertain), "Cancelled": l.Number(counts.Cancelled),
 		"Duration": l.Duration(dur), "Rate": l.Decimal(rate),
 	})
+	if b := e.texts.botsText(lang, "delivery.bot.report", bots); b != "" {
+		text += "\n\n" + b
+	}
 	if c.Status == store.CampaignFailed && c.PauseReason != nil {
 		text += "\n\n" + *c.PauseReason
 	}
@@ -140,4 +146,22 @@ func (e *engine) reportText(lang string, c store.Campaign, counts store.Delivery
 		text += "\n\n" + u
 	}
 	return text
+}
+
+// botsText says per bot how a campaign sent through several bots is doing (""
+// for a campaign with one bot: the totals say it all). key is the line's text:
+// delivery.bot.progress or delivery.bot.report.
+func (t *texts) botsText(lang, key string, bots []store.ChannelCounts) string {
+	if len(bots) < 2 {
+		return ""
+	}
+	l := t.catalog.For(lang)
+	lines := []string{t.t(lang, "delivery.bots", nil)}
+	for _, b := range bots {
+		lines = append(lines, t.t(lang, key, map[string]any{
+			"Name": b.Name, "Username": b.Username, "Total": l.Number(b.Total()), "Sent": l.Number(b.Sent),
+			"Failed": l.Number(b.Failed + b.Uncertain), "Blocked": l.Number(b.Blocked), "Remaining": l.Number(b.Open()),
+		}))
+	}
+	return strings.Join(lines, "\n")
 }

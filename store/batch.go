@@ -233,11 +233,16 @@ func (s *Store) batchDelete(ctx context.Context, id int64) error {
 }
 
 // refuseActiveCampaigns returns an *InUseError if a scheduled, running or paused campaign
-// has column = id. column is one of our own column names, never input.
+// has column = id. column is one of our own column names, never input; channel_id
+// means any of the campaign's bots (campaign_channels).
 func refuseActiveCampaigns(ctx context.Context, db DBTX, column string, id int64) error {
+	where := column + ` = $1`
+	if column == "channel_id" {
+		where = `id IN (SELECT campaign_id FROM campaign_channels WHERE channel_id = $1)`
+	}
 	rows, err := db.Query(ctx, `
 		SELECT id FROM campaigns
-		WHERE `+column+` = $1 AND status IN ('scheduled', 'running', 'paused')
+		WHERE `+where+` AND status IN ('scheduled', 'running', 'paused')
 		ORDER BY id`, id)
 	if err != nil {
 		return fmt.Errorf("find active campaigns: %w", err)

@@ -39,12 +39,16 @@ func (e *CampaignStateError) Error() string {
 // Unwrap lets errors.Is(err, ErrInvalidTransition) match.
 func (e *CampaignStateError) Unwrap() error { return ErrInvalidTransition }
 
-// Campaign is one template sent to one batch through one channel bot.
+// Campaign is one template sent to an audience through one or more channel bots.
 type Campaign struct {
-	ID               int64
-	TemplateID       int64
-	BatchID          int64
-	ChannelID        int64
+	ID         int64
+	TemplateID int64
+	BatchID    int64 // 0 for an audience without a batch
+	ChannelID  int64 // the first bot (CampaignChannelIDs lists them all)
+	// Audience is the audience's kind (Audience…), with its source or date.
+	Audience         string
+	AudienceSource   string
+	AudienceSince    *time.Time
 	Status           string
 	PauseReason      *string
 	ScheduledAt      time.Time
@@ -59,13 +63,15 @@ type Campaign struct {
 	CreatedAt        time.Time
 }
 
-const campaignColumns = `id, template_id, batch_id, channel_id, status, pause_reason, scheduled_at,
+const campaignColumns = `id, template_id, coalesce(batch_id, 0), channel_id, audience, coalesce(audience_source, ''),
+	audience_since, status, pause_reason, scheduled_at,
 	started_at, finished_at, request_key, control_chat_id, control_message_id, control_text,
 	reported_at, created_by, created_at`
 
 func scanCampaign(row pgx.Row) (Campaign, error) {
 	var c Campaign
-	err := row.Scan(&c.ID, &c.TemplateID, &c.BatchID, &c.ChannelID, &c.Status, &c.PauseReason,
+	err := row.Scan(&c.ID, &c.TemplateID, &c.BatchID, &c.ChannelID, &c.Audience, &c.AudienceSource, &c.AudienceSince,
+		&c.Status, &c.PauseReason,
 		&c.ScheduledAt, &c.StartedAt, &c.FinishedAt, &c.RequestKey, &c.ControlChatID,
 		&c.ControlMessageID, &c.ControlText, &c.ReportedAt, &c.CreatedBy, &c.CreatedAt)
 	return c, err
@@ -73,9 +79,15 @@ func scanCampaign(row pgx.Row) (Campaign, error) {
 
 // NewCampaign is what the campaign wizard confirms.
 type NewCampaign struct {
-	TemplateID  int64
-	BatchID     int64
+	TemplateID int64
+	// BatchID is the audience's batch when Audience.Kind is empty (a batch audience,
+	// as before audiences had kinds).
+	BatchID  int64
+	Audience Audience
+	// ChannelID is the first bot; ChannelIDs, when given, the others (or all of them):
+	// each recipient is sent once, through one of them.
 	ChannelID   int64
+	ChannelIDs  []int64
 	ScheduledAt time.Time // zero: now
 	// RequestKey makes creation idempotent: a second create with the same key returns
 	// the first campaign's id (Confirm pressed twice). Empty: no key.
@@ -106,19 +118,49 @@ func (s *Store) CampaignCreate(ctx context.Context, nc NewCampaign) (int64, erro
 	if !nc.ScheduledAt.IsZero() {
 		scheduled = &nc.ScheduledAt
 	}
+	a := nc.Audience
+	if a.Kind == "" {
+		a = Audience{Kind: AudienceBatch, BatchID: nc.BatchID}
+	}
+	if err := a.check(); err != nil {
+		return 0, fmt.Errorf("create campaign: %w", err)
+	}
+	var since *time.Time
+	var batchID *int64
+	var source *string
+	if a.HasBatch() {
+		batchID = &a.BatchID
+	}
+	if a.Kind == AudienceSource {
+		source = &a.Source
+	}
+	if a.Kind == AudienceSince {
+		since = &a.Since
+	}
 	var id int64
 	err := db.QueryRow(ctx, `
 		INSERT INTO campaigns (template_id, batch_id, channel_id, scheduled_at, request_key,
-		                       control_chat_id, control_message_id, created_by)
-		VALUES ($1, $2, $3, coalesce($4, now()), $5, $6, $7, $8)
+		                       control_chat_id, control_message_id, created_by, audience, audience_source, audience_since)
+		VALUES ($1, $2, $3, coalesce($4, now()), $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (request_key) DO NOTHING
 		RETURNING id`,
-		nc.TemplateID, nc.BatchID, nc.ChannelID, scheduled, key, nc.ControlChatID, msgID, nc.CreatedBy).Scan(&id)
+		nc.TemplateID, batchID, nc.ChannelID, scheduled, key, nc.ControlChatID, msgID, nc.CreatedBy,
+		a.Kind, source, since).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) && key != nil {
 		err = db.QueryRow(ctx, `SELECT id FROM campaigns WHERE request_key = $1`, *key).Scan(&id)
+		if err != nil {
+			return 0, fmt.Errorf("create campaign: %w", err)
+		}
+		return id, nil // created by the first Confirm, with its bots
 	}
 	if err != nil {
 		return 0, fmt.Errorf("create campaign: %w", err)
+	}
+	// The first bot is added by a trigger (migration 00013); the others here.
+	if _, err := db.Exec(ctx, `
+		INSERT INTO campaign_channels (campaign_id, channel_id) SELECT $1, unnest($2::bigint[])
+		ON CONFLICT DO NOTHING`, id, nc.ChannelIDs); err != nil {
+		return 0, fmt.Errorf("create campaign: channels: %w", err)
 	}
 	return id, nil
 }
@@ -133,83 +175,6 @@ func (s *Store) CampaignGet(ctx context.Context, id int64) (Campaign, error) {
 		return c, fmt.Errorf("get campaign %d: %w", id, err)
 	}
 	return c, nil
-}
-
-// CampaignStartResult says what CampaignStart did.
-type CampaignStartResult struct {
-	Started    bool   // the campaign is now running
-	Status     string // the campaign's status afterwards
-	ChannelID  int64
-	Deliveries int64 // deliveries created (the first chunk)
-	Suppressed int64 // recipients skipped because the channel's suppression list has them
-	// FanoutDone: every recipient has a delivery; otherwise CampaignFanout creates the
-	// rest.
-	FanoutDone bool
-}
-
-// CampaignStart starts a scheduled campaign; s must be bound to a transaction (InTx),
-// which holds the campaign's row lock until the caller commits. It creates one pending
-// delivery per recipient of the batch that is not on the channel's suppression list,
-// for the first FirstFanoutChunk recipients by chat id, and marks the campaign
-// running; CampaignFanout creates the rest. A campaign that is no longer
-// scheduled (cancelled meanwhile, or started by an earlier attempt) is left alone
-// (Started false). A campaign whose batch is not ready or whose channel is disabled
-// becomes failed with the reason in pause_reason.
-func (s *Store) CampaignStart(ctx context.Context, id int64) (CampaignStartResult, error) {
-	var res CampaignStartResult
-	if !s.InTransaction() {
-		return res, errors.New("start campaign: not inside a transaction")
-	}
-	tx := s.db
-	var batchID int64
-	var batchStatus string
-	var enabled bool
-	err := tx.QueryRow(ctx, `
-		SELECT c.status, c.channel_id, c.batch_id, b.status, ch.enabled
-		FROM campaigns c
-		JOIN batches b ON b.id = c.batch_id
-		JOIN channels ch ON ch.id = c.channel_id
-		WHERE c.id = $1
-		FOR NO KEY UPDATE OF c`, id).Scan(&res.Status, &res.ChannelID, &batchID, &batchStatus, &enabled)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return res, ErrNotFound
-	}
-	if err != nil {
-		return res, fmt.Errorf("lock campaign %d: %w", id, err)
-	}
-	if res.Status != CampaignScheduled {
-		return res, nil
-	}
-	reason := ""
-	switch {
-	case batchStatus != "ready":
-		reason = "batch is " + batchStatus
-	case !enabled:
-		reason = "channel is disabled"
-	}
-	if reason != "" {
-		if _, err := tx.Exec(ctx, `
-			UPDATE campaigns SET status = 'failed', pause_reason = $2, finished_at = now(), updated_at = now()
-			WHERE id = $1`, id, reason); err != nil {
-			return res, fmt.Errorf("fail campaign %d: %w", id, err)
-		}
-		res.Status = CampaignFailed
-		return res, nil
-	}
-	// The first chunk only: sending starts as soon as this commits, and the caller's
-	// fan-out job creates the rest in later transactions (CampaignFanout).
-	chunk, err := fanoutChunk(ctx, tx, id, batchID, res.ChannelID, 0, FirstFanoutChunk)
-	if err != nil {
-		return res, fmt.Errorf("create deliveries of campaign %d: %w", id, err)
-	}
-	res.Deliveries, res.Suppressed, res.FanoutDone = chunk.inserted, chunk.scanned-chunk.inserted, chunk.done
-	if _, err := tx.Exec(ctx, `
-		UPDATE campaigns SET status = 'running', started_at = now(), updated_at = now(), fanout_after = $2
-		WHERE id = $1`, id, chunk.after); err != nil {
-		return res, fmt.Errorf("mark campaign %d running: %w", id, err)
-	}
-	res.Started, res.Status = true, CampaignRunning
-	return res, nil
 }
 
 // campaignTransition moves a campaign from one of the statuses in from to status to,
@@ -348,9 +313,12 @@ func (s *Store) CampaignResendUncertain(ctx context.Context, id, actorID int64) 
 		default:
 			return &CampaignStateError{CampaignID: id, Action: "resend", Status: c.Status}
 		}
+		// A delivery settled before campaigns had several bots has no channel_id: it
+		// was the campaign's (first) bot's, whose lane must claim it again.
 		tag, err := tx.Exec(ctx, `
-			UPDATE deliveries SET status = 'pending', error = NULL, not_before = NULL, updated_at = now()
-			WHERE campaign_id = $1 AND status = 'uncertain'`, id)
+			UPDATE deliveries SET status = 'pending', error = NULL, not_before = NULL, updated_at = now(),
+			       channel_id = coalesce(channel_id, $2)
+			WHERE campaign_id = $1 AND status = 'uncertain'`, id, c.ChannelID)
 		if err != nil {
 			return fmt.Errorf("reopen uncertain deliveries of campaign %d: %w", id, err)
 		}
@@ -389,11 +357,12 @@ func (s *Store) CampaignsCompleteFinished(ctx context.Context, ids []int64) ([]i
 	return done, nil
 }
 
-// CampaignsRunningOnChannel lists the ids of the channel's running campaigns, oldest
-// first. The lane polls it to notice pause, resume and cancel quickly.
+// CampaignsRunningOnChannel lists the ids of the running campaigns that send through
+// the channel (among others, perhaps), oldest first.
 func (s *Store) CampaignsRunningOnChannel(ctx context.Context, channelID int64) ([]int64, error) {
 	rows, err := s.db.Query(ctx, `
-		SELECT id FROM campaigns WHERE channel_id = $1 AND status = 'running' ORDER BY id`, channelID)
+		SELECT c.id FROM campaign_channels cc JOIN campaigns c ON c.id = cc.campaign_id
+		WHERE cc.channel_id = $1 AND c.status = 'running' ORDER BY c.id`, channelID)
 	if err != nil {
 		return nil, fmt.Errorf("running campaigns of channel %d: %w", channelID, err)
 	}

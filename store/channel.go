@@ -273,7 +273,7 @@ func (s *Store) channelDelete(ctx context.Context, id int64) error {
 	tx := s.db
 	var referenced bool
 	err := tx.QueryRow(ctx, `
-		SELECT EXISTS (SELECT 1 FROM campaigns WHERE channel_id = c.id)
+		SELECT EXISTS (SELECT 1 FROM campaign_channels WHERE channel_id = c.id)
 		FROM channels c WHERE id = $1 AND deleted_at IS NULL
 		FOR UPDATE`, id).Scan(&referenced)
 	if errors.Is(err, pgx.ErrNoRows) {

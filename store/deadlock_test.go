@@ -25,7 +25,7 @@ func TestCancelRacesSettleAndFanoutWithoutDeadlock(t *testing.T) {
 	for i := range 6 {
 		id := b.create(t, fmt.Sprintf("race-%d", i))
 		b.start(t, id)
-		claimed, err := b.st.DeliveryClaim(ctx, []int64{id}, 40, time.Minute)
+		claimed, err := b.st.DeliveryClaim(ctx, b.channel, []int64{id}, 40, time.Minute)
 		require.NoError(t, err)
 		outcomes := make([]store.DeliveryOutcome, len(claimed))
 		for j, d := range claimed {

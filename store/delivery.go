@@ -63,34 +63,41 @@ type ClaimedDelivery struct {
 	Vars       []byte // the recipient's variables, a JSON object
 }
 
-// DeliveryClaim reserves up to perCampaign due pending deliveries of each of the given
-// running campaigns (in flight until now+lease, not yet requested) and returns them.
+// DeliveryClaim reserves up to perCampaign due pending deliveries routed to channelID
+// of each of the given running campaigns (in flight until now+lease, not yet
+// requested) and returns them with their variables: the batch's columns over the
+// subscriber's profile (store.SubscriberVars) when the bot knows the recipient.
 // A reserved delivery whose lease runs out goes back to pending: only
 // DeliveryMarkRequested makes it one that may have reached Telegram. Taking the same
 // number from every campaign is what shares a lane fairly between the campaigns of one
 // bot. SKIP LOCKED keeps concurrent claimers (a lane being taken over) from waiting on
 // each other; the status check on the campaign means a paused or cancelled campaign is
 // never claimed from.
-func (s *Store) DeliveryClaim(ctx context.Context, campaignIDs []int64, perCampaign int, lease time.Duration) ([]ClaimedDelivery, error) {
+func (s *Store) DeliveryClaim(ctx context.Context, channelID int64, campaignIDs []int64, perCampaign int, lease time.Duration) ([]ClaimedDelivery, error) {
 	rows, err := s.db.Query(ctx, `
 		WITH picked AS (
 			SELECT d.campaign_id, d.chat_id
 			FROM unnest($1::bigint[]) AS c(id)
 			CROSS JOIN LATERAL (
 				SELECT campaign_id, chat_id FROM deliveries
-				WHERE campaign_id = c.id AND status = 'pending'
+				WHERE campaign_id = c.id AND channel_id = $4 AND status = 'pending'
 				  AND (not_before IS NULL OR not_before <= now())
 				ORDER BY chat_id
 				LIMIT $2
-				FOR UPDATE SKIP LOCKED) d)
+				FOR UPDATE SKIP LOCKED) d),
+		src AS (
+			SELECT p.campaign_id, p.chat_id,
+			       coalesce((SELECT `+subscriberVarsSQL+` FROM subscribers x WHERE x.channel_id = $4 AND x.chat_id = p.chat_id), '{}')
+			       || coalesce(r.vars, '{}') AS vars
+			FROM picked p
+			JOIN campaigns c ON c.id = p.campaign_id AND c.status = 'running'
+			LEFT JOIN recipients r ON r.batch_id = c.batch_id AND r.chat_id = p.chat_id)
 		UPDATE deliveries d
 		SET status = 'inflight', lease_until = now() + make_interval(secs => $3), requested_at = NULL, updated_at = now()
-		FROM picked p, campaigns c, recipients r
-		WHERE d.campaign_id = p.campaign_id AND d.chat_id = p.chat_id
-		  AND c.id = d.campaign_id AND c.status = 'running'
-		  AND r.batch_id = c.batch_id AND r.chat_id = d.chat_id
-		RETURNING d.campaign_id, d.chat_id, d.attempts, r.vars`,
-		campaignIDs, perCampaign, lease.Seconds())
+		FROM src
+		WHERE d.campaign_id = src.campaign_id AND d.chat_id = src.chat_id
+		RETURNING d.campaign_id, d.chat_id, d.attempts, src.vars`,
+		campaignIDs, perCampaign, lease.Seconds(), channelID)
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
@@ -286,14 +293,15 @@ func (s *Store) DeliveriesExpireLeases(ctx context.Context, limit int) (ExpiredL
 }
 
 // DeliveryNextDue returns the earliest not_before of the given campaigns' pending
-// deliveries that are waiting for a retry, and whether any pending delivery exists.
-// A lane that claimed nothing uses it to decide between sleeping and ending.
-func (s *Store) DeliveryNextDue(ctx context.Context, campaignIDs []int64) (next time.Time, anyPending bool, err error) {
+// deliveries routed to channelID that are waiting for a retry, and whether any such
+// pending delivery exists. A lane that claimed nothing uses it to decide between
+// sleeping and ending.
+func (s *Store) DeliveryNextDue(ctx context.Context, channelID int64, campaignIDs []int64) (next time.Time, anyPending bool, err error) {
 	var at *time.Time
 	err = s.db.QueryRow(ctx, `
-		SELECT EXISTS (SELECT 1 FROM deliveries WHERE campaign_id = ANY($1) AND status = 'pending'),
-		       (SELECT min(not_before) FROM deliveries WHERE campaign_id = ANY($1) AND status = 'pending')`,
-		campaignIDs).Scan(&anyPending, &at)
+		SELECT EXISTS (SELECT 1 FROM deliveries WHERE campaign_id = ANY($1) AND channel_id = $2 AND status = 'pending'),
+		       (SELECT min(not_before) FROM deliveries WHERE campaign_id = ANY($1) AND channel_id = $2 AND status = 'pending')`,
+		campaignIDs, channelID).Scan(&anyPending, &at)
 	if err != nil {
 		return next, false, fmt.Errorf("next due delivery: %w", err)
 	}

@@ -77,7 +77,7 @@ func TestCampaignStartSkipsSuppressedAndStartsOnce(t *testing.T) {
 	require.NoError(t, b.st.SuppressionAdd(ctx, b.channel, 7, store.SuppressDeactivated))
 	id := b.create(t, "k")
 	res := b.start(t, id)
-	require.Equal(t, store.CampaignStartResult{Started: true, Status: store.CampaignRunning, ChannelID: b.channel, Deliveries: 8, Suppressed: 2, FanoutDone: true}, res)
+	require.Equal(t, store.CampaignStartResult{Started: true, Status: store.CampaignRunning, ChannelID: b.channel, ChannelIDs: []int64{b.channel}, Deliveries: 8, Suppressed: 2, FanoutDone: true}, res)
 	require.False(t, b.start(t, id).Started, "a second start does nothing")
 	counts, err := b.st.DeliveryCounts(ctx, id)
 	require.NoError(t, err)
@@ -91,10 +91,10 @@ func TestClaimSettleAndExpire(t *testing.T) {
 	id := b.create(t, "k")
 	b.start(t, id)
 
-	claimed, err := b.st.DeliveryClaim(ctx, []int64{id}, 4, time.Minute)
+	claimed, err := b.st.DeliveryClaim(ctx, b.channel, []int64{id}, 4, time.Minute)
 	require.NoError(t, err)
 	require.Len(t, claimed, 4)
-	again, err := b.st.DeliveryClaim(ctx, []int64{id}, 100, -time.Second) // leases already expired
+	again, err := b.st.DeliveryClaim(ctx, b.channel, []int64{id}, 100, -time.Second) // leases already expired
 	require.NoError(t, err)
 	require.Len(t, again, 6, "claimed deliveries are not claimed twice")
 	// Five of them leave as requests; the sixth stays only reserved.
@@ -139,11 +139,11 @@ func TestClaimSettleAndExpire(t *testing.T) {
 	counts, err := b.st.DeliveryCounts(ctx, id)
 	require.NoError(t, err)
 	require.Equal(t, store.DeliveryCounts{Pending: 2, Sent: 1, Blocked: 1, Failed: 1, Uncertain: 5}, counts)
-	next, anyPending, err := b.st.DeliveryNextDue(ctx, []int64{id})
+	next, anyPending, err := b.st.DeliveryNextDue(ctx, b.channel, []int64{id})
 	require.NoError(t, err)
 	require.True(t, anyPending)
 	require.WithinDuration(t, time.Now().Add(time.Hour), next, time.Minute)
-	back, err := b.st.DeliveryClaim(ctx, []int64{id}, 100, time.Minute)
+	back, err := b.st.DeliveryClaim(ctx, b.channel, []int64{id}, 100, time.Minute)
 	require.NoError(t, err)
 	require.Len(t, back, 1, "the reserved delivery is sent again; the one waiting for its retry is not claimed early")
 	require.Equal(t, again[5].ChatID, back[0].ChatID)
@@ -166,7 +166,7 @@ func TestCampaignTransitions(t *testing.T) {
 	require.NoError(t, err)
 	_, err = b.st.CampaignResume(ctx, id, 1)
 	require.NoError(t, err)
-	claimed, err := b.st.DeliveryClaim(ctx, []int64{id}, 1, time.Minute)
+	claimed, err := b.st.DeliveryClaim(ctx, b.channel, []int64{id}, 1, time.Minute)
 	require.NoError(t, err)
 	_, n, err := b.st.CampaignCancel(ctx, id, 1)
 	require.NoError(t, err)
@@ -191,7 +191,7 @@ func TestResendUncertainReopensCompletedCampaign(t *testing.T) {
 	ctx := context.Background()
 	id := b.create(t, "k")
 	b.start(t, id)
-	claimed, err := b.st.DeliveryClaim(ctx, []int64{id}, 10, -time.Second)
+	claimed, err := b.st.DeliveryClaim(ctx, b.channel, []int64{id}, 10, -time.Second)
 	require.NoError(t, err)
 	keys := make([]store.DeliveryKey, len(claimed))
 	for i, d := range claimed {

@@ -134,10 +134,10 @@ type OrphanLane struct {
 func (s *Store) LanesAdoptOrphans(ctx context.Context, grace time.Duration) ([]OrphanLane, error) {
 	rows, err := s.db.Query(ctx, `
 		WITH need AS (
-			SELECT DISTINCT c.channel_id FROM campaigns c
+			SELECT DISTINCT cc.channel_id FROM campaigns c JOIN campaign_channels cc ON cc.campaign_id = c.id
 			WHERE c.status = 'running'
-			  AND EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign_id = c.id AND d.status = 'pending'
-			              AND (d.not_before IS NULL OR d.not_before <= now())))
+			  AND EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign_id = c.id AND d.channel_id = cc.channel_id
+			              AND d.status = 'pending' AND (d.not_before IS NULL OR d.not_before <= now())))
 		INSERT INTO lanes (channel_id) SELECT channel_id FROM need
 		ON CONFLICT (channel_id) DO UPDATE SET epoch = lanes.epoch + 1, updated_at = now()
 		WHERE lanes.lease_until < now() - make_interval(secs => $1)

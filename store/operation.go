@@ -80,7 +80,7 @@ type NewOperation struct {
 	CreatedBy     int64
 }
 
-const operationColumns = `o.id, o.campaign_id, o.channel_id, c.batch_id, o.kind, o.status, coalesce(o.body, ''),
+const operationColumns = `o.id, o.campaign_id, o.channel_id, coalesce(c.batch_id, 0), o.kind, o.status, coalesce(o.body, ''),
 	o.entities, o.caption, o.silent, o.scan_after, o.scanned, o.total, o.control_chat_id, o.control_message_id,
 	o.progress_text, o.created_by, o.created_at`
 
@@ -273,8 +273,11 @@ func (s *Store) operationScan(ctx context.Context, op Operation, n int, lease ti
 		SELECT d.chat_id, d.message_id, d.updated_at < now() - make_interval(secs => $6), coalesce(r.vars, '{}'::jsonb)
 		FROM deliveries d LEFT JOIN recipients r ON r.batch_id = $5 AND r.chat_id = d.chat_id
 		WHERE d.campaign_id = $1 AND d.chat_id > $3 AND d.status = 'sent' AND d.updated_at <= $7`+notActedOn+`
+		  -- A message is acted on by the bot that sent it (a campaign may send through
+		  -- several, migration 00013; no channel_id: sent before, by the first bot).
+		  AND coalesce(d.channel_id, $8) = $8
 		ORDER BY d.chat_id LIMIT $4`,
-		op.CampaignID, op.Kind, cursor, n, op.BatchID, DeleteWindow.Seconds(), op.CreatedAt)
+		op.CampaignID, op.Kind, cursor, n, op.BatchID, DeleteWindow.Seconds(), op.CreatedAt, op.ChannelID)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,7 @@ import (
 // progress reporter can ask every second.
 func (s *Store) DeliveryCounts(ctx context.Context, campaignID int64) (DeliveryCounts, error) {
 	var c DeliveryCounts
-	rows, err := s.db.Query(ctx, `SELECT status, n FROM campaign_counters WHERE campaign_id = $1`, campaignID)
+	rows, err := s.db.Query(ctx, `SELECT status, sum(n)::bigint FROM campaign_counters WHERE campaign_id = $1 GROUP BY status`, campaignID)
 	if err != nil {
 		return c, fmt.Errorf("count deliveries of campaign %d: %w", campaignID, err)
 	}
@@ -68,7 +68,8 @@ func (s *Store) DeliveryCountsExact(ctx context.Context, campaignID int64) (Deli
 	return c, nil
 }
 
-// LanePoll is a lane's re-read of its channel's running campaigns (oldest first), and
+// LanePoll is a lane's re-read of the running campaigns sending through its channel
+// (oldest first; campaign_channels), and
 // its acknowledgement of the previous one: in the same statement the lane row records
 // this read's database time (polled_at) and moves the previous read's time to
 // acked_at. The lane applied the previous read before it sent this statement, so
@@ -80,7 +81,8 @@ func (s *Store) LanePoll(ctx context.Context, channelID, epoch int64, owner stri
 		WITH ack AS (
 			UPDATE lanes SET acked_at = polled_at, polled_at = now()
 			WHERE channel_id = $1 AND epoch = $2 AND owner = $3)
-		SELECT id FROM campaigns WHERE channel_id = $1 AND status = 'running' ORDER BY id`,
+		SELECT c.id FROM campaign_channels cc JOIN campaigns c ON c.id = cc.campaign_id
+		WHERE cc.channel_id = $1 AND c.status = 'running' ORDER BY c.id`,
 		channelID, epoch, owner)
 	if err != nil {
 		return nil, fmt.Errorf("running campaigns of channel %d: %w", channelID, err)

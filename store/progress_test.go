@@ -32,7 +32,7 @@ func TestDeliveryCountersFollowEveryChange(t *testing.T) {
 	b.start(t, other)
 	check("started", store.DeliveryCounts{Pending: 50})
 
-	claimed, err := b.st.DeliveryClaim(ctx, []int64{id}, 20, time.Minute)
+	claimed, err := b.st.DeliveryClaim(ctx, b.channel, []int64{id}, 20, time.Minute)
 	require.NoError(t, err)
 	require.Len(t, claimed, 20)
 	check("claimed", store.DeliveryCounts{Pending: 30, Inflight: 20})

@@ -19,7 +19,7 @@ func TestSettleCountsSecondsAndChartReadsThem(t *testing.T) {
 	ctx := context.Background()
 	id := b.create(t, "k")
 	b.start(t, id)
-	claimed, err := b.st.DeliveryClaim(ctx, []int64{id}, 6, time.Minute)
+	claimed, err := b.st.DeliveryClaim(ctx, b.channel, []int64{id}, 6, time.Minute)
 	require.NoError(t, err)
 	require.Len(t, claimed, 6)
 	keys := make([]store.DeliveryKey, len(claimed))

@@ -72,8 +72,8 @@ func (s *Store) RecipientCountReachable(ctx context.Context, batchID, channelID 
 type CampaignListItem struct {
 	Campaign
 	TemplateName string
-	BatchName    string
-	ChannelName  string
+	BatchName    string // "" for an audience without a batch
+	ChannelName  string // the first bot's, with "+N" for N more
 }
 
 // CampaignList returns a page of campaigns, newest first, and how many there are.
@@ -106,18 +106,21 @@ func (s *Store) CampaignItemGet(ctx context.Context, id int64) (CampaignListItem
 }
 
 const campaignItemQuery = `
-	SELECT c.id, c.template_id, c.batch_id, c.channel_id, c.status, c.pause_reason, c.scheduled_at,
+	SELECT c.id, c.template_id, coalesce(c.batch_id, 0), c.channel_id, c.audience, coalesce(c.audience_source, ''),
+	       c.audience_since, c.status, c.pause_reason, c.scheduled_at,
 	       c.started_at, c.finished_at, c.request_key, c.control_chat_id, c.control_message_id, c.control_text,
-	       c.reported_at, c.created_by, c.created_at, t.name, b.name, ch.name
+	       c.reported_at, c.created_by, c.created_at, t.name, coalesce(b.name, ''),
+	       ch.name || coalesce(' +' || nullif((SELECT count(*) - 1 FROM campaign_channels cc WHERE cc.campaign_id = c.id), 0), '')
 	FROM campaigns c
 	JOIN templates t ON t.id = c.template_id
-	JOIN batches b ON b.id = c.batch_id
+	LEFT JOIN batches b ON b.id = c.batch_id
 	JOIN channels ch ON ch.id = c.channel_id`
 
 func scanCampaignItem(row pgx.Row) (CampaignListItem, error) {
 	var i CampaignListItem
 	c := &i.Campaign
-	err := row.Scan(&c.ID, &c.TemplateID, &c.BatchID, &c.ChannelID, &c.Status, &c.PauseReason,
+	err := row.Scan(&c.ID, &c.TemplateID, &c.BatchID, &c.ChannelID, &c.Audience, &c.AudienceSource, &c.AudienceSince,
+		&c.Status, &c.PauseReason,
 		&c.ScheduledAt, &c.StartedAt, &c.FinishedAt, &c.RequestKey, &c.ControlChatID,
 		&c.ControlMessageID, &c.ControlText, &c.ReportedAt, &c.CreatedBy, &c.CreatedAt,
 		&i.TemplateName, &i.BatchName, &i.ChannelName)
