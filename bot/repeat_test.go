@@ -42,7 +42,7 @@ func TestCampaignRepeatGuard(t *testing.T) {
 	b.seedSent(t, "Welcome", fx.channel.ID, 25*time.Hour, owner.ID, owner.ID+1)
 	b.command(t, owner, "/newcampaign")
 	b.pick(t, owner, "Welcome") // the only bot and list are chosen by themselves
-	b.next(t, owner) // the rendered message
+	b.next(t, owner)            // the rendered message
 	summary := b.next(t, owner)
 	require.NotContains(t, summary.Text, "already received")
 	confirm := buttonData(t, summary, "Send now")
