@@ -73,6 +73,7 @@ func Register(mux humago.Mux, cfg Config) *Server {
 	s.registerChannels()
 	s.registerCampaigns()
 	s.registerAudit()
+	s.registerSubscribers()
 	return s
 }
 

@@ -37,6 +37,7 @@ type Campaign struct {
 	TemplateName string     `json:"template_name"`
 	BatchID      int64      `json:"batch_id"`
 	BatchName    string     `json:"batch_name"`
+	Audience     string     `json:"audience" doc:"Whom it goes to (see NewCampaign.audience)"`
 	ChannelID    int64      `json:"channel_id"`
 	ChannelName  string     `json:"channel_name"`
 	ScheduledAt  time.Time  `json:"scheduled_at"`
@@ -48,7 +49,7 @@ type Campaign struct {
 
 func campaignOut(c store.CampaignListItem) Campaign {
 	out := Campaign{ID: c.ID, Status: c.Status, TemplateID: c.TemplateID, TemplateName: c.TemplateName, BatchID: c.BatchID,
-		BatchName: c.BatchName, ChannelID: c.ChannelID, ChannelName: c.ChannelName, ScheduledAt: c.ScheduledAt,
+		BatchName: c.BatchName, Audience: c.Audience, ChannelID: c.ChannelID, ChannelName: c.ChannelName, ScheduledAt: c.ScheduledAt,
 		StartedAt: c.StartedAt, FinishedAt: c.FinishedAt, CreatedAt: c.CreatedAt}
 	if c.PauseReason != nil {
 		out.PauseReason = *c.PauseReason
@@ -63,10 +64,42 @@ func countsOut(n store.DeliveryCounts) *Counts {
 
 // NewCampaign creates a campaign and starts it now or at ScheduledAt.
 type NewCampaign struct {
-	TemplateID  int64      `json:"template_id" minimum:"1"`
-	BatchID     int64      `json:"batch_id" minimum:"1"`
+	TemplateID int64 `json:"template_id" minimum:"1"`
+	// Audience is whom it goes to (issue 14); batch, as before audiences, by default.
+	Audience string     `json:"audience,omitempty" enum:"batch,batch_subscribers,subscribers,source,since,chats" doc:"Whom to send to: a recipient list (batch), a list intersected with the bots' subscribers (batch_subscribers), every subscriber of the bots (subscribers), those whose /start payload was source (source), those who started since a time (since), the bots' groups and channels (chats). Default: batch"`
+	BatchID  int64      `json:"batch_id,omitempty" minimum:"0" doc:"The recipient list, for audiences batch and batch_subscribers"`
+	Source   string     `json:"source,omitempty" maxLength:"64" doc:"For audience source: the /start payload (t.me/bot?start=promo → promo)"`
+	Since    *time.Time `json:"since,omitempty" doc:"For audience since: subscribers who started a bot at or after this time"`
+	// ChannelID is the first sender bot; ChannelIDs more of them.
 	ChannelID   int64      `json:"channel_id" minimum:"1"`
+	ChannelIDs  []int64    `json:"channel_ids,omitempty" maxItems:"50" doc:"More sender bots: each recipient is sent once, through the bot it used most recently"`
 	ScheduledAt *time.Time `json:"scheduled_at,omitempty" doc:"Start time (RFC 3339, within a year); absent: now"`
+}
+
+// audience reads the body's audience and bots, checking that each kind has its part.
+func (n NewCampaign) audience() (store.Audience, []int64, error) {
+	a := store.Audience{Kind: n.Audience, BatchID: n.BatchID, Source: n.Source}
+	if a.Kind == "" {
+		a.Kind = store.AudienceBatch
+	}
+	switch {
+	case a.HasBatch() && n.BatchID <= 0:
+		return a, nil, invalid("api.audience_needs_batch", "audience "+a.Kind+" needs batch_id")
+	case a.Kind == store.AudienceSource && n.Source == "":
+		return a, nil, invalid("api.audience_needs_source", "audience source needs source")
+	case a.Kind == store.AudienceSince && n.Since == nil:
+		return a, nil, invalid("api.audience_needs_since", "audience since needs since")
+	}
+	if n.Since != nil {
+		a.Since = n.Since.UTC()
+	}
+	ids := []int64{n.ChannelID}
+	for _, id := range n.ChannelIDs {
+		if id > 0 && id != n.ChannelID {
+			ids = append(ids, id)
+		}
+	}
+	return a, ids, nil
 }
 
 type campaignCreateIn struct {
@@ -141,8 +174,15 @@ func (s *Server) createCampaign(ctx context.Context, in *campaignCreateIn) (*str
 	k := keyOf(ctx)
 	out, err := idempotent(ctx, s, in.IdempotencyKey, "createCampaign", hash, func(tx *store.Store) (Campaign, error) {
 		now := s.now()
-		nc := store.NewCampaign{TemplateID: in.Body.TemplateID, BatchID: in.Body.BatchID, ChannelID: in.Body.ChannelID,
+		a, bots, err := in.Body.audience()
+		if err != nil {
+			return Campaign{}, err
+		}
+		nc := store.NewCampaign{TemplateID: in.Body.TemplateID, BatchID: a.BatchID, Audience: a, ChannelID: bots[0],
 			ControlChatID: k.CreatedBy, CreatedBy: k.CreatedBy}
+		if len(bots) > 1 {
+			nc.ChannelIDs = bots
+		}
 		if in.Body.ScheduledAt != nil {
 			if err := flows.CheckScheduledAt(*in.Body.ScheduledAt, now, time.UTC); err != nil {
 				return Campaign{}, err
@@ -153,7 +193,7 @@ func (s *Server) createCampaign(ctx context.Context, in *campaignCreateIn) (*str
 			// The starter's own guard: one campaign per key even past this table.
 			nc.RequestKey = "api:" + itoa(k.ID) + ":" + in.IdempotencyKey
 		}
-		p, err := flows.PlanCampaign(ctx, tx, nc.TemplateID, nc.BatchID, nc.ChannelID)
+		p, err := flows.PlanAudienceCampaign(ctx, tx, nc.TemplateID, a, bots)
 		if err != nil {
 			return Campaign{}, err
 		}

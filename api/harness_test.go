@@ -201,6 +201,8 @@ func (e *env) requests(id int64) map[string]request {
 		"createChannel":     {"POST", "/api/v1/channels", js, j(`{"token":%q}`, e.spare.Token)},
 		"listChannels":      {"GET", "/api/v1/channels", "", nil},
 		"getChannel":        {"GET", fmt.Sprintf("/api/v1/channels/%d", ch), "", nil},
+		"listSubscribers":   {"GET", fmt.Sprintf("/api/v1/channels/%d/subscribers", ch), "", nil},
+		"listChannelChats":  {"GET", fmt.Sprintf("/api/v1/channels/%d/chats", ch), "", nil},
 		"setChannelEnabled": {"PUT", fmt.Sprintf("/api/v1/channels/%d/enabled", ch), js, j(`{"enabled":false}`)},
 		"createCampaign": {"POST", "/api/v1/campaigns", js, j(`{"template_id":%d,"batch_id":%d,"channel_id":%d,"scheduled_at":%q}`,
 			tpl, batch, ch, time.Now().Add(time.Hour).UTC().Format(time.RFC3339))},

@@ -332,3 +332,24 @@ func (s *Store) ChannelChatList(ctx context.Context, channelID int64) ([]Channel
 	}
 	return list, nil
 }
+
+// SubscriberPage returns up to limit subscribers of channelID with chat ids above
+// after, by chat id; status "" means every status.
+func (s *Store) SubscriberPage(ctx context.Context, channelID int64, status string, after int64, limit int) ([]Subscriber, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+subscriberColumns+` FROM subscribers
+		WHERE channel_id = $1 AND chat_id > $2 AND ($3 = '' OR status = $3)
+		ORDER BY chat_id LIMIT $4`, channelID, after, status, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list subscribers of channel %d: %w", channelID, err)
+	}
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Subscriber, error) {
+		var r Subscriber
+		err := row.Scan(&r.ChannelID, &r.ChatID, &r.FirstName, &r.LastName, &r.Username, &r.LanguageCode,
+			&r.Source, &r.Status, &r.JoinedAt, &r.LastSeenAt, &r.StatusChangedAt)
+		return r, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list subscribers of channel %d: %w", channelID, err)
+	}
+	return list, nil
+}
