@@ -203,7 +203,7 @@ func TestSandboxInTheBrowser(t *testing.T) {
 	page.next("is ready", mark)
 
 	mark = page.send("/newcampaign")
-	for _, label := range []string{"Browser template", "Browser batch", "Sandbox News"} {
+	for _, label := range []string{"Browser template", "Sandbox News", "Browser batch"} {
 		page.next("tep ", mark)
 		if page.hasButton(label) { // the only one of its kind is chosen without asking
 			mark = page.press(label)
