@@ -28,6 +28,11 @@ import (
 const (
 	defaultConcurrency = 64
 	defaultMarkGroup   = 16
+	// answeredUnsettled bounds the answers a lane holds but has not yet written at the
+	// kill: its settle loop writes every 25 ms, so at 1,000/s about 25 wait for the
+	// tick and as many for the statement before them (measured: 92 received but
+	// unsettled at a kill, 64 of them requests in the air).
+	answeredUnsettled = 50
 )
 
 // uncertainRows returns the uncertain deliveries of the bundle's campaign with their
@@ -79,8 +84,8 @@ func TestFaultTruthKill9At1000PerSecond(t *testing.T) {
 	}
 	t.Logf("counts %+v; uncertain %d: received by the emulator %d %v, never received %d %v",
 		c, len(uncertain), len(received), received, len(neverReceived), neverReceived)
-	require.LessOrEqual(t, len(uncertain), defaultConcurrency+defaultMarkGroup,
-		"uncertain beyond the requests in the air and one marked group")
+	require.LessOrEqual(t, len(uncertain), defaultConcurrency+defaultMarkGroup+answeredUnsettled,
+		"uncertain beyond the requests in the air, the answers not yet written and one marked group")
 	require.LessOrEqual(t, len(neverReceived), defaultMarkGroup,
 		"uncertain though never requested: more than one marked group")
 	second.stop(t, 15*time.Second)
