@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	"github.com/mymmrac/telego"
 )
 
 // Acting on messages already sent: Telegram lets a bot edit its own messages
@@ -39,6 +41,28 @@ func (b *bot) admitAction() *apiError {
 	return nil
 }
 
+// onMessageChat runs act on the chat ref names, with the chat locked, after the checks
+// every call on a message already sent passes in this order: the chat exists for the
+// bot, the call is within the bot's flood control (it counts whatever its answer),
+// and, when mustPost, the bot may still post there (a member, allowed to write).
+func (b *bot) onMessageChat(ref chatRef, mustPost bool, act func(c *chat) (any, *apiError)) (any, *apiError) {
+	c, aerr := b.target(ref)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if aerr := b.admitAction(); aerr != nil {
+		return nil, aerr
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if mustPost {
+		if aerr := b.canPost(c); aerr != nil {
+			return nil, aerr
+		}
+	}
+	return act(c)
+}
+
 // count adds one to a counter of b.lim.
 func (b *bot) count(counter *int64) {
 	b.lim.mu.Lock()
@@ -47,80 +71,53 @@ func (b *bot) count(counter *int64) {
 }
 
 func (b *bot) deleteMessage(_ *http.Request, p *params) (any, *apiError) {
-	c, aerr := b.target(p.ChatID)
-	if aerr != nil {
-		return nil, aerr
-	}
-	if aerr := b.admitAction(); aerr != nil {
-		return nil, aerr
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	m := c.get(p.MessageID)
-	if m == nil {
-		return nil, badRequest("message to delete not found")
-	}
-	if c.typ != ChatPrivate && m.bot != b {
-		return nil, badRequest("message can't be deleted")
-	}
-	if b.srv.unixNow()-m.date >= int64(deleteWindow/time.Second) {
-		return nil, badRequest("message can't be deleted for everyone")
-	}
-	m.deleted = true
-	c.unpin(m.id)
-	c.wake()
-	b.count(&b.lim.deleted)
-	return true, nil
+	return b.onMessageChat(p.ChatID, false, func(c *chat) (any, *apiError) {
+		m := c.get(p.MessageID)
+		if m == nil {
+			return nil, badRequest("message to delete not found")
+		}
+		if c.typ != ChatPrivate && m.bot != b {
+			return nil, badRequest("message can't be deleted")
+		}
+		if b.srv.unixNow()-m.date >= int64(deleteWindow/time.Second) {
+			return nil, badRequest("message can't be deleted for everyone")
+		}
+		m.deleted = true
+		c.unpin(m.id)
+		c.wake()
+		b.count(&b.lim.deleted)
+		return true, nil
+	})
 }
 
 func (b *bot) pinChatMessage(_ *http.Request, p *params) (any, *apiError) {
-	c, aerr := b.target(p.ChatID)
-	if aerr != nil {
-		return nil, aerr
-	}
-	if aerr := b.admitAction(); aerr != nil {
-		return nil, aerr
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if aerr := b.canPost(c); aerr != nil {
-		return nil, aerr
-	}
-	if c.get(p.MessageID) == nil {
-		return nil, badRequest("message to pin not found")
-	}
-	c.unpin(p.MessageID) // pinning again moves it to the top
-	c.pins = append(c.pins, Pin{MessageID: p.MessageID, Silent: p.DisableNotification, By: b.id})
-	b.count(&b.lim.pinned)
-	return true, nil
+	return b.onMessageChat(p.ChatID, true, func(c *chat) (any, *apiError) {
+		if c.get(p.MessageID) == nil {
+			return nil, badRequest("message to pin not found")
+		}
+		c.unpin(p.MessageID) // pinning again moves it to the top
+		c.pins = append(c.pins, Pin{MessageID: p.MessageID, Silent: p.DisableNotification, By: b.id})
+		b.count(&b.lim.pinned)
+		return true, nil
+	})
 }
 
 // unpinChatMessage unpins message_id, or the most recent pin without one. As in
 // Telegram, unpinning a message that is not pinned is not an error.
 func (b *bot) unpinChatMessage(_ *http.Request, p *params) (any, *apiError) {
-	c, aerr := b.target(p.ChatID)
-	if aerr != nil {
-		return nil, aerr
-	}
-	if aerr := b.admitAction(); aerr != nil {
-		return nil, aerr
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if aerr := b.canPost(c); aerr != nil {
-		return nil, aerr
-	}
-	switch {
-	case p.MessageID != 0:
-		if c.get(p.MessageID) == nil {
-			return nil, badRequest("message to unpin not found")
+	return b.onMessageChat(p.ChatID, true, func(c *chat) (any, *apiError) {
+		switch {
+		case p.MessageID != 0:
+			if c.get(p.MessageID) == nil {
+				return nil, badRequest("message to unpin not found")
+			}
+			c.unpin(p.MessageID)
+		case len(c.pins) > 0:
+			c.pins = c.pins[:len(c.pins)-1]
 		}
-		c.unpin(p.MessageID)
-	case len(c.pins) > 0:
-		c.pins = c.pins[:len(c.pins)-1]
-	}
-	b.count(&b.lim.pinned)
-	return true, nil
+		b.count(&b.lim.pinned)
+		return true, nil
+	})
 }
 
 // unpin drops id from the pinned messages. Caller holds c.mu.
@@ -148,4 +145,74 @@ func (s *Server) Pinned(token string, chatID int64) []Pin {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.pins)
+}
+
+type editKind uint8
+
+const (
+	editText editKind = iota
+	editCaption
+	editMarkup
+)
+
+func (b *bot) edit(p *params, kind editKind) (any, *apiError) {
+	if p.InlineMessageID != "" {
+		return nil, badRequest("inline messages are not emulated")
+	}
+	var text string
+	var ents []telego.MessageEntity
+	var aerr *apiError
+	switch kind {
+	case editText:
+		if p.Text == "" {
+			return nil, badRequest("message text is empty")
+		}
+		if text, ents, aerr = formatText(p.Text, p.ParseMode, p.Entities); aerr != nil {
+			return nil, aerr
+		}
+		if text == "" {
+			return nil, badRequest("message text is empty")
+		}
+		if utf16Len(text) > maxTextLen {
+			return nil, badRequest("message is too long")
+		}
+	case editCaption:
+		if text, ents, aerr = formatCaption(p); aerr != nil {
+			return nil, aerr
+		}
+	}
+	markup, aerr := parseMarkup(p.ReplyMarkup)
+	if aerr != nil {
+		return nil, aerr
+	}
+	return b.onMessageChat(p.ChatID, true, func(c *chat) (any, *apiError) {
+		m := c.get(p.MessageID)
+		if m == nil {
+			return nil, badRequest("message to edit not found")
+		}
+		if m.bot != b {
+			return nil, badRequest("message can't be edited")
+		}
+		switch kind {
+		case editText:
+			if m.media != nil {
+				return nil, badRequest("there is no text in the message to edit")
+			}
+		case editCaption:
+			if m.media == nil {
+				return nil, badRequest("there is no caption in the message to edit")
+			}
+		case editMarkup:
+			text, ents = m.text, m.entities
+		}
+		if text == m.text && entitiesEqual(ents, m.entities) && markupEqual(markup, m.markup) {
+			return nil, badRequest("message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message")
+		}
+		m.history = append(m.history, version{text: m.text, entities: m.entities, markup: m.markup, editDate: m.editDate})
+		m.text, m.entities, m.markup = text, ents, markup
+		m.editDate = b.srv.unixNow()
+		c.wake()
+		b.count(&b.lim.edited)
+		return c.render(m), nil
+	})
 }
