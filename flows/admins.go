@@ -126,22 +126,21 @@ func showAdmins(ctx context.Context, t *Turn, _ string) error {
 	if err != nil {
 		return err
 	}
-	var b strings.Builder
-	b.WriteString(t.L.N("adm.list_header", len(list)))
+	var lines []string
 	var rows [][]Button
 	owner := t.Actor.Role == store.RoleOwner
 	for _, a := range list {
-		b.WriteString("\n• " + esc(adminLabel(a.UserID, a.DisplayName)) + " — " + t.L.T("role."+a.Role))
+		lines = append(lines, esc(adminLabel(a.UserID, a.DisplayName))+" — "+t.L.T("role."+a.Role))
 		if owner && a.Role != store.RoleOwner {
 			rows = append(rows, []Button{{Text: t.L.T("button.remove_admin", i18n.Data{"Who": adminLabel(a.UserID, a.DisplayName)}),
 				Data: ScreenCallback(ActAdminRemove, itoa(a.UserID))}})
 		}
 	}
+	var add *Button
 	if owner {
-		rows = append(rows, []Button{{Text: t.L.T("button.add_admin"), Data: ScreenCallback(ActAdminAdd, "")}})
+		add = &Button{Text: t.L.T("button.add_admin"), Data: ScreenCallback(ActAdminAdd, "")}
 	}
-	rows = append(rows, backToMenu(t)...)
-	t.Reply(Reply{Text: b.String(), HTML: true, Edit: true, Keyboard: rows})
+	listScreen(t, t.L.N("adm.list_header", len(list)), lines, rows, add)
 	return nil
 }
 
@@ -172,11 +171,8 @@ func askRemoveAdmin(ctx context.Context, t *Turn, arg string) error {
 	if a.Role == store.RoleOwner {
 		return Conflict("adm.is_owner", nil)
 	}
-	t.Reply(Reply{Text: t.L.T("adm.remove_question", i18n.Data{"Who": esc(adminLabel(a.UserID, a.DisplayName))}), HTML: true, Edit: true,
-		Keyboard: [][]Button{
-			{{Text: t.L.T("button.remove_yes"), Data: ScreenCallback(ActAdminRemoveConfirm, itoa(a.UserID))}},
-			{{Text: t.L.T("button.delete_no"), Data: ScreenCallback(ActAdmins, "")}},
-		}})
+	askOnce(t, t.L.T("adm.remove_question", i18n.Data{"Who": esc(adminLabel(a.UserID, a.DisplayName))}),
+		"button.remove_yes", ScreenCallback(ActAdminRemoveConfirm, itoa(a.UserID)), ScreenCallback(ActAdmins, ""))
 	return nil
 }
 

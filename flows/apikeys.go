@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strconv"
-	"strings"
 
 	"github.com/looplab/fsm"
 
@@ -106,16 +105,14 @@ func showAPIKeys(ctx context.Context, t *Turn, _ string) error {
 	if err != nil {
 		return err
 	}
-	var b strings.Builder
-	b.WriteString(t.L.N("key.list_header", len(list)))
+	var lines []string
 	var rows [][]Button
 	for _, k := range list {
-		b.WriteString("\n• <b>" + esc(k.Name) + "</b> — " + t.L.T("role."+k.Role) + " · <code>" + esc(k.Hint) + "…</code>")
+		lines = append(lines, "<b>"+esc(k.Name)+"</b> — "+t.L.T("role."+k.Role)+" · <code>"+esc(k.Hint)+"…</code>")
 		rows = append(rows, []Button{{Text: t.L.T("button.revoke_key", i18n.Data{"Name": k.Name}), Data: ScreenCallback(ActAPIKeyRevoke, itoa(k.ID))}})
 	}
-	rows = append(rows, []Button{{Text: t.L.T("button.new_key"), Data: ScreenCallback(ActAPIKeyNew, "")}})
-	rows = append(rows, backToMenu(t)...)
-	t.Reply(Reply{Text: b.String(), HTML: true, Edit: true, Keyboard: rows})
+	listScreen(t, t.L.N("key.list_header", len(list)), lines, rows,
+		&Button{Text: t.L.T("button.new_key"), Data: ScreenCallback(ActAPIKeyNew, "")})
 	return nil
 }
 
@@ -141,11 +138,8 @@ func askRevokeAPIKey(ctx context.Context, t *Turn, arg string) error {
 	if err != nil {
 		return err
 	}
-	t.Reply(Reply{Text: t.L.T("key.revoke_question", i18n.Data{"Name": esc(k.Name)}), HTML: true, Edit: true,
-		Keyboard: [][]Button{
-			{{Text: t.L.T("button.revoke_yes"), Data: ScreenCallback(ActAPIKeyRevokeConfirm, itoa(k.ID))}},
-			{{Text: t.L.T("button.delete_no"), Data: ScreenCallback(ActAPIKeys, "")}},
-		}})
+	askOnce(t, t.L.T("key.revoke_question", i18n.Data{"Name": esc(k.Name)}),
+		"button.revoke_yes", ScreenCallback(ActAPIKeyRevokeConfirm, itoa(k.ID)), ScreenCallback(ActAPIKeys, ""))
 	return nil
 }
 

@@ -108,11 +108,8 @@ func askDeleteBatch(ctx context.Context, t *Turn, arg string) error {
 		return err
 	}
 	id := itoa(b.ID)
-	t.Reply(Reply{Text: t.L.T("batch.delete_question", i18n.Data{"Name": esc(b.Name), "Recipients": t.L.N("batch.n_recipients", b.RecipientCount)}),
-		HTML: true, Edit: true, Keyboard: [][]Button{
-			{{Text: t.L.T("button.delete_yes"), Data: ScreenCallback(ActBatchDeleteConfirm, id)}},
-			{{Text: t.L.T("button.delete_no"), Data: ScreenCallback(ActBatchView, id)}},
-		}})
+	askOnce(t, t.L.T("batch.delete_question", i18n.Data{"Name": esc(b.Name), "Recipients": t.L.N("batch.n_recipients", b.RecipientCount)}),
+		"button.delete_yes", ScreenCallback(ActBatchDeleteConfirm, id), ScreenCallback(ActBatchView, id))
 	return nil
 }
 

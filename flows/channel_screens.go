@@ -205,11 +205,8 @@ func askRemoveChannel(ctx context.Context, t *Turn, arg string) error {
 		return err
 	}
 	id := itoa(c.ID)
-	t.Reply(Reply{Text: t.L.T("chan.remove_question", i18n.Data{"Name": esc(c.Name), "Username": esc(c.Username)}), HTML: true, Edit: true,
-		Keyboard: [][]Button{
-			{{Text: t.L.T("button.remove_yes"), Data: ScreenCallback(ActChannelRemoveConfirm, id)}},
-			{{Text: t.L.T("button.delete_no"), Data: ScreenCallback(ActChannelView, id)}},
-		}})
+	askOnce(t, t.L.T("chan.remove_question", i18n.Data{"Name": esc(c.Name), "Username": esc(c.Username)}),
+		"button.remove_yes", ScreenCallback(ActChannelRemoveConfirm, id), ScreenCallback(ActChannelView, id))
 	return nil
 }
 

@@ -80,6 +80,32 @@ func backToMenu(t *Turn) [][]Button {
 	return [][]Button{{{Text: t.L.T("button.menu"), Data: ScreenCallback(ActMenu, "")}}}
 }
 
+// askOnce shows the one confirmation a destructive action asks, in place of the
+// screen the press came from: question (HTML) names the consequence, yesLabel's
+// button (a catalogue key) does it, "No" goes back to the screen at back.
+func askOnce(t *Turn, question, yesLabel, yes, back string) {
+	t.Reply(Reply{Text: question, HTML: true, Edit: true, Keyboard: [][]Button{
+		{{Text: t.L.T(yesLabel), Data: yes}},
+		{{Text: t.L.T("button.delete_no"), Data: back}},
+	}})
+}
+
+// listScreen shows a list in place of the screen the press came from: header, one
+// line per item, the items' buttons (rows), then the add button when there is one
+// and the way back to the menu.
+func listScreen(t *Turn, header string, lines []string, rows [][]Button, add *Button) {
+	var b strings.Builder
+	b.WriteString(header)
+	for _, l := range lines {
+		b.WriteString("\n• " + l)
+	}
+	if add != nil {
+		rows = append(rows, []Button{*add})
+	}
+	rows = append(rows, backToMenu(t)...)
+	t.Reply(Reply{Text: b.String(), HTML: true, Edit: true, Keyboard: rows})
+}
+
 // showTemplates lists templates, PageSize per page (arg: page number from 0).
 func showTemplates(ctx context.Context, t *Turn, arg string) error {
 	page, _ := strconv.Atoi(arg)
@@ -267,11 +293,8 @@ func askDeleteTemplate(ctx context.Context, t *Turn, arg string) error {
 		return err
 	}
 	id := itoa(tp.ID)
-	t.Reply(Reply{Text: t.L.T("tpl.delete_question", i18n.Data{"Name": esc(tp.Name)}), HTML: true, Edit: true,
-		Keyboard: [][]Button{
-			{{Text: t.L.T("button.delete_yes"), Data: ScreenCallback(ActTemplateDeleteConfirm, id)}},
-			{{Text: t.L.T("button.delete_no"), Data: ScreenCallback(ActTemplateView, id)}},
-		}})
+	askOnce(t, t.L.T("tpl.delete_question", i18n.Data{"Name": esc(tp.Name)}),
+		"button.delete_yes", ScreenCallback(ActTemplateDeleteConfirm, id), ScreenCallback(ActTemplateView, id))
 	return nil
 }
 

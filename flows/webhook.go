@@ -102,17 +102,15 @@ func showWebhooks(ctx context.Context, t *Turn, _ string) error {
 	if err != nil {
 		return err
 	}
-	var b strings.Builder
-	b.WriteString(t.L.N("wh.list_header", len(list)))
+	var lines []string
 	var rows [][]Button
 	for _, w := range list {
-		b.WriteString("\n• " + esc(redactURL(w.URL)))
+		lines = append(lines, esc(redactURL(w.URL)))
 		rows = append(rows, []Button{{Text: t.L.T("button.remove_webhook", i18n.Data{"ID": itoa(w.ID)}),
 			Data: ScreenCallback(ActWebhookDelete, itoa(w.ID))}})
 	}
-	rows = append(rows, []Button{{Text: t.L.T("button.add_webhook"), Data: ScreenCallback(ActWebhookAdd, "")}})
-	rows = append(rows, backToMenu(t)...)
-	t.Reply(Reply{Text: b.String(), HTML: true, Edit: true, Keyboard: rows})
+	listScreen(t, t.L.N("wh.list_header", len(list)), lines, rows,
+		&Button{Text: t.L.T("button.add_webhook"), Data: ScreenCallback(ActWebhookAdd, "")})
 	return nil
 }
 
@@ -138,11 +136,8 @@ func askDeleteWebhook(ctx context.Context, t *Turn, arg string) error {
 	if err != nil {
 		return err
 	}
-	t.Reply(Reply{Text: t.L.T("wh.remove_question", i18n.Data{"URL": esc(redactURL(w.URL))}), HTML: true, Edit: true,
-		Keyboard: [][]Button{
-			{{Text: t.L.T("button.remove_yes"), Data: ScreenCallback(ActWebhookDeleteConfirm, itoa(w.ID))}},
-			{{Text: t.L.T("button.delete_no"), Data: ScreenCallback(ActWebhooks, "")}},
-		}})
+	askOnce(t, t.L.T("wh.remove_question", i18n.Data{"URL": esc(redactURL(w.URL))}),
+		"button.remove_yes", ScreenCallback(ActWebhookDeleteConfirm, itoa(w.ID)), ScreenCallback(ActWebhooks, ""))
 	return nil
 }
 
