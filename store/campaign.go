@@ -186,12 +186,9 @@ func (s *Store) CampaignGet(ctx context.Context, id int64) (Campaign, error) {
 // while it holds other counter rows, and FOR UPDATE would make it wait for Cancel,
 // Start or a fan-out chunk, which wait for those counter rows in turn (40P01).
 func campaignTransition(ctx context.Context, tx DBTX, id int64, action string, from []string, to string, reason *string) (Campaign, error) {
-	c, err := scanCampaign(tx.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = $1 FOR NO KEY UPDATE`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return c, ErrNotFound
-	}
+	c, err := lockCampaign(ctx, tx, id)
 	if err != nil {
-		return c, fmt.Errorf("lock campaign %d: %w", id, err)
+		return c, err
 	}
 	allowed := false
 	for _, f := range from {
@@ -209,6 +206,20 @@ func campaignTransition(ctx context.Context, tx DBTX, id int64, action string, f
 		return c, fmt.Errorf("%s campaign %d: %w", action, id, err)
 	}
 	c.Status, c.PauseReason = to, reason
+	return c, nil
+}
+
+// lockCampaign reads campaign id and locks its row until tx ends (against other
+// transitions; deliveries referring to it are not blocked); ErrNotFound when there
+// is none.
+func lockCampaign(ctx context.Context, tx DBTX, id int64) (Campaign, error) {
+	c, err := scanCampaign(tx.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = $1 FOR NO KEY UPDATE`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	if err != nil {
+		return c, fmt.Errorf("lock campaign %d: %w", id, err)
+	}
 	return c, nil
 }
 
@@ -296,12 +307,8 @@ func (s *Store) CampaignResendUncertain(ctx context.Context, id, actorID int64) 
 	err := s.InTx(ctx, func(st *Store) error {
 		tx := st.db
 		var err error
-		c, err = scanCampaign(tx.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = $1 FOR NO KEY UPDATE`, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNotFound
-		}
-		if err != nil {
-			return fmt.Errorf("lock campaign %d: %w", id, err)
+		if c, err = lockCampaign(ctx, tx, id); err != nil {
+			return err
 		}
 		switch c.Status {
 		case CampaignCompleted:

@@ -52,12 +52,8 @@ func (s *Store) CampaignResendUnreached(ctx context.Context, id, actorID int64) 
 	err := s.InTx(ctx, func(st *Store) error {
 		tx := st.db
 		var err error
-		c, err = scanCampaign(tx.QueryRow(ctx, `SELECT `+campaignColumns+` FROM campaigns WHERE id = $1 FOR NO KEY UPDATE`, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNotFound
-		}
-		if err != nil {
-			return fmt.Errorf("lock campaign %d: %w", id, err)
+		if c, err = lockCampaign(ctx, tx, id); err != nil {
+			return err
 		}
 		if c.Status != CampaignCompleted {
 			return &CampaignStateError{CampaignID: id, Action: "resend", Status: c.Status}
