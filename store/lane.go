@@ -43,30 +43,19 @@ type LaneLease struct {
 func (s *Store) LaneAcquire(ctx context.Context, channelID, epoch int64, owner string, ttl time.Duration) (LaneLease, error) {
 	var l LaneLease
 	err := s.InTx(ctx, func(st *Store) error {
-		tx := st.db
-		var curEpoch int64
-		var left float64
-		err := tx.QueryRow(ctx, `
-			SELECT epoch, owner, greatest(extract(epoch FROM lease_until - now()), 0)::float8
-			FROM lanes WHERE channel_id = $1 FOR UPDATE`, channelID).Scan(&curEpoch, &l.PrevOwner, &left)
-		if errors.Is(err, pgx.ErrNoRows) {
+		row, err := laneLeases.lockRow(ctx, st.db, channelID)
+		if isNoRows(err) || (err == nil && row.epoch != epoch) {
 			l.Stale = true
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if curEpoch != epoch {
-			l.Stale = true
+		if l.PrevOwner = row.owner; row.left > 0 && row.owner != owner {
+			l.Busy = row.left
 			return nil
 		}
-		if left > 0 && l.PrevOwner != owner {
-			l.Busy = time.Duration(left * float64(time.Second))
-			return nil
-		}
-		_, err = tx.Exec(ctx, `
-			UPDATE lanes SET owner = $2, lease_until = now() + make_interval(secs => $3), updated_at = now()
-			WHERE channel_id = $1`, channelID, owner, ttl.Seconds())
+		err = laneLeases.take(ctx, st.db, channelID, owner, ttl)
 		l.Acquired, l.Held = err == nil, ttl
 		return err
 	})
@@ -79,13 +68,7 @@ func (s *Store) LaneAcquire(ctx context.Context, channelID, epoch int64, owner s
 // LaneRenew extends owner's lease on channelID's lane by ttl from now. It returns false
 // when owner no longer holds the lane at epoch: the caller must stop sending at once.
 func (s *Store) LaneRenew(ctx context.Context, channelID, epoch int64, owner string, ttl time.Duration) (bool, error) {
-	tag, err := s.db.Exec(ctx, `
-		UPDATE lanes SET lease_until = now() + make_interval(secs => $4), updated_at = now()
-		WHERE channel_id = $1 AND epoch = $2 AND owner = $3`, channelID, epoch, owner, ttl.Seconds())
-	if err != nil {
-		return false, fmt.Errorf("renew lane of channel %d: %w", channelID, err)
-	}
-	return tag.RowsAffected() == 1, nil
+	return laneLeases.renew(ctx, s.db, channelID, epoch, owner, ttl)
 }
 
 // LaneHandOver moves owner's lane from epoch to the next one, keeping owner's lease,
@@ -111,12 +94,7 @@ func (s *Store) LaneHandOver(ctx context.Context, channelID, epoch int64, owner 
 // LaneRelease ends owner's lease on channelID's lane now, so the next lane job (in any
 // process) may take it without waiting for the lease to run out.
 func (s *Store) LaneRelease(ctx context.Context, channelID, epoch int64, owner string) error {
-	if _, err := s.db.Exec(ctx, `
-		UPDATE lanes SET lease_until = least(lease_until, now()), updated_at = now()
-		WHERE channel_id = $1 AND epoch = $2 AND owner = $3`, channelID, epoch, owner); err != nil {
-		return fmt.Errorf("release lane of channel %d: %w", channelID, err)
-	}
-	return nil
+	return laneLeases.release(ctx, s.db, channelID, epoch, owner)
 }
 
 // OrphanLane is a channel whose lane needs a new job.
@@ -132,25 +110,19 @@ type OrphanLane struct {
 // process's River job may stay "running" until River's rescuer notices, but a job for
 // the new epoch does not collide with it.
 func (s *Store) LanesAdoptOrphans(ctx context.Context, grace time.Duration) ([]OrphanLane, error) {
-	rows, err := s.db.Query(ctx, `
-		WITH need AS (
-			SELECT DISTINCT cc.channel_id FROM campaigns c JOIN campaign_channels cc ON cc.campaign_id = c.id
-			WHERE c.status = 'running'
-			  AND EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign_id = c.id AND d.channel_id = cc.channel_id
-			              AND d.status = 'pending' AND (d.not_before IS NULL OR d.not_before <= now())))
-		INSERT INTO lanes (channel_id) SELECT channel_id FROM need
-		ON CONFLICT (channel_id) DO UPDATE SET epoch = lanes.epoch + 1, updated_at = now()
-		WHERE lanes.lease_until < now() - make_interval(secs => $1)
-		  AND lanes.updated_at < now() - make_interval(secs => $1)
-		RETURNING channel_id, epoch`, grace.Seconds())
-	if err != nil {
-		return nil, fmt.Errorf("adopt orphan lanes: %w", err)
+	return orphanLanes(laneLeases.adoptOrphans(ctx, s.db, `
+		SELECT DISTINCT cc.channel_id FROM campaigns c JOIN campaign_channels cc ON cc.campaign_id = c.id
+		WHERE c.status = 'running'
+		  AND EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign_id = c.id AND d.channel_id = cc.channel_id
+		              AND d.status = 'pending' AND (d.not_before IS NULL OR d.not_before <= now()))`, grace))
+}
+
+func orphanLanes(adopted []orphan, err error) ([]OrphanLane, error) {
+	lanes := make([]OrphanLane, len(adopted))
+	for i, o := range adopted {
+		lanes[i] = OrphanLane{ChannelID: o.Key, Epoch: o.Epoch}
 	}
-	lanes, err := pgx.CollectRows(rows, pgx.RowToStructByPos[OrphanLane])
-	if err != nil {
-		return nil, fmt.Errorf("adopt orphan lanes: %w", err)
-	}
-	return lanes, nil
+	return lanes, err
 }
 
 // ChannelSetRetryAfter records a 429 pause of the channel bot until until, so a lane

@@ -400,20 +400,7 @@ func (s *Store) OperationFinish(ctx context.Context, opID int64) (bool, error) {
 // and is returned, so the caller enqueues its lane job. A disabled channel's operations
 // wait until it is enabled again (its lane would only stop at once).
 func (s *Store) OperationLanesAdoptOrphans(ctx context.Context, grace time.Duration) ([]OrphanLane, error) {
-	rows, err := s.db.Query(ctx, `
-		WITH need AS (SELECT DISTINCT o.channel_id FROM campaign_operations o JOIN channels ch ON ch.id = o.channel_id
-		              WHERE o.status = 'running' AND ch.enabled)
-		INSERT INTO lanes (channel_id) SELECT channel_id FROM need
-		ON CONFLICT (channel_id) DO UPDATE SET epoch = lanes.epoch + 1, updated_at = now()
-		WHERE lanes.lease_until < now() - make_interval(secs => $1)
-		  AND lanes.updated_at < now() - make_interval(secs => $1)
-		RETURNING channel_id, epoch`, grace.Seconds())
-	if err != nil {
-		return nil, fmt.Errorf("adopt lanes of operations: %w", err)
-	}
-	lanes, err := pgx.CollectRows(rows, pgx.RowToStructByPos[OrphanLane])
-	if err != nil {
-		return nil, fmt.Errorf("adopt lanes of operations: %w", err)
-	}
-	return lanes, nil
+	return orphanLanes(laneLeases.adoptOrphans(ctx, s.db, `
+		SELECT DISTINCT o.channel_id FROM campaign_operations o JOIN channels ch ON ch.id = o.channel_id
+		WHERE o.status = 'running' AND ch.enabled`, grace))
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // DeliveryCounts reads how many of campaign id's deliveries are in each status from
@@ -142,29 +140,22 @@ type ReporterLease struct {
 func (s *Store) ReporterAcquire(ctx context.Context, campaignID, epoch int64, owner string, ttl time.Duration) (ReporterLease, error) {
 	var l ReporterLease
 	err := s.InTx(ctx, func(st *Store) error {
-		tx := st.db
-		if _, err := tx.Exec(ctx, `INSERT INTO progress_reporters (campaign_id) VALUES ($1) ON CONFLICT DO NOTHING`, campaignID); err != nil {
+		if _, err := st.db.Exec(ctx, `INSERT INTO progress_reporters (campaign_id) VALUES ($1) ON CONFLICT DO NOTHING`, campaignID); err != nil {
 			return err
 		}
-		var cur int64
-		var holder string
-		var left float64
-		if err := tx.QueryRow(ctx, `
-			SELECT epoch, owner, greatest(extract(epoch FROM lease_until - now()), 0)::float8
-			FROM progress_reporters WHERE campaign_id = $1 FOR UPDATE`, campaignID).Scan(&cur, &holder, &left); err != nil {
+		row, err := reporterLeases.lockRow(ctx, st.db, campaignID)
+		if err != nil {
 			return err
 		}
-		if epoch != 0 && epoch != cur {
+		if epoch != 0 && epoch != row.epoch {
 			l.Stale = true
 			return nil
 		}
-		if left > 0 && holder != owner {
-			l.Busy = time.Duration(left * float64(time.Second))
+		if row.left > 0 && row.owner != owner {
+			l.Busy = row.left
 			return nil
 		}
-		_, err := tx.Exec(ctx, `
-			UPDATE progress_reporters SET owner = $2, lease_until = now() + make_interval(secs => $3), updated_at = now()
-			WHERE campaign_id = $1`, campaignID, owner, ttl.Seconds())
+		err = reporterLeases.take(ctx, st.db, campaignID, owner, ttl)
 		l.Acquired = err == nil
 		return err
 	})
@@ -177,24 +168,13 @@ func (s *Store) ReporterAcquire(ctx context.Context, campaignID, epoch int64, ow
 // ReporterRenew extends owner's reporter lease of the campaign by ttl from now; false
 // when owner no longer holds it (another reporter took over after it ran out).
 func (s *Store) ReporterRenew(ctx context.Context, campaignID int64, owner string, ttl time.Duration) (bool, error) {
-	tag, err := s.db.Exec(ctx, `
-		UPDATE progress_reporters SET lease_until = now() + make_interval(secs => $3), updated_at = now()
-		WHERE campaign_id = $1 AND owner = $2`, campaignID, owner, ttl.Seconds())
-	if err != nil {
-		return false, fmt.Errorf("renew progress reporter of campaign %d: %w", campaignID, err)
-	}
-	return tag.RowsAffected() == 1, nil
+	return reporterLeases.renew(ctx, s.db, campaignID, 0, owner, ttl)
 }
 
 // ReporterRelease ends owner's reporter lease now, so the reporter's next slice (in
 // any process) starts at once.
 func (s *Store) ReporterRelease(ctx context.Context, campaignID int64, owner string) error {
-	if _, err := s.db.Exec(ctx, `
-		UPDATE progress_reporters SET lease_until = least(lease_until, now()), updated_at = now()
-		WHERE campaign_id = $1 AND owner = $2`, campaignID, owner); err != nil {
-		return fmt.Errorf("release progress reporter of campaign %d: %w", campaignID, err)
-	}
-	return nil
+	return reporterLeases.release(ctx, s.db, campaignID, 0, owner)
 }
 
 // OrphanReporter is a campaign whose progress reporter needs a new job at Epoch.
@@ -209,25 +189,16 @@ type OrphanReporter struct {
 // returns them, so the caller enqueues one job per campaign. As LanesAdoptOrphans does
 // for lanes, this takes over the reporter of a dead process within seconds.
 func (s *Store) ReportersAdoptOrphans(ctx context.Context, grace time.Duration) ([]OrphanReporter, error) {
-	rows, err := s.db.Query(ctx, `
-		WITH need AS (
-			SELECT id FROM campaigns
-			WHERE status IN ('running', 'paused')
-			   OR (status IN ('completed', 'cancelled', 'failed') AND reported_at IS NULL)
-			ORDER BY id LIMIT 1000)
-		INSERT INTO progress_reporters (campaign_id) SELECT id FROM need
-		ON CONFLICT (campaign_id) DO UPDATE SET epoch = progress_reporters.epoch + 1, updated_at = now()
-		WHERE progress_reporters.lease_until < now() - make_interval(secs => $1)
-		  AND progress_reporters.updated_at < now() - make_interval(secs => $1)
-		RETURNING campaign_id, epoch`, grace.Seconds())
-	if err != nil {
-		return nil, fmt.Errorf("adopt orphan progress reporters: %w", err)
+	adopted, err := reporterLeases.adoptOrphans(ctx, s.db, `
+		SELECT id FROM campaigns
+		WHERE status IN ('running', 'paused')
+		   OR (status IN ('completed', 'cancelled', 'failed') AND reported_at IS NULL)
+		ORDER BY id LIMIT 1000`, grace)
+	out := make([]OrphanReporter, len(adopted))
+	for i, o := range adopted {
+		out[i] = OrphanReporter{CampaignID: o.Key, Epoch: o.Epoch}
 	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[OrphanReporter])
-	if err != nil {
-		return nil, fmt.Errorf("adopt orphan progress reporters: %w", err)
-	}
-	return out, nil
+	return out, err
 }
 
 // UncertainReasons counts campaign id's uncertain deliveries by their reason code
