@@ -65,7 +65,7 @@ func (c chat) press(m telego.Message, label string) {
 				id, err := c.u.Press(c.token, m.MessageID, b.CallbackData)
 				require.NoError(c.t, err)
 				require.Eventually(c.t, func() bool { _, ok := c.emu.CallbackAnswerFor(c.token, id); return ok },
-					15*time.Second, 10*time.Millisecond)
+					patient(15*time.Second), 10*time.Millisecond)
 				return
 			}
 		}
@@ -149,7 +149,7 @@ func TestEndToEndKeepsSecrets(t *testing.T) {
 		var status string
 		require.NoError(t, pool.QueryRow(ctx, `SELECT status FROM campaigns WHERE id = $1`, campaignID).Scan(&status))
 		return status == store.CampaignCompleted
-	}, 60*time.Second, 100*time.Millisecond)
+	}, patient(60*time.Second), 100*time.Millisecond)
 	st := emu.Stats(sender.Token)
 	require.EqualValues(t, len(users), st.Sent)
 	require.Empty(t, st.Duplicates())

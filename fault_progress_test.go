@@ -35,7 +35,7 @@ func TestFaultKill9ProgressMoves(t *testing.T) {
 	b := setupFault(t, faultOpts{rate: 30, recipients: 1500})
 	first := startHerald(t, b.env()...)
 	b.waitSent(t, 60, 60*time.Second)
-	require.Eventually(t, func() bool { return b.controlVersions(t) >= 2 }, 30*time.Second, 50*time.Millisecond,
+	require.Eventually(t, func() bool { return b.controlVersions(t) >= 2 }, patient(30*time.Second), 50*time.Millisecond,
 		"the progress message was never edited before the kill")
 	require.NoError(t, first.cmd.Process.Kill())
 	<-first.done

@@ -52,7 +52,7 @@ func (b *keyBundle) start(t *testing.T, key string) error {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"herald"}, env, out, out) }()
-	deadline := time.After(30 * time.Second)
+	deadline := time.After(patient(30 * time.Second))
 	for {
 		select {
 		case err := <-done:

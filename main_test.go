@@ -369,7 +369,7 @@ func TestEmulatorCommand(t *testing.T) {
 		done <- run(ctx, []string{"herald", "emulator", "--addr", "127.0.0.1:0", "--bot-token", "123456:AAEmulatedTokenAbcdefghijklmnopqrst"}, envOf(nil), out, out)
 	}()
 	var url string
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(patient(10 * time.Second))
 	for url == "" {
 		if _, rest, ok := strings.Cut(out.String(), "listening on "); ok {
 			url, _, _ = strings.Cut(rest, "\n")

@@ -167,7 +167,7 @@ func TestAPIDrivesWholeCampaign(t *testing.T) {
 		code, raw := api.json("GET", fmt.Sprintf("/campaigns/%d", first.ID), nil, nil, &got)
 		require.Equal(t, http.StatusOK, code, "%s", raw)
 		return got.Status == store.CampaignCompleted
-	}, 120*time.Second, 200*time.Millisecond)
+	}, patient(60*time.Second), 200*time.Millisecond)
 	truth := emu.Stats(sender.Token)
 	require.EqualValues(t, len(users)-unstarted, truth.Sent)
 	require.Equal(t, truth.Sent, got.Counts.Sent, "the API's count is the emulator's")
