@@ -190,21 +190,27 @@ func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
 type process struct {
 	cmd    *exec.Cmd
 	output *bytesBuffer
-	done   chan error
+	done   chan error    // Wait's answer, once
+	exited chan struct{} // closed after Wait returned
 }
 
 func startHerald(t *testing.T, env ...string) *process {
 	t.Helper()
 	cmd := exec.Command(heraldBinary(t))
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "LOG_LEVEL=info"}, env...)
-	p := &process{cmd: cmd, output: &bytesBuffer{}, done: make(chan error, 1)}
+	p := &process{cmd: cmd, output: &bytesBuffer{}, done: make(chan error, 1), exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.output, p.output
 	require.NoError(t, cmd.Start())
-	go func() { p.done <- cmd.Wait() }()
+	go func() { // owned by the test: the cleanup waits for it
+		p.done <- cmd.Wait()
+		close(p.exited)
+	}()
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
+		select {
+		case <-p.exited:
+		default:
 			_ = cmd.Process.Kill()
-			<-p.done
+			<-p.exited
 		}
 		if t.Failed() {
 			t.Logf("herald output:\n%s", p.output.String())

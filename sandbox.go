@@ -149,7 +149,7 @@ func runSandbox(ctx context.Context, cfg config, logger zerolog.Logger, stdout i
 		return fmt.Errorf("sandbox emulator: %w", err)
 	}
 	defer emu.Close()
-	w := populateSandbox(emu)
+	w := populateSandbox(emu, state.Seeded)
 	if cfg.BotToken != "" || cfg.DatabaseURL != "" {
 		logger.Warn().Msg("sandbox: HERALD_BOT_TOKEN and DATABASE_URL are ignored; the sandbox keeps to its own emulator and database")
 	}

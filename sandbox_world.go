@@ -22,7 +22,11 @@ import (
 const (
 	sandboxRecipients = 1000
 	sandboxBlocked    = 10 // of the recipients, the last ones blocked both channel bots
+	sandboxStopped    = 5  // of the others, the last ones sent /stop to the managed bot
 	sandboxBatchName  = "Sample: 1,000 sandbox users"
+	// sandboxSource is the /start payload of every fourth recipient of the managed bot
+	// (came by t.me/sandbox_promo_bot?start=promo_nov), so the wizard offers "came via".
+	sandboxSource = "promo_nov"
 )
 
 // sandboxNames mixes English and Russian speakers, so {{first_name}} shows both scripts.
@@ -43,7 +47,12 @@ type sandboxWorld struct {
 	recipients []*tgemu.User
 }
 
-func populateSandbox(emu *tgemu.Server) *sandboxWorld {
+// populateSandbox creates the simulated people. Sandbox News (send-only) has them as
+// users already; Sandbox Promo is a managed bot: on the first run they start it for
+// real once Herald polls it (seed), so its subscribers come from its own updates;
+// after a restart (seeded) Herald has them already and they are marked started
+// without updates.
+func populateSandbox(emu *tgemu.Server, seeded bool) *sandboxWorld {
 	bots := emu.Bots() // ordered by id: management, news, promo
 	w := &sandboxWorld{emu: emu, mgmt: bots[0], channels: bots[1:3], admins: map[string]*tgemu.User{}}
 	w.admins["en"] = emu.CreateUser(tgemu.UserSpec{FirstName: "Alex", LastName: "Admin", Username: "sandbox_owner", LanguageCode: "en"})
@@ -59,13 +68,45 @@ func populateSandbox(emu *tgemu.Server) *sandboxWorld {
 		last := sandboxLastNames[(i/len(sandboxNames))%len(sandboxLastNames)]
 		w.recipients = append(w.recipients, emu.CreateUser(tgemu.UserSpec{FirstName: n.first, LastName: last, LanguageCode: n.lang}))
 	}
-	for _, c := range w.channels {
+	for i, c := range w.channels {
+		if i == 1 && !seeded {
+			continue // the managed bot: startPromo, after Herald polls it
+		}
 		emu.SetStarted(c.Token, w.recipients...)
 		for _, u := range w.recipients[sandboxRecipients-sandboxBlocked:] {
 			u.Block(c.Token)
 		}
 	}
 	return w
+}
+
+// startPromo has the recipients start the managed bot Sandbox Promo once Herald polls
+// it, as people following a link would: every fourth from the promo link, the last
+// ones block it afterwards, a few send /stop. Herald records them from the updates
+// (and answers each /start with its welcome text) as it would for a real bot.
+func (w *sandboxWorld) startPromo(ctx context.Context) error {
+	promo := w.channels[1].Token
+	if err := w.waitFor(ctx, "Sandbox Promo is not polled", func() bool { return w.emu.Polling(promo) }); err != nil {
+		return err
+	}
+	for i, u := range w.recipients {
+		payload := ""
+		if i%4 == 0 {
+			payload = sandboxSource
+		}
+		if _, err := u.StartWithPayload(promo, payload); err != nil {
+			return fmt.Errorf("recipient %d starts Sandbox Promo: %w", u.ID, err)
+		}
+	}
+	for _, u := range w.recipients[sandboxRecipients-sandboxBlocked:] {
+		u.Block(promo)
+	}
+	for _, u := range w.recipients[sandboxRecipients-sandboxBlocked-sandboxStopped : sandboxRecipients-sandboxBlocked] {
+		if _, err := u.SendCommand(promo, "/stop"); err != nil {
+			return fmt.Errorf("recipient %d stops Sandbox Promo: %w", u.ID, err)
+		}
+	}
+	return w.waitFor(ctx, "Sandbox Promo's updates were not taken", func() bool { return w.emu.PendingUpdates(promo) == 0 })
 }
 
 func (w *sandboxWorld) webChat(logger zerolog.Logger) sandbox.Config {
@@ -81,30 +122,36 @@ func (w *sandboxWorld) webChat(logger zerolog.Logger) sandbox.Config {
 
 // waitPolling waits until Herald's management bot takes updates.
 func (w *sandboxWorld) waitPolling(ctx context.Context) error {
+	return w.waitFor(ctx, "the management bot did not start polling", func() bool { return w.emu.Polling(w.mgmt.Token) })
+}
+
+// waitFor waits up to a minute until cond holds.
+func (w *sandboxWorld) waitFor(ctx context.Context, failure string, cond func() bool) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
-	for !w.emu.Polling(w.mgmt.Token) {
+	for !cond() {
 		select {
 		case <-ctx.Done():
-			return errors.New("the management bot did not start polling")
+			return errors.New(failure)
 		case <-tick.C:
 		}
 	}
 	return nil
 }
 
-// seed registers the two channel bots and uploads the sample batch by talking to the
-// management bot as the set-up owners: the same dialogs, checks and audit log as for a
-// person, and nothing the visitor's chat has to show.
+// seed registers the two channel bots (News send-only, Promo managed) and uploads the
+// sample batch by talking to the management bot as the set-up owners: the same
+// dialogs, checks and audit log as for a person, and nothing the visitor's chat has to
+// show. Then the recipients start Promo (startPromo).
 func (w *sandboxWorld) seed(ctx context.Context) error {
 	if err := w.waitPolling(ctx); err != nil {
 		return err
 	}
-	g, ctx := errgroup.WithContext(ctx)
+	g, gctx := errgroup.WithContext(ctx)
 	for i, c := range w.channels {
-		d := &sandboxDialog{ctx: ctx, u: w.setup[i], token: w.mgmt.Token}
+		d := &sandboxDialog{ctx: gctx, u: w.setup[i], token: w.mgmt.Token}
 		g.Go(func() error {
 			d.command("/newchannel")
 			d.expect("Send the bot's token")
@@ -114,7 +161,8 @@ func (w *sandboxWorld) seed(ctx context.Context) error {
 				d.command("/cancel")
 				return d.err
 			}
-			d.press("Send-only") // the emulated bots' users are the sample lists
+			// News sends to the sample list; Promo keeps its own subscribers.
+			d.press([]string{"Send-only", "Managed"}[i])
 			d.expect("how should Herald call")
 			d.say([]string{"Sandbox News", "Sandbox Promo"}[i])
 			d.expect("messages per second")
@@ -124,7 +172,7 @@ func (w *sandboxWorld) seed(ctx context.Context) error {
 		})
 	}
 	g.Go(func() error {
-		d := &sandboxDialog{ctx: ctx, u: w.setup[2], token: w.mgmt.Token}
+		d := &sandboxDialog{ctx: gctx, u: w.setup[2], token: w.mgmt.Token}
 		d.command("/newbatch")
 		d.expect("step 1 of 2")
 		d.say(sandboxBatchName)
@@ -143,7 +191,10 @@ func (w *sandboxWorld) seed(ctx context.Context) error {
 		d.expect("is ready")
 		return d.err
 	})
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return w.startPromo(ctx)
 }
 
 // sandboxDialog is one side of a conversation with the management bot; the first
