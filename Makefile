@@ -26,6 +26,10 @@ test: ## Vet, then run every test with the race detector
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
 
+.PHONY: soak
+soak: ## make test 5 times in a row beside another make test (SOAK_RUNS; ~50 min on 2 cores)
+	./scripts/soak.sh
+
 .PHONY: bench
 bench: build ## Run every benchmark scenario (about 5 minutes; see BENCHMARKS.md)
 	./herald bench $(BENCH_FLAGS)
