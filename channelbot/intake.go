@@ -41,6 +41,15 @@ type Config struct {
 	// ReplyQueue bounds each bot's pending replies (default 10,000): a flood of starts
 	// far above the bot's rate drops welcome texts, never the subscribers.
 	ReplyQueue int
+
+	// WebhookURL (HERALD_WEBHOOK_URL) switches to webhook mode (webhook.go): updates
+	// come to HookURL on Herald's HTTP server; "" is long polling. WebhookKey derives
+	// the bots' secrets (HERALD_WEBHOOK_SECRET, else HERALD_SECRET_KEY): every replica
+	// must have the same; without one there is no webhook mode. HookDeadline bounds one
+	// webhook request's write (default 10 s).
+	WebhookURL   string
+	WebhookKey   []byte
+	HookDeadline time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -59,24 +68,46 @@ func (c Config) withDefaults() Config {
 	if c.ReplyQueue <= 0 {
 		c.ReplyQueue = 10_000
 	}
+	if c.HookDeadline <= 0 {
+		c.HookDeadline = 10 * time.Second
+	}
 	return c
 }
 
-// Intake polls the managed bots this process has won (see the package comment).
+// Intake polls the managed bots this process has won (see the package comment), or
+// in webhook mode receives their updates over HTTP (webhook.go).
 type Intake struct {
-	cfg Config
-	log zerolog.Logger
-	w   *writer
+	cfg  Config
+	log  zerolog.Logger
+	w    *writer
+	kick chan struct{} // Refresh: look the bots up now
 
 	mu   sync.Mutex
 	bots map[int64]*botRunner // by channel id; only Run's goroutine changes it
+	// Webhook mode: the context receivers run in (nil when not running), the managed
+	// bots as of the last look-up, and the receivers started so far.
+	runCtx    context.Context
+	managed   map[int64]store.Channel
+	hooks     map[int64]*receiver
+	receivers sync.WaitGroup
 }
 
 // New returns an Intake; Run starts it.
 func New(cfg Config) *Intake {
 	cfg = cfg.withDefaults()
 	return &Intake{cfg: cfg, log: cfg.Logger.With().Str("component", "intake").Logger(),
-		w: newWriter(cfg.Store, cfg.Gather, cfg.FlushRows), bots: map[int64]*botRunner{}}
+		w: newWriter(cfg.Store, cfg.Gather, cfg.FlushRows), kick: make(chan struct{}, 1),
+		bots: map[int64]*botRunner{}, hooks: map[int64]*receiver{}}
+}
+
+// Refresh makes the Intake look the managed bots up now rather than at its next
+// Rescan. Run calls it when the store announces a channel change (a mode, rate or
+// welcome set on the card, in any process), so that the change applies at once.
+func (in *Intake) Refresh() {
+	select {
+	case in.kick <- struct{}{}:
+	default: // a look-up is due already
+	}
 }
 
 // lockKey is the advisory-lock key of a managed bot's poller ("CHNL" and the channel
@@ -92,6 +123,14 @@ func (in *Intake) Run(ctx context.Context) error {
 		writers.Go(func() { in.w.run(writerCtx) }) // owned here: stopped after the pollers, waited for below
 	}
 	defer func() { stopWriter(); writers.Wait() }()
+	listenCtx, stopListening := context.WithCancel(ctx)
+	var listening sync.WaitGroup
+	listening.Go(func() { in.listen(listenCtx) }) // owned here: stopped and waited for below
+	defer func() { stopListening(); listening.Wait() }()
+	in.mu.Lock()
+	in.runCtx = ctx
+	in.mu.Unlock()
+	defer in.stopReceiving() // before the writer stops: their requests end first
 
 	var locks *store.LockSet
 	defer func() {
@@ -112,11 +151,40 @@ func (in *Intake) Run(ctx context.Context) error {
 		} else {
 			failures = 0
 		}
-		if !backoff.Wait(ctx, in.cfg.Rescan) {
+		if !in.wait(ctx) {
 			break
 		}
 	}
 	return nil
+}
+
+// listen calls Refresh whenever a channel's settings change in any process (the
+// store announces it on commit), reconnecting after a failure, until ctx ends.
+func (in *Intake) listen(ctx context.Context) {
+	for attempt := 0; ctx.Err() == nil; attempt++ {
+		err := in.cfg.Store.ChannelChangesListen(ctx, func(int64) { in.Refresh() })
+		if ctx.Err() != nil {
+			return
+		}
+		in.log.Warn().Err(err).Int("attempt", attempt).Msg("channel changes: listening failed; the rescan still applies them")
+		if !backoff.Sleep(ctx, min(attempt, 6)) {
+			return
+		}
+	}
+}
+
+// wait waits for the next look-up: Rescan, or sooner when Refresh is called.
+func (in *Intake) wait(ctx context.Context) bool {
+	t := time.NewTimer(in.cfg.Rescan)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-in.kick:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // round lists the managed bots, checks the lock connection (opening one when there is
@@ -130,11 +198,17 @@ func (in *Intake) round(ctx context.Context, locks *store.LockSet) (*store.LockS
 	if err != nil {
 		return locks, err
 	}
+	in.followManaged(list)
 	if locks != nil {
-		if err := locks.Check(callCtx); err != nil || len(list) == 0 {
+		if err := locks.Check(callCtx); err != nil {
 			in.stopAll(nil)
 			locks.Close(callCtx)
 			return nil, err
+		}
+		if len(list) == 0 {
+			in.stopAll(nil, in.dropHook) // no managed bot left: ours were switched or removed
+			locks.Close(callCtx)
+			return nil, nil
 		}
 	} else {
 		if len(list) == 0 {
@@ -157,6 +231,11 @@ func (in *Intake) reconcile(ctx, callCtx context.Context, locks *store.LockSet, 
 	in.stopAll(func(r *botRunner) bool {
 		c, ok := want[r.channelID]
 		return !ok || !bytes.Equal(c.TokenCiphertext, r.sealed)
+	}, func(r *botRunner) error {
+		if _, ok := want[r.channelID]; !ok {
+			return in.dropHook(r) // switched to send-only or removed
+		}
+		return nil
 	}, func(r *botRunner) error { return locks.Unlock(callCtx, lockKey(r.channelID)) })
 	for _, c := range list {
 		in.mu.Lock()
@@ -218,7 +297,8 @@ func (in *Intake) stopAll(match func(*botRunner) bool, after ...func(*botRunner)
 	}
 }
 
-// Polling lists the channels whose updates this Intake receives now, by id.
+// Polling lists the channels whose election this Intake holds now, by id: the bots it
+// polls, or in webhook mode whose webhook it keeps.
 func (in *Intake) Polling() []int64 {
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -230,13 +310,20 @@ func (in *Intake) Polling() []int64 {
 	return ids
 }
 
-// ReplyStats are the replies sent and dropped (full queue) by the bots polled here.
+// ReplyStats are the replies sent and dropped (full queue) by the bots polled (or
+// received by webhook) here.
 func (in *Intake) ReplyStats() (sent, dropped int64) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	for _, r := range in.bots {
-		sent += r.replier.sent.Load()
-		dropped += r.replier.dropped.Load()
+		if r.replier != nil {
+			sent += r.replier.sent.Load()
+			dropped += r.replier.dropped.Load()
+		}
+	}
+	for _, rc := range in.hooks {
+		sent += rc.replier.sent.Load()
+		dropped += rc.replier.dropped.Load()
 	}
 	return sent, dropped
 }
