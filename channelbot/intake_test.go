@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"herald/channelbot"
 	"herald/store"
 	"herald/tgemu"
 )
@@ -282,4 +283,32 @@ func TestRepliesKeepTheBotsRate(t *testing.T) {
 	require.EqualValues(t, 20, st.Sent)
 	require.LessOrEqual(t, st.MaxPerSecond, 5)
 	require.Zero(t, st.TooManyRequests)
+}
+
+// TestCardChangesApplyAtOnce: a welcome, a mode set on the channel card is applied
+// at once (the store announces the commit), not at the next rescan (an hour here).
+func TestCardChangesApplyAtOnce(t *testing.T) {
+	t.Parallel()
+	bothModes(t, func(t *testing.T, webhook bool) {
+		b := setup(t, tgemu.Config{})
+		b.webhook = webhook
+		ch, eb := b.managedBot(t, "shop_bot")
+		in := b.startIntake(t, func(c *channelbot.Config) { c.Rescan = time.Hour })
+		eventually(t, "receiving", func() bool { return len(in.Polling()) == 1 })
+		id, err := b.st.TemplateCreate(b.ctx, store.Template{Name: "Welcome", Body: "Hi {{first_name}}, new here!", CreatedBy: 1})
+		require.NoError(t, err)
+		require.NoError(t, b.st.ChannelSetWelcome(b.ctx, ch.ID, &id))
+		// The change and a start race; a start answered before the change applied gets
+		// the built-in text, so start new users until one gets the template.
+		eventually(t, "the new welcome", func() bool {
+			u := b.srv.CreateUser(tgemu.UserSpec{FirstName: "Gus", LanguageCode: "en"})
+			_, err := u.Start(eb.Token)
+			require.NoError(t, err)
+			m, err := u.WaitBotMessage(eb.Token, patience())
+			require.NoError(t, err)
+			return m.Text == "Hi Gus, new here!"
+		})
+		require.NoError(t, b.st.ChannelSetMode(b.ctx, ch.ID, store.ChannelSendOnly))
+		eventually(t, "released", func() bool { return len(in.Polling()) == 0 })
+	})
 }
