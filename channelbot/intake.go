@@ -77,10 +77,9 @@ func (c Config) withDefaults() Config {
 // Intake polls the managed bots this process has won (see the package comment), or
 // in webhook mode receives their updates over HTTP (webhook.go).
 type Intake struct {
-	cfg  Config
-	log  zerolog.Logger
-	w    *writer
-	kick chan struct{} // Refresh: look the bots up now
+	cfg Config
+	log zerolog.Logger
+	w   *writer
 
 	mu   sync.Mutex
 	bots map[int64]*botRunner // by channel id; only Run's goroutine changes it
@@ -96,18 +95,8 @@ type Intake struct {
 func New(cfg Config) *Intake {
 	cfg = cfg.withDefaults()
 	return &Intake{cfg: cfg, log: cfg.Logger.With().Str("component", "intake").Logger(),
-		w: newWriter(cfg.Store, cfg.Gather, cfg.FlushRows), kick: make(chan struct{}, 1),
+		w:    newWriter(cfg.Store, cfg.Gather, cfg.FlushRows),
 		bots: map[int64]*botRunner{}, hooks: map[int64]*receiver{}}
-}
-
-// Refresh makes the Intake look the managed bots up now rather than at its next
-// Rescan. Run calls it when the store announces a channel change (a mode, rate or
-// welcome set on the card, in any process), so that the change applies at once.
-func (in *Intake) Refresh() {
-	select {
-	case in.kick <- struct{}{}:
-	default: // a look-up is due already
-	}
 }
 
 // lockKey is the advisory-lock key of a managed bot's poller ("CHNL" and the channel
@@ -123,10 +112,6 @@ func (in *Intake) Run(ctx context.Context) error {
 		writers.Go(func() { in.w.run(writerCtx) }) // owned here: stopped after the pollers, waited for below
 	}
 	defer func() { stopWriter(); writers.Wait() }()
-	listenCtx, stopListening := context.WithCancel(ctx)
-	var listening sync.WaitGroup
-	listening.Go(func() { in.listen(listenCtx) }) // owned here: stopped and waited for below
-	defer func() { stopListening(); listening.Wait() }()
 	in.mu.Lock()
 	in.runCtx = ctx
 	in.mu.Unlock()
@@ -151,40 +136,27 @@ func (in *Intake) Run(ctx context.Context) error {
 		} else {
 			failures = 0
 		}
-		if !in.wait(ctx) {
+		if !in.wait(ctx, locks) {
 			break
 		}
 	}
 	return nil
 }
 
-// listen calls Refresh whenever a channel's settings change in any process (the
-// store announces it on commit), reconnecting after a failure, until ctx ends.
-func (in *Intake) listen(ctx context.Context) {
-	for attempt := 0; ctx.Err() == nil; attempt++ {
-		err := in.cfg.Store.ChannelChangesListen(ctx, func(int64) { in.Refresh() })
-		if ctx.Err() != nil {
-			return
-		}
-		in.log.Warn().Err(err).Int("attempt", attempt).Msg("channel changes: listening failed; the rescan still applies them")
-		if !backoff.Sleep(ctx, min(attempt, 6)) {
-			return
-		}
+// wait waits for the next look-up: Rescan, or sooner when a channel's settings change
+// (the store announces a change on the card when it commits, in any process; the
+// lock connection listens, so no connection is held for it alone). Without a lock
+// connection (no managed bot) a bot switched to managed waits for the Rescan.
+func (in *Intake) wait(ctx context.Context, locks *store.LockSet) bool {
+	if locks == nil {
+		return backoff.Wait(ctx, in.cfg.Rescan)
 	}
-}
-
-// wait waits for the next look-up: Rescan, or sooner when Refresh is called.
-func (in *Intake) wait(ctx context.Context) bool {
-	t := time.NewTimer(in.cfg.Rescan)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-in.kick:
-		return true
-	case <-ctx.Done():
-		return false
+	if _, err := locks.WaitChannelChange(ctx, in.cfg.Rescan); err != nil && ctx.Err() == nil {
+		// The next round's Check decides whether the locks are lost.
+		in.log.Warn().Err(err).Msg("managed bots: waiting for channel changes")
+		return backoff.Wait(ctx, in.cfg.Rescan)
 	}
+	return ctx.Err() == nil
 }
 
 // round lists the managed bots, checks the lock connection (opening one when there is

@@ -20,30 +20,31 @@ func (s *Store) channelNotify(ctx context.Context, id int64) error {
 	return nil
 }
 
-// ChannelChangesListen holds a connection of its own listening for channel changes
-// (of every Herald process) and calls changed with each changed channel's id until
-// ctx ends or the connection fails (the error). The connection is closed, not given
-// back to the pool, since ctx's end interrupts its wait.
-func (s *Store) ChannelChangesListen(ctx context.Context, changed func(channelID int64)) error {
-	pooled, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("listen for channel changes: %w", err)
-	}
-	conn := pooled.Hijack()
-	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		defer cancel()
-		_ = conn.Close(closeCtx)
-	}()
-	if _, err := conn.Exec(ctx, `LISTEN `+channelChanges); err != nil {
-		return fmt.Errorf("listen for channel changes: %w", err)
-	}
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return fmt.Errorf("wait for channel changes: %w", err)
+// WaitChannelChange waits up to d for a channel change announced by any process since
+// the last call, on the set's own connection (listening from the first call, so no
+// connection is held for it alone): true when one came, false when d passed. The
+// connection has nothing else to do between the intake's look-ups; its locks are
+// unaffected by the wait.
+func (l *LockSet) WaitChannelChange(ctx context.Context, d time.Duration) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.listening {
+		if _, err := l.conn.Exec(ctx, `LISTEN `+channelChanges); err != nil {
+			return false, fmt.Errorf("listen for channel changes: %w", err)
 		}
-		id, _ := strconv.ParseInt(n.Payload, 10, 64)
-		changed(id)
+		l.listening = true
+	}
+	waitCtx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	// A deadline interrupts the read without closing the connection (pgx's default
+	// context handling sets a socket deadline; no cancel request reaches the server).
+	_, err := l.conn.Conn().WaitForNotification(waitCtx)
+	switch {
+	case err == nil:
+		return true, nil
+	case ctx.Err() == nil && waitCtx.Err() != nil:
+		return false, nil
+	default:
+		return false, fmt.Errorf("wait for channel changes: %w", err)
 	}
 }
