@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -180,7 +181,12 @@ func (rc *receiver) commit(id int) {
 func (rc *receiver) forget(id int) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	delete(rc.states, id) // its place in order goes with the oldest
+	delete(rc.states, id)
+	// A failed write is rare: the linear search keeps order free of ids no longer in
+	// states (a retry claims the id again at the end).
+	if i := slices.Index(rc.order, id); i >= 0 {
+		rc.order = slices.Delete(rc.order, i, i+1)
+	}
 }
 
 func (rc *receiver) stop() {
