@@ -28,7 +28,7 @@ import (
 // Scenarios lists every scenario in the order Run runs them: the ones whose figures
 // the others' load would disturb least come first; the baselines run right before
 // ceiling so their ratios compare runs minutes apart.
-var Scenarios = []string{"import", "fanout", "adherence", "baseline_telego", "baseline", "ceiling", "responsiveness"}
+var Scenarios = []string{"import", "fanout", "adherence", "baseline_telego", "baseline", "ceiling", "responsiveness", "intake"}
 
 // Options configure Run.
 type Options struct {
@@ -289,6 +289,7 @@ var runners = map[string]runner{
 	"import":          importCSV,
 	"fanout":          fanout,
 	"responsiveness":  responsiveness,
+	"intake":          intake,
 }
 
 // ChildOptions configure RunChild.
