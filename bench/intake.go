@@ -234,14 +234,18 @@ func (run *intakeRun) flood(ctx context.Context, s *scenario, r *Result, perBot 
 	emuPID := run.emu.cmd.Process.Pid
 	db0, emu0, cpu0 := procCPU(s.pgPID, true), procCPU(emuPID, false), cpuTime()
 	base, start := run.in.Recorded(), time.Now()
-	errs := make(chan error, len(run.tokens))
+	type made struct {
+		err error
+		at  time.Time
+	}
+	errs := make(chan made, len(run.tokens))
 	for i := range run.tokens {
 		go func() { // owned: flood waits for every errs answer below
 			first, err := run.starts(ctx, i, 0, perBot, 3)
 			if err == nil && i == 0 && len(run.tokens) > 1 && also > 0 {
 				_, err = run.starts(ctx, 1, first, also, 0)
 			}
-			errs <- err
+			errs <- made{err, time.Now()}
 		}()
 	}
 	var done atomic.Bool
@@ -250,15 +254,23 @@ func (run *intakeRun) flood(ctx context.Context, s *scenario, r *Result, perBot 
 	doneAt, peak, err := run.waitRecorded(ctx, base, wantUpdates)
 	done.Store(true)
 	admin := <-probed
+	var madeAt time.Time
 	for range run.tokens {
-		if e := <-errs; e != nil && err == nil {
-			err = e
+		m := <-errs
+		if m.err != nil && err == nil {
+			err = m.err
+		}
+		if m.at.After(madeAt) {
+			madeAt = m.at
 		}
 	}
 	if err != nil {
 		return err
 	}
 	took := doneAt.Sub(start)
+	// How fast the emulator made the updates: when Herald keeps up, the flood is as
+	// long as this and updates_per_s is the emulator's rate, not Herald's ceiling.
+	r.Metrics["flood_emulator_made_s"] = madeAt.Sub(start).Seconds()
 	dbCPU, emuCPU, cpu := procCPU(s.pgPID, true)-db0, procCPU(emuPID, false)-emu0, cpuTime()-cpu0
 	per1000 := float64(wantUpdates) / 1000
 	r.Params["flood_updates"] = wantUpdates
