@@ -3,6 +3,7 @@ package tgemu
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -85,4 +86,32 @@ func (s *Server) StartReplyLatencies(token string) (latencies []time.Duration, u
 		}
 	}
 	return latencies, unanswered
+}
+
+// handleStarts adds the crowd start and the start→reply latencies to the user-side API.
+func (s *Server) handleStarts(m *http.ServeMux) {
+	// POST /emu/starts with a StartSpec: a crowd of users starts a bot at once.
+	m.HandleFunc("POST /emu/starts", func(w http.ResponseWriter, r *http.Request) {
+		var spec StartSpec
+		if !decode(w, r, &spec) {
+			return
+		}
+		first, last, err := s.StartMany(spec)
+		if err != nil {
+			writeError(w, badRequest(err.Error()))
+			return
+		}
+		writeOK(w, map[string]int64{"first": first, "last": last})
+	})
+	// GET /emu/bots/{token}/start-replies: StartReplyLatencies, in microseconds.
+	m.HandleFunc("GET /emu/bots/{token}/start-replies", func(w http.ResponseWriter, r *http.Request) {
+		if b := s.pathBot(w, r); b != nil {
+			lat, unanswered := s.StartReplyLatencies(b.token)
+			us := make([]int64, len(lat))
+			for i, d := range lat {
+				us[i] = d.Microseconds()
+			}
+			writeOK(w, map[string]any{"latencies_us": us, "unanswered": unanswered})
+		}
+	})
 }

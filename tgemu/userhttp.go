@@ -154,30 +154,7 @@ func (s *Server) userMux() *http.ServeMux {
 			writeOK(w, out)
 		}
 	})
-	// POST /emu/starts with a StartSpec: a crowd of users starts a bot at once.
-	m.HandleFunc("POST /emu/starts", func(w http.ResponseWriter, r *http.Request) {
-		var spec StartSpec
-		if !decode(w, r, &spec) {
-			return
-		}
-		first, last, err := s.StartMany(spec)
-		if err != nil {
-			writeError(w, badRequest(err.Error()))
-			return
-		}
-		writeOK(w, map[string]int64{"first": first, "last": last})
-	})
-	// GET /emu/bots/{token}/start-replies: StartReplyLatencies, in microseconds.
-	m.HandleFunc("GET /emu/bots/{token}/start-replies", func(w http.ResponseWriter, r *http.Request) {
-		if b := s.pathBot(w, r); b != nil {
-			lat, unanswered := s.StartReplyLatencies(b.token)
-			us := make([]int64, len(lat))
-			for i, d := range lat {
-				us[i] = d.Microseconds()
-			}
-			writeOK(w, map[string]any{"latencies_us": us, "unanswered": unanswered})
-		}
-	})
+	s.handleStarts(m)
 	m.HandleFunc("GET /emu/bots/{token}/chats/{chat}", func(w http.ResponseWriter, r *http.Request) {
 		if b := s.pathBot(w, r); b != nil {
 			id, _ := strconv.ParseInt(r.PathValue("chat"), 10, 64)
