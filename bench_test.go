@@ -26,7 +26,7 @@ func TestBenchSmoke(t *testing.T) {
 	}
 	t.Parallel()
 	bin := heraldBinary(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute) // a hang guard: six scenarios
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "bench", "--quick", "--size", "400", "--json", "--scenario", "ceiling,baseline,baseline_telego,import,fanout,intake")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+pgtest.ServerURL(t))
