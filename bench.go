@@ -19,9 +19,9 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	fs.SetOutput(stderr)
 	scenario := fs.String("scenario", "", "run only these scenarios (comma-separated): "+strings.Join(bench.Scenarios, ", "))
 	asJSON := fs.Bool("json", false, "print one JSON object per scenario instead of the table")
-	size := fs.Int("size", 100_000, "recipients of ceiling, the baselines and responsiveness; import and fanout use 10×")
-	quick := fs.Bool("quick", false, "small and short: --size 2000 unless given, adherence 3 s, 20 dialog messages")
-	profile := fs.String("cpuprofile", "", "write a CPU profile of Herald's process during ceiling (latency 0) to this file")
+	size := fs.Int("size", 100_000, "recipients of ceiling, the baselines and responsiveness; import and fanout use 10×; intake floods size/2 starts")
+	quick := fs.Bool("quick", false, "small and short: --size 2000 unless given, adherence 3 s, 20 dialog messages, intake phases of 2 s")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of Herald's process during ceiling (latency 0) and intake's flood to this file")
 	poolMax := fs.Int("pool-max-conns", 0, "size of Herald's database pool (default: pgxpool's, as herald run without pool_max_conns)")
 	child := fs.String("child", "", "internal: run one scenario in this process")
 	if err := fs.Parse(args); err != nil {

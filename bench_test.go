@@ -26,9 +26,9 @@ func TestBenchSmoke(t *testing.T) {
 	}
 	t.Parallel()
 	bin := heraldBinary(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute) // a hang guard: six scenarios
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "bench", "--quick", "--size", "400", "--json", "--scenario", "ceiling,baseline,baseline_telego,import,fanout")
+	cmd := exec.CommandContext(ctx, bin, "bench", "--quick", "--size", "400", "--json", "--scenario", "ceiling,baseline,baseline_telego,import,fanout,intake")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+pgtest.ServerURL(t))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -50,13 +50,14 @@ func TestBenchSmoke(t *testing.T) {
 		require.GreaterOrEqual(t, min(raw.LoadAvg[0], raw.LoadAvg[1]), 0.0, r.Scenario)
 		results[r.Scenario] = r
 	}
-	require.Len(t, results, 5)
+	require.Len(t, results, 6)
 	for name, metrics := range map[string][]string{
 		"ceiling":         {"msgs_per_s_0ms", "msgs_per_s_25ms", "cpu_s_per_1000_0ms", "peak_rss_mb", "vs_baseline_0ms", "vs_baseline_telego_0ms"},
 		"baseline":        {"msgs_per_s", "cpu_s_per_1000"},
 		"baseline_telego": {"msgs_per_s", "cpu_s_per_1000"},
 		"import":          {"rows_per_s", "peak_rss_mb", "xlsx_rows_per_s", "xlsx_peak_rss_mb"},
 		"fanout":          {"seconds_to_deliveries", "seconds_to_first_send"},
+		"intake":          {"updates_per_s", "paced_reply_p99_ms", "steady_admin_p99_ms", "flood_admin_p99_ms", "replies_sent"},
 	} {
 		r := results[name]
 		for _, m := range metrics {

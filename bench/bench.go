@@ -28,7 +28,7 @@ import (
 // Scenarios lists every scenario in the order Run runs them: the ones whose figures
 // the others' load would disturb least come first; the baselines run right before
 // ceiling so their ratios compare runs minutes apart.
-var Scenarios = []string{"import", "fanout", "adherence", "baseline_telego", "baseline", "ceiling", "responsiveness"}
+var Scenarios = []string{"import", "fanout", "adherence", "baseline_telego", "baseline", "ceiling", "responsiveness", "intake"}
 
 // Options configure Run.
 type Options struct {
@@ -37,15 +37,16 @@ type Options struct {
 	// import and fanout use ten times as many.
 	Size int
 	// Quick shortens the timed scenarios (adherence runs 3 s instead of 60 s,
-	// responsiveness sends 20 messages): for smoke tests.
+	// responsiveness sends 20 messages, intake's paced and steady phases last 2 s):
+	// for smoke tests.
 	Quick bool
 	JSON  bool // print one JSON object per scenario instead of the table
 	// PoolMaxConns sizes Herald's database pool in the scenarios (0: pgxpool's default
 	// of max(4, NumCPU), which is what `herald run` uses unless DATABASE_URL sets
 	// pool_max_conns).
 	PoolMaxConns int
-	// CPUProfile, when set, is where the ceiling scenario (latency 0) writes a CPU
-	// profile of Herald's process.
+	// CPUProfile, when set, is where the ceiling scenario (latency 0) and the intake
+	// scenario's flood write a CPU profile of Herald's process.
 	CPUProfile string
 	// Exe is the herald binary to run children with; Env their environment.
 	Exe string
@@ -289,6 +290,7 @@ var runners = map[string]runner{
 	"import":          importCSV,
 	"fanout":          fanout,
 	"responsiveness":  responsiveness,
+	"intake":          intake,
 }
 
 // ChildOptions configure RunChild.

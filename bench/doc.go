@@ -18,5 +18,7 @@
 // set-up and checks are store methods (the few only it needs are in store/bench.go).
 // The baseline (one River job per message) sends through the lanes' own send path
 // (queue.TextSender), so ceiling ÷ baseline compares designs; baseline_telego sends
-// through telego's generic path. See BENCHMARKS.md for the figures.
+// through telego's generic path. The intake scenario runs channelbot.Intake (managed
+// bots' updates) with River and the management bot beside it, as `herald run` does.
+// See BENCHMARKS.md for the figures.
 package bench

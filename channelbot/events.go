@@ -23,12 +23,21 @@ const (
 	replyStopped
 )
 
-// reply is an answer owed to a user once their update is written.
+// reply is an answer owed to a user once their update is written. It holds the
+// user's names as strings, not the template's variables: a flood of starts queues
+// thousands of replies (most of which a full queue drops), and a map each would be
+// an allocation per start and pointers for every GC cycle to scan while queued.
 type reply struct {
-	kind   replyKind
-	chatID int64
-	lang   string // the user's language_code
-	vars   map[string]string
+	kind                          replyKind
+	chatID                        int64
+	lang                          string // the user's language_code
+	firstName, lastName, username string
+}
+
+// vars are the welcome template's variables for rep's user.
+func (rep reply) vars() map[string]string {
+	return map[string]string{"first_name": rep.firstName, "last_name": rep.lastName, "username": rep.username,
+		"name": strings.TrimSpace(rep.firstName + " " + rep.lastName)}
 }
 
 // payloadRE is what Telegram accepts as a deep-link payload: t.me/bot?start=<payload>.
@@ -91,10 +100,8 @@ func (p *parsed) privateMessage(channelID int64, m *telego.Message) {
 	}
 	p.batch.Subscribers = append(p.batch.Subscribers, e)
 	if kind != replyNone {
-		p.replies = append(p.replies, reply{kind: kind, chatID: m.Chat.ID, lang: m.From.LanguageCode, vars: map[string]string{
-			"first_name": m.From.FirstName, "last_name": m.From.LastName, "username": m.From.Username,
-			"name": strings.TrimSpace(m.From.FirstName + " " + m.From.LastName),
-		}})
+		p.replies = append(p.replies, reply{kind: kind, chatID: m.Chat.ID, lang: m.From.LanguageCode,
+			firstName: m.From.FirstName, lastName: m.From.LastName, username: m.From.Username})
 	}
 }
 

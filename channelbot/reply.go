@@ -144,7 +144,7 @@ func (r *replier) message(ctx context.Context, rep reply) *telego.SendMessagePar
 		return p
 	}
 	if w := r.welcomeTemplate(ctx); w != nil {
-		p.Text, p.Entities = w.tpl.Render(rep.vars)
+		p.Text, p.Entities = w.tpl.Render(rep.vars())
 		p.ReplyMarkup = w.markup
 		if p.Text != "" {
 			return p

@@ -2,6 +2,7 @@ package channelbot
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"herald/backoff"
@@ -24,7 +25,14 @@ type writer struct {
 	in      chan submission
 	gather  time.Duration
 	maxRows int
+	// recorded counts the rows committed (one per update that changed the audience):
+	// what herald bench's intake scenario measures.
+	recorded atomic.Int64
 }
+
+// Recorded is the number of audience events (one per update that concerns a
+// subscriber or a chat) this Intake has committed since it was made.
+func (in *Intake) Recorded() int64 { return in.w.recorded.Load() }
 
 func newWriter(st *store.Store, gather time.Duration, maxRows int) *writer {
 	return &writer{store: st, in: make(chan submission, 256), gather: gather, maxRows: maxRows}
@@ -63,6 +71,9 @@ func (w *writer) run(ctx context.Context) {
 			b.Chats = append(b.Chats, s.batch.Chats...)
 		}
 		err := w.commit(ctx, b)
+		if err == nil {
+			w.recorded.Add(int64(rowsOf(b)))
+		}
 		for _, s := range group {
 			s.done <- err
 		}

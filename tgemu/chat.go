@@ -3,6 +3,7 @@ package tgemu
 import (
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/mymmrac/telego"
 )
@@ -63,6 +64,7 @@ type groupBot struct {
 type msg struct {
 	id       int
 	date     int64
+	at       int64 // Unix nanoseconds when the emulator stored it (StartReplyLatencies)
 	from     *User // nil when sent by a bot
 	bot      *bot  // sender when from == nil
 	text     string
@@ -116,6 +118,7 @@ func (c *chat) get(id int) *msg {
 
 func (c *chat) add(m *msg) *msg {
 	m.id = len(c.msgs) + 1
+	m.at = time.Now().UnixNano()
 	c.msgs = append(c.msgs, m)
 	return m
 }

@@ -154,6 +154,7 @@ func (s *Server) userMux() *http.ServeMux {
 			writeOK(w, out)
 		}
 	})
+	s.handleStarts(m)
 	m.HandleFunc("GET /emu/bots/{token}/chats/{chat}", func(w http.ResponseWriter, r *http.Request) {
 		if b := s.pathBot(w, r); b != nil {
 			id, _ := strconv.ParseInt(r.PathValue("chat"), 10, 64)
