@@ -221,7 +221,20 @@ func windowSize(limit rate.Limit) int {
 // wait blocks until the next send may start and returns its slot in the send window;
 // the caller must finish the slot when the request has been answered (or was never
 // made).
-func (p *pacer) wait(ctx context.Context) (*sendSlot, error) {
+func (p *pacer) wait(ctx context.Context) (*sendSlot, error) { return p.waitDepth(ctx, 0) }
+
+// waitAction is wait for an edit, a delete or a pin. Paid broadcasts raise the limit
+// of sends only (allow_paid_broadcast is a parameter of the send methods): those
+// calls keep the free limit, counted among all of the bot's calls of the last
+// second, so on a paid bot an action also waits until the call store.ChannelMaxRate
+// places before it was answered more than a second ago.
+func (p *pacer) waitAction(ctx context.Context) (*sendSlot, error) {
+	return p.waitDepth(ctx, store.ChannelMaxRate)
+}
+
+// waitDepth is wait where the window looks depth calls back (0 or beyond the window:
+// the whole window, the bot's rate).
+func (p *pacer) waitDepth(ctx context.Context, depth int) (*sendSlot, error) {
 	for {
 		if d := time.Until(p.until()); d > 0 {
 			if !backoff.Wait(ctx, d) {
@@ -238,7 +251,7 @@ func (p *pacer) wait(ctx context.Context) (*sendSlot, error) {
 		if p.window == nil {
 			return nil, nil
 		}
-		return p.window.acquire(ctx)
+		return p.window.acquire(ctx, depth)
 	}
 }
 
@@ -264,14 +277,20 @@ func (w *sendWindow) size() int {
 	return len(w.slots)
 }
 
-// acquire takes the next slot once the send size places earlier was answered more
-// than a second ago.
-func (w *sendWindow) acquire(ctx context.Context) (*sendSlot, error) {
+// acquire takes the next slot once the send depth places earlier (0 or more than the
+// window's size: size places) was answered more than a second ago.
+func (w *sendWindow) acquire(ctx context.Context, depth int) (*sendSlot, error) {
+	n := len(w.slots)
+	if depth <= 0 || depth > n {
+		depth = n
+	}
 	w.mu.Lock()
-	i := w.next % len(w.slots)
-	prev := w.slots[i]
+	var prev *sendSlot
+	if w.next >= depth {
+		prev = w.slots[(w.next-depth)%n]
+	}
 	slot := &sendSlot{done: make(chan struct{})}
-	w.slots[i] = slot
+	w.slots[w.next%n] = slot
 	w.next++
 	w.mu.Unlock()
 	if prev != nil {

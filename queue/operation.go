@@ -178,7 +178,7 @@ func (o *opLane) step(ctx context.Context, op *store.Operation, tasks chan<- opT
 			return true, false
 		}
 		for i, it := range ready {
-			slot, err := l.pacer.wait(ctx)
+			slot, err := l.pacer.waitAction(ctx)
 			if err != nil || !l.mayStart() {
 				slot.finish()
 				o.releaseItems(op.ID, ready[i:], results, false)
