@@ -504,3 +504,41 @@ func (b *testBundle) checkScript(t *testing.T, c guidedCase, texts []received) {
 		}
 	}
 }
+
+// TestSummaryBackFollowsTheScreensSeen: the summary's Back returns to the screen the
+// admin came from — the template step when the list and the bot were the only ones,
+// the time step after Schedule — and "Same as last time", which opens at the summary,
+// has no Back at all.
+func TestSummaryBackFollowsTheScreensSeen(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	box := b.withSecrets(t)
+	b.withQueue(t)
+	b.start(t)
+	owner := b.owner
+	b.campaignFixture(t, box)
+
+	b.command(t, owner, "/newcampaign")
+	b.pick(t, owner, "Welcome")
+	summary := b.nextContaining(t, owner, "Step 2: check and confirm")
+	b.press(t, owner, summary, "Back")
+	b.press(t, owner, b.nextContaining(t, owner, "step 1\nWhich template"), "Welcome")
+	b.press(t, owner, b.nextContaining(t, owner, "Step 2: check and confirm"), "Schedule")
+	when := b.nextContaining(t, owner, "When shall it start?")
+	b.press(t, owner, when, "Back") // back to the summary it came from
+	b.press(t, owner, b.nextContaining(t, owner, "Step 2: check and confirm"), "Schedule")
+	b.send(t, owner, "in 1 hour")
+	b.next(t, owner) // the preview
+	summary = b.nextContaining(t, owner, "check and confirm")
+	b.press(t, owner, summary, "Back")
+	b.press(t, owner, b.nextContaining(t, owner, "When shall it start?"), "Now")
+	b.next(t, owner) // the preview
+	b.press(t, owner, b.nextContaining(t, owner, "check and confirm"), "Send now")
+	b.nextContaining(t, owner, "is confirmed")
+
+	b.command(t, owner, "/menu")
+	b.press(t, owner, b.waitButton(t, owner, "kn:last"), "Same as last time")
+	b.next(t, owner) // the preview
+	repeat := b.nextContaining(t, owner, "Check and confirm")
+	require.NotContains(t, buttonTexts(repeat), "Back")
+}
