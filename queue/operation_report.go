@@ -25,8 +25,8 @@ const reportListMax = 30
 // in a slice at once).
 func (o *opLane) progress(ctx context.Context, op *store.Operation) {
 	e := o.l.e
-	if e.mgmt == nil {
-		return
+	if e.mgmt == nil || op.Lane != op.ChannelID {
+		return // one progress message: the campaign's first bot's lane keeps it
 	}
 	if last, ok := o.shown[op.ID]; ok && time.Since(last) < e.cfg.ProgressEvery {
 		return
