@@ -32,7 +32,8 @@ var someBotsLangs = map[string]someBotsTexts{
 // TestCampaignWizardSomeBots: an admin with three bots chooses two of them on the
 // sender-bot step (toggles with ✅, "Done · 2 bots"); Done with none, a forged toggle and
 // a stale keyboard are answered and change nothing; the campaign sends through the two
-// chosen bots only, each subscriber once, although everyone used the third bot last.
+// chosen bots only, each subscriber once, although everyone used the other bot last;
+// "Same as last time" offers the same two.
 func TestCampaignWizardSomeBots(t *testing.T) {
 	t.Parallel()
 	for lang, tx := range someBotsLangs {
@@ -145,6 +146,15 @@ func someBots(t *testing.T, lang string, tx someBotsTexts) {
 		require.Equal(t, 1, from(bots["Main"], u)+from(bots["Third"], u), "user %d gets one message through a chosen bot", u.ID)
 		require.Zero(t, from(bots["Second"], u), "user %d gets nothing through the bot not chosen", u.ID)
 	}
+
+	// "Same as last time" carries the two bots.
+	b.command(t, admin, "/menu")
+	b.press(t, admin, b.waitButton(t, admin, "kn:last"), "🔁")
+	b.next(t, admin) // the preview
+	repeat := b.next(t, admin)
+	require.Contains(t, repeat.Text, "Main (@acme_sender_bot)")
+	require.Contains(t, repeat.Text, "Third (@acme_third_bot)")
+	require.NotContains(t, repeat.Text, "Second")
 }
 
 // buttonTexts are the labels of m's buttons, one per line.
