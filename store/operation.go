@@ -232,10 +232,11 @@ func (s *Store) OperationClaim(ctx context.Context, op Operation, n int, lease t
 				WHERE i.operation_id = $1 AND i.chat_id = p.chat_id
 				RETURNING i.chat_id, i.message_id, i.attempts)
 			SELECT upd.chat_id, upd.message_id, upd.attempts,
-			       coalesce((SELECT `+subscriberVarsSQL+` FROM subscribers x WHERE x.channel_id = $6 AND x.chat_id = upd.chat_id), '{}')
+			       CASE WHEN $7 THEN coalesce((SELECT `+subscriberVarsSQL+` FROM subscribers x
+			                                   WHERE x.channel_id = $6 AND x.chat_id = upd.chat_id), '{}') ELSE '{}' END
 			       || coalesce(r.vars, '{}')
 			FROM upd LEFT JOIN recipients r ON r.batch_id = $4 AND r.chat_id = upd.chat_id`,
-			op.ID, n, lease.Seconds(), op.BatchID, op.ChannelID, op.Lane)
+			op.ID, n, lease.Seconds(), op.BatchID, op.ChannelID, op.Lane, op.Kind == OperationEdit)
 		if err != nil {
 			return err
 		}
@@ -290,8 +291,10 @@ func (s *Store) operationScan(ctx context.Context, op Operation, n int, lease ti
 	}
 	rows, err := s.db.Query(ctx, `
 		SELECT d.chat_id, d.message_id, d.updated_at < now() - make_interval(secs => $6),
-		       -- The variables as a send has them (DeliveryClaim): the list's over the profile.
-		       coalesce((SELECT `+subscriberVarsSQL+` FROM subscribers x WHERE x.channel_id = $9 AND x.chat_id = d.chat_id), '{}')
+		       -- An edit's variables as a send has them (DeliveryClaim): the list's over
+		       -- the profile; the other kinds render nothing.
+		       CASE WHEN $10 THEN coalesce((SELECT `+subscriberVarsSQL+` FROM subscribers x
+		                                    WHERE x.channel_id = $9 AND x.chat_id = d.chat_id), '{}') ELSE '{}' END
 		       || coalesce(r.vars, '{}')
 		FROM deliveries d LEFT JOIN recipients r ON r.batch_id = $5 AND r.chat_id = d.chat_id
 		WHERE d.campaign_id = $1 AND d.chat_id > $3 AND d.status = 'sent' AND d.updated_at <= $7`+notActedOn+`
@@ -300,7 +303,8 @@ func (s *Store) operationScan(ctx context.Context, op Operation, n int, lease ti
 		  -- This lane's share: the messages its bot sent.
 		  AND coalesce(d.channel_id, $8) = $9
 		ORDER BY d.chat_id LIMIT $4`,
-		op.CampaignID, op.Kind, cursor, n, op.BatchID, DeleteWindow.Seconds(), op.CreatedAt, op.ChannelID, op.Lane)
+		op.CampaignID, op.Kind, cursor, n, op.BatchID, DeleteWindow.Seconds(), op.CreatedAt, op.ChannelID, op.Lane,
+		op.Kind == OperationEdit)
 	if err != nil {
 		return nil, err
 	}
