@@ -50,8 +50,8 @@ func TestCampaignWizardAudiences(t *testing.T) {
 	require.NoError(t, err)
 
 	b.command(t, owner, "/newcampaign")
-	b.pick(t, owner, "Welcome") // the only bot is chosen by itself
-	screen := b.nextContaining(t, owner, "Step 3 of 5")
+	b.pick(t, owner, "Welcome") // the only bot is chosen by itself: no step of its own
+	screen := b.nextContaining(t, owner, "Step 2\nTo whom?")
 	require.Contains(t, screen.Text, "To whom?")
 	for _, label := range []string{"Everyone who started the bot · 2", "Came via «promo» · 1", "Started the bot since a date",
 		"👥 Clients · 2", "👥 Mixed · 3", "only those who started the bot"} {

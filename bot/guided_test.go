@@ -401,7 +401,7 @@ func TestSubDialogCancelKeepsChoices(t *testing.T) {
 	}
 
 	b.command(t, owner, "/newcampaign")
-	b.press(t, owner, b.nextContaining(t, owner, "step 1 of 5"), "Coupon")
+	b.press(t, owner, b.nextContaining(t, owner, "step 1"), "Coupon")
 	require.Contains(t, b.next(t, owner).Text, "Now the sender bot")
 	token := b.nextContaining(t, owner, "token")
 	flow, d := draft()
@@ -437,13 +437,14 @@ func TestOnlyOptionChosenAndChangeable(t *testing.T) {
 
 	b.command(t, owner, "/newcampaign")
 	b.pick(t, owner, "Welcome")
-	summary := b.nextContaining(t, owner, "Step 5 of 5")
+	// Step numbers count the screens seen: the template was step 1, the summary 2.
+	summary := b.nextContaining(t, owner, "Step 2: check and confirm")
 	require.Contains(t, summary.Text, "Chosen by itself, being the only one: the sender bot, the recipient list.")
 	b.press(t, owner, summary, "✏️ Recipient list")
-	step := b.nextContaining(t, owner, "Step 3 of 5")
+	step := b.nextContaining(t, owner, "Step 2\nTo which recipient list?")
 	require.Equal(t, "👥 Clients · 2", step.ReplyMarkup.InlineKeyboard[0][0].Text)
 	b.press(t, owner, step, "Clients")
-	summary = b.nextContaining(t, owner, "Step 5 of 5")
+	summary = b.nextContaining(t, owner, "Step 3: check and confirm")
 	require.Contains(t, summary.Text, "Chosen by itself, being the only one: the sender bot.")
 	require.Equal(t, 0, b.count(t, `SELECT count(*) FROM campaigns`))
 	b.press(t, owner, summary, "Send now")
@@ -463,14 +464,14 @@ func TestListDroppedInWizardJoinsTheCampaign(t *testing.T) {
 	b.createTemplate(t, "Coupon")
 
 	b.command(t, owner, "/newcampaign")
-	b.nextContaining(t, owner, "step 1 of 5")
+	b.nextContaining(t, owner, "step 1")
 	_, err := owner.SendDocument(b.token, "Clients.csv", "text/csv", []byte(fmt.Sprintf("chat_id\n%d\n", owner.ID)), "")
 	require.NoError(t, err)
 	offer := b.nextContaining(t, owner, "the campaign keeps what you chose")
 	b.press(t, owner, offer, "Import this file")
 	b.press(t, owner, b.nextContaining(t, owner, "Clients.csv"), "Use «Clients»")
 	b.nextContaining(t, owner, "is ready")
-	step := b.nextContaining(t, owner, "step 1 of 5") // back at the template, the list chosen
+	step := b.nextContaining(t, owner, "step 1") // back at the template, the list chosen
 	require.Contains(t, buttonData(t, step, "Coupon"), ":t:")
 	var raw []byte
 	require.NoError(t, b.st.Pool().QueryRow(b.ctx, `SELECT draft FROM dialog_sessions WHERE flow = 'cmp_new'`).Scan(&raw))
@@ -502,4 +503,42 @@ func (b *testBundle) checkScript(t *testing.T, c guidedCase, texts []received) {
 			require.True(t, names[w] || strings.HasPrefix(w, "Client"), "English word %q in a ru admin's text %q", w, r.text)
 		}
 	}
+}
+
+// TestSummaryBackFollowsTheScreensSeen: the summary's Back returns to the screen the
+// admin came from — the template step when the list and the bot were the only ones,
+// the time step after Schedule — and "Same as last time", which opens at the summary,
+// has no Back at all.
+func TestSummaryBackFollowsTheScreensSeen(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	box := b.withSecrets(t)
+	b.withQueue(t)
+	b.start(t)
+	owner := b.owner
+	b.campaignFixture(t, box)
+
+	b.command(t, owner, "/newcampaign")
+	b.pick(t, owner, "Welcome")
+	summary := b.nextContaining(t, owner, "Step 2: check and confirm")
+	b.press(t, owner, summary, "Back")
+	b.press(t, owner, b.nextContaining(t, owner, "step 1\nWhich template"), "Welcome")
+	b.press(t, owner, b.nextContaining(t, owner, "Step 2: check and confirm"), "Schedule")
+	when := b.nextContaining(t, owner, "When shall it start?")
+	b.press(t, owner, when, "Back") // back to the summary it came from
+	b.press(t, owner, b.nextContaining(t, owner, "Step 2: check and confirm"), "Schedule")
+	b.send(t, owner, "in 1 hour")
+	b.next(t, owner) // the preview
+	summary = b.nextContaining(t, owner, "check and confirm")
+	b.press(t, owner, summary, "Back")
+	b.press(t, owner, b.nextContaining(t, owner, "When shall it start?"), "Now")
+	b.next(t, owner) // the preview
+	b.press(t, owner, b.nextContaining(t, owner, "check and confirm"), "Send now")
+	b.nextContaining(t, owner, "is confirmed")
+
+	b.command(t, owner, "/menu")
+	b.press(t, owner, b.waitButton(t, owner, "kn:last"), "Same as last time")
+	b.next(t, owner) // the preview
+	repeat := b.nextContaining(t, owner, "Check and confirm")
+	require.NotContains(t, buttonTexts(repeat), "Back")
 }

@@ -74,6 +74,13 @@ type campaignDraft struct {
 	Pending    string    `json:"pending,omitempty"` // a date typed before the time zone was known
 	Unsure     time.Time `json:"unsure,omitzero"`   // a far or next-year date awaiting confirmation
 	Auto       []string  `json:"auto,omitempty"`    // pieces chosen as the only option (campaign_guided.go)
+	// The sender-bot step's toggles (campaign_bots.go): shown, and the bots chosen so far.
+	Several bool    `json:"several,omitempty"`
+	Picked  []int64 `json:"picked,omitempty"`
+	// The asking screens the admin saw, in order, and the one the summary was reached
+	// from (campaign_steps.go): for the step numbers and Back.
+	Seen []string `json:"seen,omitempty"`
+	Prev string   `json:"prev,omitempty"`
 }
 
 // pickLimit is how many templates, batches or channels a wizard step offers.
@@ -94,15 +101,16 @@ func dialogCampaignNew() *Definition {
 			{Name: "edit", Src: []string{"summary"}, Dst: "template"},
 		}, guideEvents()...),
 		Steps: map[string]*Step{
-			"template":  {Prompt: promptCampaignTemplate, Handle: handleCampaignTemplate},
-			"channel":   {Prompt: promptCampaignChannel, Handle: handleCampaignChannel, Back: "template"},
-			"audience":  {Prompt: promptCampaignAudience, Handle: handleCampaignAudience, Back: "channel"},
+			// Back goes along the screens the admin saw (campaign_steps.go).
+			"template":  {Prompt: promptCampaignTemplate, Handle: handleCampaignTemplate, BackTo: backBefore("template")},
+			"channel":   {Prompt: promptCampaignChannel, Handle: handleCampaignChannel, BackTo: backBefore("channel")},
+			"audience":  {Prompt: promptCampaignAudience, Handle: handleCampaignAudience, BackTo: backBefore("audience")},
 			"since":     {Prompt: promptCampaignSince, Handle: handleCampaignSince, Back: "audience"},
-			"when":      {Prompt: promptCampaignWhen, Handle: handleCampaignWhen, Back: "audience"},
+			"when":      {Prompt: promptCampaignWhen, Handle: handleCampaignWhen, Back: "summary"}, // Schedule opens it
 			"zone":      {Prompt: promptCampaignZone, Handle: handleCampaignZone, Back: "when"},
 			"when_sure": {Prompt: promptCampaignWhenSure, Handle: handleCampaignWhenSure, Back: "when"},
 			"summary": {Prompt: promptCampaignSummary, Prepare: prepareCampaignSummary, Handle: handleCampaignSummary,
-				Back: "when"},
+				BackTo: summaryBack},
 		},
 		Resume: resumeCampaign,
 	}
@@ -132,12 +140,20 @@ func promptCampaignTemplate(ctx context.Context, t *Turn, s *Session) error {
 		t.Reply(Reply{Text: t.L.T("cmp.no_templates"), HTML: true, Keyboard: [][]Button{newPieceButton(t, s, pieceTemplate)}})
 		return nil
 	}
+	d, err := loadCampaignDraft(s)
+	if err != nil {
+		return err
+	}
+	head, err := stepHeader(t, s, &d, "template")
+	if err != nil {
+		return err
+	}
 	var rows [][]Button
 	for _, tp := range list {
 		rows = append(rows, []Button{s.Button("📝 "+tp.Name, "t:"+itoa(tp.ID))})
 	}
 	rows = append(rows, newPieceButton(t, s, pieceTemplate))
-	t.Reply(Reply{Text: t.L.T("cmp.ask_template"), HTML: true, Keyboard: rows})
+	t.Reply(Reply{Text: head + t.L.T("cmp.ask_template"), HTML: true, Keyboard: rows})
 	return nil
 }
 
@@ -166,25 +182,38 @@ func handleCampaignTemplate(ctx context.Context, t *Turn, s *Session, in Input) 
 }
 
 func promptCampaignChannel(ctx context.Context, t *Turn, s *Session) error {
-	list, err := channels(t).ChannelList(ctx)
+	d, err := loadCampaignDraft(s)
 	if err != nil {
 		return err
 	}
+	enabled, err := enabledChannels(ctx, t)
+	if err != nil {
+		return err
+	}
+	if len(enabled) == 0 {
+		t.Reply(Reply{Text: t.L.T("cmp.no_channels"), HTML: true, Keyboard: [][]Button{newPieceButton(t, s, pieceChannel)}})
+		return nil
+	}
+	head, err := stepHeader(t, s, &d, "channel")
+	if err != nil {
+		return err
+	}
+	if d.Several && len(enabled) >= 2 {
+		t.Reply(Reply{Text: head + t.L.T("cmp.ask_bots"), HTML: true, Keyboard: severalRows(t, s, d, enabled)})
+		return nil
+	}
 	var rows [][]Button
-	for _, c := range list {
-		if c.Enabled {
-			rows = append(rows, []Button{s.Button("📡 "+c.Name+" · @"+c.Username+" · "+t.L.T("chan.rate_short", i18n.Data{"Rate": c.RatePerSecond}), "c:"+itoa(c.ID))})
-		}
+	for _, c := range enabled {
+		rows = append(rows, []Button{s.Button("📡 "+c.Name+" · @"+c.Username+" · "+t.L.T("chan.rate_short", i18n.Data{"Rate": c.RatePerSecond}), "c:"+itoa(c.ID))})
 	}
 	if all := allChannelsButton(t, s, len(rows)); all != nil {
 		rows = append(rows, all)
 	}
-	if len(rows) == 0 {
-		t.Reply(Reply{Text: t.L.T("cmp.no_channels"), HTML: true, Keyboard: [][]Button{newPieceButton(t, s, pieceChannel)}})
-		return nil
+	if len(enabled) >= severalMin {
+		rows = append(rows, []Button{s.Button(t.L.T("cmp.bots_several"), actSeveral)})
 	}
 	rows = append(rows, newPieceButton(t, s, pieceChannel))
-	t.Reply(Reply{Text: t.L.T("cmp.ask_channel"), HTML: true, Keyboard: rows})
+	t.Reply(Reply{Text: head + t.L.T("cmp.ask_channel"), HTML: true, Keyboard: rows})
 	return nil
 }
 
@@ -196,11 +225,19 @@ func handleCampaignChannel(ctx context.Context, t *Turn, s *Session, in Input) (
 	if in.Action == newPieceAction {
 		return newPiece(s, pieceChannel), nil
 	}
-	ids, err := pickChannels(ctx, t, in.Action)
+	ids, several, err := handleSeveralBots(ctx, t, s, &d, in.Action)
 	if err != nil {
 		return "", err
 	}
-	d.ChannelID, d.ChannelIDs = ids[0], nil
+	if several && ids == nil { // a toggle: the screen again
+		return Stay, nil
+	}
+	if !several {
+		if ids, err = pickChannels(ctx, t, in.Action); err != nil {
+			return "", err
+		}
+	}
+	d.ChannelID, d.ChannelIDs, d.Several, d.Picked = ids[0], nil, false, nil
 	if len(ids) > 1 {
 		d.ChannelIDs = ids
 	}

@@ -105,6 +105,10 @@ func promptCampaignAudience(ctx context.Context, t *Turn, s *Session) error {
 	if err != nil {
 		return err
 	}
+	head, err := stepHeader(t, s, &d, "audience")
+	if err != nil {
+		return err
+	}
 	opts, err := audiences(t).AudienceOptions(ctx, d.channels(), sourcesShown)
 	if err != nil {
 		return err
@@ -146,7 +150,7 @@ func promptCampaignAudience(ctx context.Context, t *Turn, s *Session) error {
 	if opts.Subscribers == 0 && opts.Chats == 0 {
 		key = "cmp.ask_batch"
 	}
-	t.Reply(Reply{Text: t.L.T(key), HTML: true, Keyboard: rows})
+	t.Reply(Reply{Text: head + t.L.T(key), HTML: true, Keyboard: rows})
 	return nil
 }
 
@@ -194,11 +198,19 @@ func handleCampaignAudience(ctx context.Context, t *Turn, s *Session, in Input) 
 }
 
 func promptCampaignSince(ctx context.Context, t *Turn, s *Session) error {
+	d, err := loadCampaignDraft(s)
+	if err != nil {
+		return err
+	}
+	head, err := stepHeader(t, s, &d, "since")
+	if err != nil {
+		return err
+	}
 	var row []Button
 	for _, sp := range sinceSpans {
 		row = append(row, s.Button(t.L.N("cmp.since_days", sp.days), sp.action))
 	}
-	t.Reply(Reply{Text: t.L.T("cmp.ask_since", i18n.Data{"Example": t.Now.AddDate(0, 0, -7).Format("02.01.2006")}),
+	t.Reply(Reply{Text: head + t.L.T("cmp.ask_since", i18n.Data{"Example": t.Now.AddDate(0, 0, -7).Format("02.01.2006")}),
 		HTML: true, Keyboard: [][]Button{row}})
 	return nil
 }

@@ -50,6 +50,8 @@ func guideEvents() []fsm.EventDesc {
 		{Name: "to_channel", Src: all, Dst: "channel"},
 		{Name: "to_audience", Src: all, Dst: "audience"},
 		{Name: "to_summary", Src: all, Dst: "summary"},
+		{Name: "to_since", Src: all, Dst: "since"}, // Back along the screens seen
+		{Name: "to_when", Src: all, Dst: "when"},
 		{Name: "schedule", Src: []string{"summary"}, Dst: "when"},
 	}
 }
@@ -99,6 +101,9 @@ func guideOn(ctx context.Context, t *Turn, s *Session, d campaignDraft) (string,
 	next, call, err := guide(ctx, t, &d)
 	if err != nil {
 		return "", err
+	}
+	if next == "summary" && call == nil {
+		d.Prev = s.State // the summary's Back returns to the screen it came from
 	}
 	if err := s.Save(d); err != nil {
 		return "", err

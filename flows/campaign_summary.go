@@ -103,7 +103,7 @@ func promptCampaignSummary(ctx context.Context, t *Turn, s *Session) error {
 	if !p.sampleTooLong {
 		t.Reply(p.message)
 	}
-	text := t.L.T("cmp.summary", i18n.Data{
+	text := summaryHeader(t, d) + t.L.T("cmp.summary", i18n.Data{
 		"Template": esc(p.template.Name), "Batch": esc(p.audienceName), "Channels": p.channelsText(t),
 		"When":       when,
 		"Recipients": t.L.N("batch.n_recipients", int(p.reachable)),

@@ -61,7 +61,7 @@ func handleCampaignWhen(ctx context.Context, t *Turn, s *Session, in Input) (str
 	text := in.Text
 	switch in.Action {
 	case "now":
-		d.At, d.Pending, d.Unsure = time.Time{}, "", time.Time{}
+		d.At, d.Pending, d.Unsure, d.Prev = time.Time{}, "", time.Time{}, "when"
 		return "timed", s.Save(d)
 	case "zone":
 		d.Pending = ""

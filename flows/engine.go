@@ -50,6 +50,11 @@ type Step struct {
 	Handle func(ctx context.Context, t *Turn, s *Session, in Input) (string, error)
 	// Back is the state the Back button returns to, keeping the draft; "" for none.
 	Back string
+	// BackTo, when set, decides Back from the draft instead: the event to fire (one of
+	// Events, leading to the screen the admin saw before), or "" for no Back button.
+	// A wizard whose screens are skipped or taken out of order goes back along the
+	// admin's own path.
+	BackTo func(s *Session) string
 }
 
 // Special results of Step.Handle.

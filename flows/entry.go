@@ -171,14 +171,26 @@ func (e *Engine) Callback(ctx context.Context, t *Turn, data string) error {
 		case strings.HasPrefix(action, "drop:"):
 			return e.drop(ctx, t, lv, strings.TrimPrefix(action, "drop:"))
 		case action == "back":
-			if lv.def.Steps[lv.sess.State].Back == "" {
+			event := backEvent(lv.def.Steps[lv.sess.State], lv.sess)
+			if event == "" {
 				t.Notice(t.L.T(outdatedKey))
 				return nil
 			}
-			return e.advance(ctx, t, lv, "back")
+			return e.advance(ctx, t, lv, event)
 		}
 		return e.handle(ctx, t, lv, prep)
 	})
+}
+
+// backEvent is the event of step's Back button in sess, "" when it has none.
+func backEvent(step *Step, sess *Session) string {
+	if step.BackTo != nil {
+		return step.BackTo(sess)
+	}
+	if step.Back != "" {
+		return "back"
+	}
+	return ""
 }
 
 // engineAction reports whether a dialog button is the engine's own (never a step's).

@@ -179,7 +179,7 @@ func (e *Engine) prompt(ctx context.Context, t *Turn, def *Definition, sess *Ses
 		return err
 	}
 	nav := []Button{}
-	if step.Back != "" {
+	if backEvent(step, sess) != "" {
 		nav = append(nav, sess.Button(t.L.T("button.back"), "back"))
 	}
 	nav = append(nav, sess.Button(t.L.T("button.cancel"), "cancel"))

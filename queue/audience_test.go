@@ -190,3 +190,42 @@ func TestTwoBotCampaign(t *testing.T) {
 		require.True(t, strings.Contains(report, line), "report lacks %q:\n%s", line, report)
 	}
 }
+
+// TestEditForEveryoneTwoBots: a campaign sent through two bots is edited for everyone
+// through the bot that sent each message (a bot cannot edit another's), each bot at
+// its own pace (no 429, no second above its rate); one progress message turns into
+// one report with every message counted.
+func TestEditForEveryoneTwoBots(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{})
+	client := b.newClient(t, clientOpts{id: "p1", withMgmt: true})
+	const rate, n = 20, 30
+	chA, botA := b.channel(t, rate)
+	chB, botB := b.channel(t, rate)
+	onlyA, onlyB := b.users(t, botA, n), b.users(t, botB, n)
+	b.subscribe(t, chA, onlyA, "", "active", time.Now().Add(-time.Hour))
+	b.subscribe(t, chB, onlyB, "", "active", time.Now().Add(-time.Hour))
+	id := b.startAudience(t, client, b.template(t, "Helo, {{first_name}}!"), store.Audience{Kind: store.AudienceSubscribers}, chA, chB)
+	b.waitStatus(t, id, store.CampaignCompleted, 30*time.Second)
+
+	op := b.startOperation(t, client, store.NewOperation{CampaignID: id, Kind: store.OperationEdit, Body: "Hello, {{first_name}}! (fixed)"})
+	require.EqualValues(t, 2*n, op.Total)
+	counts := b.waitOperation(t, op.ID, 60*time.Second)
+	require.Equal(t, store.OperationCounts{Done: 2 * n, Reasons: map[string]int64{}}, counts)
+	for bot, users := range map[*tgemu.Bot][]*tgemu.User{botA: onlyA, botB: onlyB} {
+		for _, u := range users {
+			tr := b.emu.Transcript(bot.Token, u.ID)
+			require.Len(t, tr, 1, "chat %d", u.ID)
+			require.Equal(t, fmt.Sprintf("Hello, %s! (fixed)", b.emu.User(u.ID).FirstName), tr[0].Message.Text, "chat %d edited by @%s", u.ID, bot.Username)
+			require.Len(t, tr[0].History, 1, "edited once")
+		}
+		st := b.emu.Stats(bot.Token)
+		require.EqualValues(t, n, st.Edited, "@%s edits its own messages", bot.Username)
+		require.Zero(t, st.TooManyRequests)
+		require.LessOrEqual(t, st.MaxPerSecond, rate)
+		t.Logf("@%s: %d sent, %d edited, max %d calls in a 1-s window (rate %d), %d × 429", bot.Username, st.Sent, st.Edited, st.MaxPerSecond, rate, st.TooManyRequests)
+	}
+	require.Eventually(t, func() bool {
+		return strings.Contains(b.lastAdminText("finished"), fmt.Sprintf("Done: %d", 2*n))
+	}, patient(10*time.Second), 50*time.Millisecond)
+}

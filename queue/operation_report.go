@@ -25,8 +25,8 @@ const reportListMax = 30
 // in a slice at once).
 func (o *opLane) progress(ctx context.Context, op *store.Operation) {
 	e := o.l.e
-	if e.mgmt == nil {
-		return
+	if e.mgmt == nil || op.Lane != op.ChannelID {
+		return // one progress message: the campaign's first bot's lane keeps it
 	}
 	if last, ok := o.shown[op.ID]; ok && time.Since(last) < e.cfg.ProgressEvery {
 		return
@@ -98,14 +98,27 @@ func (o *opLane) putProgress(ctx context.Context, op *store.Operation, text stri
 	}
 }
 
+// sharesLeft reports whether op is still running (other bots' shares are open).
+func (o *opLane) sharesLeft(ctx context.Context, op *store.Operation) bool {
+	cur, err := o.l.e.store.OperationGet(ctx, op.ID)
+	return err == nil && cur.Status == store.OperationRunning
+}
+
 // finish marks op done and sends its final report, once (another process may race
 // for it: OperationMarkReported decides).
 func (o *opLane) finish(ctx context.Context, op *store.Operation) {
 	e := o.l.e
 	ctx = context.WithoutCancel(ctx)
 	log := o.l.log.With().Int64("operation_id", op.ID).Int64("campaign_id", op.CampaignID).Logger()
-	if _, err := e.store.OperationFinish(ctx, op.ID); err != nil {
+	finished, err := e.store.OperationFinish(ctx, op.ID)
+	if err != nil {
 		log.Warn().Err(err).Msg("finish operation")
+		return
+	}
+	if !finished && o.sharesLeft(ctx, op) {
+		// This bot's share is over, another bot's is not: the first bot's lane keeps
+		// the progress moving meanwhile; the last share to end reports.
+		o.progress(ctx, op)
 		return
 	}
 	counts, err := e.store.OperationCountsGet(ctx, op.ID)

@@ -51,24 +51,29 @@ func writeOutcomesCSV(ctx context.Context, st *store.Store, tx *texts, out io.Wr
 		return err
 	}
 	cols = slices.DeleteFunc(slices.Clone(cols), func(c string) bool { return strings.EqualFold(c, "chat_id") })
+	extras, err := campaignExtras(ctx, st, id, cols)
+	if err != nil {
+		return err
+	}
 	if _, err := io.WriteString(out, utf8BOM); err != nil {
 		return err
 	}
 	w := csv.NewWriter(out)
 	w.Comma = CSVSeparator(lang)
-	header := append([]string{"chat_id"}, cols...)
+	header := append(append([]string{"chat_id"}, cols...), extras.header(tx, lang)...)
 	_ = w.Write(append(header, tx.t(lang, "delivery.csv.status", nil), tx.t(lang, "delivery.csv.reason", nil)))
-	write := func(chatID int64, vars map[string]string, status, reason string) error {
-		row := make([]string, 0, len(cols)+3)
+	write := func(chatID int64, vars map[string]string, sender store.Sender, status, reason string) error {
+		row := make([]string, 0, len(header)+2)
 		row = append(row, strconv.FormatInt(chatID, 10))
 		for _, c := range cols {
 			row = append(row, vars[c])
 		}
+		row = append(row, extras.values(sender)...)
 		return w.Write(append(row, tx.t(lang, "delivery.csv.status."+status, nil), reason))
 	}
 	if unsentOnly {
 		err = st.DeliveriesUnsentEach(ctx, id, func(d store.UnsentDelivery) error {
-			return write(d.ChatID, d.Vars, d.Status, tx.plainReason(lang, d.Status, d.Error))
+			return write(d.ChatID, d.Vars, d.Sender, d.Status, tx.plainReason(lang, d.Status, d.Error))
 		})
 	} else {
 		err = st.DeliveriesEach(ctx, id, func(d store.DeliveryRecord) error {
@@ -76,7 +81,7 @@ func writeOutcomesCSV(ctx context.Context, st *store.Store, tx *texts, out io.Wr
 			if d.Error != "" || !slices.Contains([]string{store.DeliverySent, store.DeliveryPending, store.DeliveryInflight}, d.Status) {
 				reason = tx.plainReason(lang, d.Status, d.Error)
 			}
-			return write(d.ChatID, d.Vars, d.Status, reason)
+			return write(d.ChatID, d.Vars, d.Sender, d.Status, reason)
 		})
 	}
 	if err != nil {

@@ -318,16 +318,17 @@ type UnsentDelivery struct {
 	Status string
 	Error  string
 	Vars   map[string]string
+	Sender // the bot and the profile it knows
 }
 
 // DeliveriesUnsentEach calls fn for every delivery of the campaign that was not sent,
 // ordered by chat id, without holding them all in memory.
 func (s *Store) DeliveriesUnsentEach(ctx context.Context, campaignID int64, fn func(UnsentDelivery) error) error {
 	rows, err := s.db.Query(ctx, `
-		SELECT d.chat_id, d.status, coalesce(d.error, ''), coalesce(r.vars, '{}')
+		SELECT d.chat_id, d.status, coalesce(d.error, ''), coalesce(r.vars, '{}'), `+senderColumns+`
 		FROM deliveries d
 		JOIN campaigns c ON c.id = d.campaign_id
-		LEFT JOIN recipients r ON r.batch_id = c.batch_id AND r.chat_id = d.chat_id
+		LEFT JOIN recipients r ON r.batch_id = c.batch_id AND r.chat_id = d.chat_id`+senderJoins+`
 		WHERE d.campaign_id = $1 AND d.status <> 'sent'
 		ORDER BY d.chat_id`, campaignID)
 	if err != nil {
@@ -336,7 +337,8 @@ func (s *Store) DeliveriesUnsentEach(ctx context.Context, campaignID int64, fn f
 	defer rows.Close()
 	var d UnsentDelivery
 	var vars []byte
-	_, err = pgx.ForEachRow(rows, []any{&d.ChatID, &d.Status, &d.Error, &vars}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&d.ChatID, &d.Status, &d.Error, &vars,
+		&d.Bot, &d.Profile[0], &d.Profile[1], &d.Profile[2], &d.Profile[3]}, func() error {
 		d.Vars = nil
 		if err := json.Unmarshal(vars, &d.Vars); err != nil {
 			return fmt.Errorf("recipient %d vars: %w", d.ChatID, err)

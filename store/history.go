@@ -74,7 +74,25 @@ type DeliveryRecord struct {
 	Error     string
 	UpdatedAt time.Time
 	Vars      map[string]string
+	Sender    // the bot and the profile it knows
 }
+
+// Sender is the bot a delivery went (or goes) through, by @username, and what that bot
+// knows of the recipient: Telegram's profile fields as its subscriber (SubscriberVars'
+// order; empty when the recipient never started it). Nothing is fetched for it.
+type Sender struct {
+	Bot     string
+	Profile [4]string
+}
+
+// senderColumns and senderJoins read Sender for a delivery d of campaign c.
+const (
+	senderColumns = `coalesce('@' || ch.username, ''), coalesce(x.first_name, ''), coalesce(x.last_name, ''),
+		coalesce(x.username, ''), coalesce(x.language_code, '')`
+	senderJoins = `
+		LEFT JOIN channels ch ON ch.id = coalesce(d.channel_id, c.channel_id)
+		LEFT JOIN subscribers x ON x.channel_id = coalesce(d.channel_id, c.channel_id) AND x.chat_id = d.chat_id`
+)
 
 // DeliveriesEach calls fn for every delivery of the campaign, in any status, ordered
 // by chat id, one row at a time: an export of a million recipients never holds
@@ -82,10 +100,10 @@ type DeliveryRecord struct {
 // the network or wait on anything slow (write to a file, not to Telegram).
 func (s *Store) DeliveriesEach(ctx context.Context, campaignID int64, fn func(DeliveryRecord) error) error {
 	rows, err := s.db.Query(ctx, `
-		SELECT d.chat_id, d.status, coalesce(d.error, ''), d.updated_at, coalesce(r.vars, '{}')
+		SELECT d.chat_id, d.status, coalesce(d.error, ''), d.updated_at, coalesce(r.vars, '{}'), `+senderColumns+`
 		FROM deliveries d
 		JOIN campaigns c ON c.id = d.campaign_id
-		LEFT JOIN recipients r ON r.batch_id = c.batch_id AND r.chat_id = d.chat_id
+		LEFT JOIN recipients r ON r.batch_id = c.batch_id AND r.chat_id = d.chat_id`+senderJoins+`
 		WHERE d.campaign_id = $1
 		ORDER BY d.chat_id`, campaignID)
 	if err != nil {
@@ -94,7 +112,8 @@ func (s *Store) DeliveriesEach(ctx context.Context, campaignID int64, fn func(De
 	defer rows.Close()
 	var d DeliveryRecord
 	var vars []byte
-	_, err = pgx.ForEachRow(rows, []any{&d.ChatID, &d.Status, &d.Error, &d.UpdatedAt, &vars}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&d.ChatID, &d.Status, &d.Error, &d.UpdatedAt, &vars,
+		&d.Bot, &d.Profile[0], &d.Profile[1], &d.Profile[2], &d.Profile[3]}, func() error {
 		d.Vars = nil
 		if err := json.Unmarshal(vars, &d.Vars); err != nil {
 			// Not every value is a string (an API import may store numbers): keep the

@@ -67,6 +67,10 @@ type Operation struct {
 	ProgressText     *string
 	CreatedBy        int64
 	CreatedAt        time.Time
+	// Lane is the bot whose share of the operation this value stands for: the bot
+	// that sent the messages it acts on (OperationsRunningOnChannel); ChannelID, the
+	// campaign's first bot, for OperationGet. ScanAfter and Scanned are the share's.
+	Lane int64
 }
 
 // NewOperation is what OperationCreate needs.
@@ -81,8 +85,8 @@ type NewOperation struct {
 }
 
 const operationColumns = `o.id, o.campaign_id, o.channel_id, coalesce(c.batch_id, 0), o.kind, o.status, coalesce(o.body, ''),
-	o.entities, o.caption, o.silent, o.scan_after, o.scanned, o.total, o.control_chat_id, o.control_message_id,
-	o.progress_text, o.created_by, o.created_at`
+	o.entities, o.caption, o.silent, oc.scan_after, oc.scanned, o.total, o.control_chat_id, o.control_message_id,
+	o.progress_text, o.created_by, o.created_at, oc.channel_id`
 
 // OperationCreate records a new operation over campaign nc.CampaignID's sent messages
 // and returns it (its lane job is the caller's to enqueue, in the same transaction).
@@ -124,6 +128,9 @@ func (s *Store) OperationCreate(ctx context.Context, nc NewOperation) (Operation
 			RETURNING id`, nc.CampaignID, nc.Kind, body, nc.Entities, media, nc.Silent, nc.ControlChatID, nc.CreatedBy, total).Scan(&id); err != nil {
 			return err
 		}
+		if err := tx.operationShares(ctx, id, nc.CampaignID); err != nil {
+			return err
+		}
 		op, err = tx.OperationGet(ctx, id)
 		return err
 	})
@@ -136,7 +143,9 @@ func (s *Store) OperationCreate(ctx context.Context, nc NewOperation) (Operation
 // OperationGet returns operation id, or ErrNotFound.
 func (s *Store) OperationGet(ctx context.Context, id int64) (Operation, error) {
 	rows, err := s.db.Query(ctx, `SELECT `+operationColumns+`
-		FROM campaign_operations o JOIN campaigns c ON c.id = o.campaign_id WHERE o.id = $1`, id)
+		FROM campaign_operations o JOIN campaigns c ON c.id = o.campaign_id
+		JOIN operation_channels oc ON oc.operation_id = o.id AND oc.channel_id = o.channel_id
+		WHERE o.id = $1`, id)
 	if err != nil {
 		return Operation{}, fmt.Errorf("get operation %d: %w", id, err)
 	}
@@ -150,11 +159,17 @@ func (s *Store) OperationGet(ctx context.Context, id int64) (Operation, error) {
 	return op, nil
 }
 
-// OperationsRunningOnChannel lists channelID's running operations, oldest first.
+// OperationsRunningOnChannel lists the running operations with a share for
+// channelID's lane, oldest first, each with Lane = channelID. A share that is over
+// (scanned, nothing open) is left out, except on the operation's own channel, whose
+// lane keeps trying to finish it until the other bots' shares are over too.
 func (s *Store) OperationsRunningOnChannel(ctx context.Context, channelID int64) ([]Operation, error) {
 	rows, err := s.db.Query(ctx, `SELECT `+operationColumns+`
-		FROM campaign_operations o JOIN campaigns c ON c.id = o.campaign_id
-		WHERE o.channel_id = $1 AND o.status = 'running' ORDER BY o.id`, channelID)
+		FROM operation_channels oc JOIN campaign_operations o ON o.id = oc.operation_id
+		JOIN campaigns c ON c.id = o.campaign_id
+		WHERE oc.channel_id = $1 AND o.status = 'running'
+		  AND (NOT oc.scanned OR o.channel_id = $1 OR `+shareOpen+`)
+		ORDER BY o.id`, channelID)
 	if err != nil {
 		return nil, fmt.Errorf("running operations of channel %d: %w", channelID, err)
 	}
@@ -212,12 +227,16 @@ func (s *Store) OperationClaim(ctx context.Context, op Operation, n int, lease t
 				SET status = 'inflight', lease_until = now() + make_interval(secs => $3), requested_at = NULL, updated_at = now()
 				FROM (SELECT chat_id FROM operation_items
 				      WHERE operation_id = $1 AND status = 'pending' AND (not_before IS NULL OR not_before <= now())
+				        AND coalesce(channel_id, $5) = $6 -- this bot's share only
 				      ORDER BY chat_id LIMIT $2 FOR UPDATE SKIP LOCKED) p
 				WHERE i.operation_id = $1 AND i.chat_id = p.chat_id
 				RETURNING i.chat_id, i.message_id, i.attempts)
-			SELECT upd.chat_id, upd.message_id, upd.attempts, coalesce(r.vars, '{}'::jsonb)
+			SELECT upd.chat_id, upd.message_id, upd.attempts,
+			       CASE WHEN $7 THEN coalesce((SELECT `+subscriberVarsSQL+` FROM subscribers x
+			                                   WHERE x.channel_id = $6 AND x.chat_id = upd.chat_id), '{}') ELSE '{}' END
+			       || coalesce(r.vars, '{}')
 			FROM upd LEFT JOIN recipients r ON r.batch_id = $4 AND r.chat_id = upd.chat_id`,
-			op.ID, n, lease.Seconds(), op.BatchID)
+			op.ID, n, lease.Seconds(), op.BatchID, op.ChannelID, op.Lane, op.Kind == OperationEdit)
 		if err != nil {
 			return err
 		}
@@ -235,9 +254,9 @@ func (s *Store) OperationClaim(ctx context.Context, op Operation, n int, lease t
 			return nil
 		}
 		return tx.db.QueryRow(ctx, `
-			SELECT o.scanned AND NOT EXISTS (SELECT 1 FROM operation_items i
-			                                 WHERE i.operation_id = o.id AND i.status IN ('pending', 'inflight'))
-			FROM campaign_operations o WHERE o.id = $1`, op.ID).Scan(&done)
+			SELECT oc.scanned AND NOT `+shareOpen+`
+			FROM operation_channels oc JOIN campaign_operations o ON o.id = oc.operation_id
+			WHERE oc.operation_id = $1 AND oc.channel_id = $2`, op.ID, op.Lane).Scan(&done)
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("claim items of operation %d: %w", op.ID, err)
@@ -260,7 +279,8 @@ func (s *Store) operationExpire(ctx context.Context, opID int64) error {
 // reserves them, moving the cursor; it marks op scanned when fewer are left.
 func (s *Store) operationScan(ctx context.Context, op Operation, n int, lease time.Duration) ([]ClaimedItem, error) {
 	var cursor int64
-	err := s.db.QueryRow(ctx, `SELECT scan_after FROM campaign_operations WHERE id = $1 FOR UPDATE`, op.ID).Scan(&cursor)
+	err := s.db.QueryRow(ctx, `SELECT scan_after FROM operation_channels WHERE operation_id = $1 AND channel_id = $2 FOR UPDATE`,
+		op.ID, op.Lane).Scan(&cursor)
 	if err != nil {
 		return nil, err
 	}
@@ -270,14 +290,21 @@ func (s *Store) operationScan(ctx context.Context, op Operation, n int, lease ti
 		Vars              []byte
 	}
 	rows, err := s.db.Query(ctx, `
-		SELECT d.chat_id, d.message_id, d.updated_at < now() - make_interval(secs => $6), coalesce(r.vars, '{}'::jsonb)
+		SELECT d.chat_id, d.message_id, d.updated_at < now() - make_interval(secs => $6),
+		       -- An edit's variables as a send has them (DeliveryClaim): the list's over
+		       -- the profile; the other kinds render nothing.
+		       CASE WHEN $10 THEN coalesce((SELECT `+subscriberVarsSQL+` FROM subscribers x
+		                                    WHERE x.channel_id = $9 AND x.chat_id = d.chat_id), '{}') ELSE '{}' END
+		       || coalesce(r.vars, '{}')
 		FROM deliveries d LEFT JOIN recipients r ON r.batch_id = $5 AND r.chat_id = d.chat_id
 		WHERE d.campaign_id = $1 AND d.chat_id > $3 AND d.status = 'sent' AND d.updated_at <= $7`+notActedOn+`
 		  -- A message is acted on by the bot that sent it (a campaign may send through
 		  -- several, migration 00013; no channel_id: sent before, by the first bot).
-		  AND coalesce(d.channel_id, $8) = $8
+		  -- This lane's share: the messages its bot sent.
+		  AND coalesce(d.channel_id, $8) = $9
 		ORDER BY d.chat_id LIMIT $4`,
-		op.CampaignID, op.Kind, cursor, n, op.BatchID, DeleteWindow.Seconds(), op.CreatedAt, op.ChannelID)
+		op.CampaignID, op.Kind, cursor, n, op.BatchID, DeleteWindow.Seconds(), op.CreatedAt, op.ChannelID, op.Lane,
+		op.Kind == OperationEdit)
 	if err != nil {
 		return nil, err
 	}
@@ -298,17 +325,17 @@ func (s *Store) operationScan(ctx context.Context, op Operation, n int, lease ti
 		cursor = d.ChatID
 	}
 	if _, err := s.db.Exec(ctx, `
-		INSERT INTO operation_items (operation_id, chat_id, message_id, status, lease_until, error)
-		SELECT $1, k.chat_id, k.message_id,
+		INSERT INTO operation_items (operation_id, channel_id, chat_id, message_id, status, lease_until, error)
+		SELECT $1, $7, k.chat_id, k.message_id,
 		       CASE WHEN k.refused THEN 'refused' ELSE 'inflight' END,
 		       CASE WHEN k.refused THEN NULL ELSE now() + make_interval(secs => $5) END,
 		       CASE WHEN k.refused THEN $6 END
 		FROM unnest($2::bigint[], $3::bigint[], $4::bool[]) AS k(chat_id, message_id, refused)`,
-		op.ID, chats, msgs, refused, lease.Seconds(), RefusedTooOld); err != nil {
+		op.ID, chats, msgs, refused, lease.Seconds(), RefusedTooOld, op.Lane); err != nil {
 		return nil, err
 	}
-	if _, err := s.db.Exec(ctx, `UPDATE campaign_operations SET scan_after = $2, scanned = $3 WHERE id = $1`,
-		op.ID, cursor, len(src) < n); err != nil {
+	if _, err := s.db.Exec(ctx, `UPDATE operation_channels SET scan_after = $3, scanned = $4 WHERE operation_id = $1 AND channel_id = $2`,
+		op.ID, op.Lane, cursor, len(src) < n); err != nil {
 		return nil, err
 	}
 	return items, nil
@@ -386,8 +413,10 @@ func (s *Store) OperationSettle(ctx context.Context, outcomes []ItemOutcome) err
 // reports whether this call finished it.
 func (s *Store) OperationFinish(ctx context.Context, opID int64) (bool, error) {
 	tag, err := s.db.Exec(ctx, `
-		UPDATE campaign_operations o SET status = 'done', finished_at = now()
-		WHERE o.id = $1 AND o.status = 'running' AND o.scanned
+		UPDATE campaign_operations o SET status = 'done', finished_at = now(), scanned = true
+		WHERE o.id = $1 AND o.status = 'running'
+		  -- Every bot's share read to its end (operation_channels), nothing open in any.
+		  AND NOT EXISTS (SELECT 1 FROM operation_channels oc WHERE oc.operation_id = o.id AND NOT oc.scanned)
 		  AND NOT EXISTS (SELECT 1 FROM operation_items i WHERE i.operation_id = o.id AND i.status IN ('pending', 'inflight'))`, opID)
 	if err != nil {
 		return false, fmt.Errorf("finish operation %d: %w", opID, err)
@@ -401,6 +430,8 @@ func (s *Store) OperationFinish(ctx context.Context, opID int64) (bool, error) {
 // wait until it is enabled again (its lane would only stop at once).
 func (s *Store) OperationLanesAdoptOrphans(ctx context.Context, grace time.Duration) ([]OrphanLane, error) {
 	return orphanLanes(laneLeases.adoptOrphans(ctx, s.db, `
-		SELECT DISTINCT o.channel_id FROM campaign_operations o JOIN channels ch ON ch.id = o.channel_id
-		WHERE o.status = 'running' AND ch.enabled`, grace))
+		SELECT DISTINCT oc.channel_id FROM operation_channels oc
+		JOIN campaign_operations o ON o.id = oc.operation_id JOIN channels ch ON ch.id = oc.channel_id
+		WHERE o.status = 'running' AND ch.enabled
+		  AND (NOT oc.scanned OR o.channel_id = oc.channel_id OR `+shareOpen+`)`, grace))
 }
