@@ -158,6 +158,9 @@ func serve(ctx context.Context, cfg config, logger zerolog.Logger) error {
 		defer cancel()
 		stopMetrics(metricsCtx)
 	}()
+	if pattern := a.intake.WebhookPattern(); pattern != "" {
+		mux.Handle(pattern, webhookLimits(a.intake))
+	}
 	if a.bot != nil {
 		if path := a.bot.WebhookPath(); path != "" {
 			mux.Handle("POST "+path, webhookLimits(a.bot))
@@ -259,8 +262,14 @@ func build(cfg config, logger zerolog.Logger, pool *pgxpool.Pool, st *store.Stor
 	if err != nil {
 		return nil, err
 	}
+	// The managed bots' webhook secrets derive from HERALD_WEBHOOK_SECRET, or else from
+	// the secret key: both are the same on every replica.
+	hookKey := []byte(cfg.WebhookSecret)
+	if len(hookKey) == 0 {
+		hookKey = cfg.secretKey
+	}
 	a.intake = channelbot.New(channelbot.Config{Store: st, Opener: services.Box, APIURL: cfg.TelegramAPIURL,
-		Catalog: intakeCatalog, Logger: logger, NewClient: bot.NewClient})
+		Catalog: intakeCatalog, Logger: logger, NewClient: bot.NewClient, WebhookURL: cfg.WebhookURL, WebhookKey: hookKey})
 	services.Campaigns = queue.NewStarter(a.river)
 	services.Controls = queue.NewControls(st, a.river, a.queueCfg.Delivery)
 	services.Charts = queue.NewCharts(a.river)

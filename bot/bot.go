@@ -161,7 +161,7 @@ func New(cfg Config) (*Bot, error) {
 		cfg.Services.Uploads = b
 	}
 	if cfg.Services.Channels == nil {
-		cfg.Services.Channels = &channelBots{apiURL: cfg.APIURL, files: cfg.Services.Files}
+		cfg.Services.Channels = &channelBots{apiURL: cfg.APIURL, files: cfg.Services.Files, hookBase: cfg.WebhookURL}
 	}
 	if cfg.Services.ManagementBotID == nil {
 		cfg.Services.ManagementBotID = b.selfID

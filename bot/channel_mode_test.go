@@ -156,9 +156,8 @@ func TestChannelCardModeAndWelcome(t *testing.T) {
 	pick := b.waitEdited(t, owner, card.MessageID, "What should @shop_bot answer /start with")
 	b.press(t, owner, pick, "Greeting")
 	card = b.waitEdited(t, owner, card.MessageID, "Answer to /start: «Greeting»")
-	// The intake looks its bots up again every Rescan (50 ms here): give it a few
-	// rounds to see the new welcome template (a CI run at load once started Eve first).
-	time.Sleep(patient(250 * time.Millisecond))
+	// No wait for a rescan: the welcome's commit is announced (NOTIFY), and the intake
+	// looks its bots up again at once.
 
 	eve := b.srv.CreateUser(tgemu.UserSpec{FirstName: "Eve", LanguageCode: "en"})
 	_, err = eve.StartWithPayload(shop.Token, "from_card")

@@ -15,6 +15,7 @@ import (
 	"github.com/mymmrac/telego"
 	ta "github.com/mymmrac/telego/telegoapi"
 
+	"herald/channelbot"
 	"herald/flows"
 	"herald/i18n"
 	"herald/store"
@@ -178,8 +179,9 @@ func uploadName(body io.Reader, kind string) string {
 // channelBots implements flows.ChannelBots with a short-lived telego client per call,
 // pointed at the configured Bot API server.
 type channelBots struct {
-	apiURL string
-	files  flows.FileFetcher // the management bot's downloads, for test sends with media
+	apiURL   string
+	files    flows.FileFetcher // the management bot's downloads, for test sends with media
+	hookBase string            // HERALD_WEBHOOK_URL: the managed bots' webhooks are ours
 }
 
 func (c *channelBots) client(token string) (*telego.Bot, error) {
@@ -258,6 +260,9 @@ func (c *channelBots) WebhookURL(ctx context.Context, token string) (string, err
 	info, err := tg.GetWebhookInfo(ctx)
 	if err != nil {
 		return "", fmt.Errorf("getWebhookInfo: %w", redact(err, token))
+	}
+	if channelbot.OwnHook(c.hookBase, info.URL) {
+		return "", nil // our own managed-bot webhook is nothing to take over
 	}
 	return info.URL, nil
 }

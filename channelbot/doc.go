@@ -16,6 +16,16 @@
 // dies loses its connection and so its locks; another takes the bots over at its next
 // look.
 //
+// Between two looks the lock connection LISTENs for the store's announcement of a
+// channel change (NOTIFY on commit, from any process), so a mode, rate or welcome set
+// on the card applies at once rather than at the next Rescan.
+//
+// # Webhook mode
+//
+// With Config.WebhookURL, Telegram posts each managed bot's updates to Herald's HTTP
+// server (webhook.go): any replica receives, the election only decides who sets and
+// deletes the bot's webhook, and an update is answered 200 once it is committed.
+//
 // # Nothing lost, nothing slow
 //
 // A poller hands each getUpdates answer to the writer and asks for the next updates

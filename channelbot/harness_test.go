@@ -3,6 +3,8 @@ package channelbot_test
 import (
 	"context"
 	"crypto/rand"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"testing"
@@ -36,6 +38,24 @@ type testBundle struct {
 	st  *store.Store
 	srv *tgemu.Server
 	box *secrets.Box
+	// webhook: the intakes receive by webhook on hook (an HTTP server of the test)
+	// rather than by long polling.
+	webhook bool
+	hookKey []byte
+}
+
+// bothModes runs test once with long polling and once in webhook mode: the intake
+// records the same whichever way the updates come.
+func bothModes(t *testing.T, test func(t *testing.T, webhook bool)) {
+	for _, mode := range []struct {
+		name    string
+		webhook bool
+	}{{"polling", false}, {"webhook", true}} {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			test(t, mode.webhook)
+		})
+	}
 }
 
 func setup(t testing.TB, cfg tgemu.Config) *testBundle {
@@ -44,7 +64,35 @@ func setup(t testing.TB, cfg tgemu.Config) *testBundle {
 	_, _ = rand.Read(key)
 	box, err := secrets.NewBox(key)
 	require.NoError(t, err)
-	return &testBundle{ctx: context.Background(), st: store.New(pgtest.NewPool(t)), srv: emutest.Start(t, cfg), box: box}
+	hookKey := make([]byte, 32)
+	_, _ = rand.Read(hookKey)
+	return &testBundle{ctx: context.Background(), st: store.New(pgtest.NewPool(t)), srv: emutest.Start(t, cfg), box: box, hookKey: hookKey}
+}
+
+// newIntake makes an Intake on the bundle's database; in webhook mode it is served
+// by an HTTP server of its own (one replica).
+func (b *testBundle) newIntake(t testing.TB, tune func(*channelbot.Config)) *channelbot.Intake {
+	t.Helper()
+	catalog, err := i18n.New("en")
+	require.NoError(t, err)
+	cfg := channelbot.Config{Store: b.st, Opener: b.box, APIURL: b.srv.URL(), Catalog: catalog, Logger: zerolog.Nop(),
+		NewClient: bot.NewClient, Rescan: 50 * time.Millisecond, PollTimeout: time.Second}
+	var mux *http.ServeMux
+	if b.webhook {
+		mux = http.NewServeMux()
+		hook := httptest.NewServer(mux)
+		t.Cleanup(hook.Close)
+		cfg.WebhookURL, cfg.WebhookKey = hook.URL+"/tg/hook", b.hookKey
+	}
+	if tune != nil {
+		tune(&cfg)
+	}
+	in := channelbot.New(cfg)
+	if mux != nil {
+		require.NotEmpty(t, in.WebhookPattern())
+		mux.Handle(in.WebhookPattern(), in)
+	}
+	return in
 }
 
 // managedBot registers an emulated bot as a managed channel.
@@ -60,14 +108,7 @@ func (b *testBundle) managedBot(t testing.TB, username string) (store.Channel, *
 // startIntake runs an Intake until the test ends.
 func (b *testBundle) startIntake(t testing.TB, tune func(*channelbot.Config)) *channelbot.Intake {
 	t.Helper()
-	catalog, err := i18n.New("en")
-	require.NoError(t, err)
-	cfg := channelbot.Config{Store: b.st, Opener: b.box, APIURL: b.srv.URL(), Catalog: catalog, Logger: zerolog.Nop(),
-		NewClient: bot.NewClient, Rescan: 50 * time.Millisecond, PollTimeout: time.Second}
-	if tune != nil {
-		tune(&cfg)
-	}
-	in := channelbot.New(cfg)
+	in := b.newIntake(t, tune)
 	ctx, cancel := context.WithCancel(b.ctx)
 	done := make(chan struct{})
 	go func() {
@@ -81,10 +122,7 @@ func (b *testBundle) startIntake(t testing.TB, tune func(*channelbot.Config)) *c
 // runIntake is startIntake with its own stop, for tests that stop one of several.
 func (b *testBundle) runIntake(t testing.TB) (*channelbot.Intake, func()) {
 	t.Helper()
-	catalog, err := i18n.New("en")
-	require.NoError(t, err)
-	in := channelbot.New(channelbot.Config{Store: b.st, Opener: b.box, APIURL: b.srv.URL(), Catalog: catalog,
-		Logger: zerolog.Nop(), NewClient: bot.NewClient, Rescan: 50 * time.Millisecond, PollTimeout: time.Second})
+	in := b.newIntake(t, nil)
 	ctx, cancel := context.WithCancel(b.ctx)
 	done := make(chan struct{})
 	go func() {

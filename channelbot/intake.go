@@ -41,6 +41,15 @@ type Config struct {
 	// ReplyQueue bounds each bot's pending replies (default 10,000): a flood of starts
 	// far above the bot's rate drops welcome texts, never the subscribers.
 	ReplyQueue int
+
+	// WebhookURL (HERALD_WEBHOOK_URL) switches to webhook mode (webhook.go): updates
+	// come to HookURL on Herald's HTTP server; "" is long polling. WebhookKey derives
+	// the bots' secrets (HERALD_WEBHOOK_SECRET, else HERALD_SECRET_KEY): every replica
+	// must have the same; without one there is no webhook mode. HookDeadline bounds one
+	// webhook request's write (default 10 s).
+	WebhookURL   string
+	WebhookKey   []byte
+	HookDeadline time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -59,10 +68,14 @@ func (c Config) withDefaults() Config {
 	if c.ReplyQueue <= 0 {
 		c.ReplyQueue = 10_000
 	}
+	if c.HookDeadline <= 0 {
+		c.HookDeadline = 10 * time.Second
+	}
 	return c
 }
 
-// Intake polls the managed bots this process has won (see the package comment).
+// Intake polls the managed bots this process has won (see the package comment), or
+// in webhook mode receives their updates over HTTP (webhook.go).
 type Intake struct {
 	cfg Config
 	log zerolog.Logger
@@ -70,13 +83,20 @@ type Intake struct {
 
 	mu   sync.Mutex
 	bots map[int64]*botRunner // by channel id; only Run's goroutine changes it
+	// Webhook mode: the context receivers run in (nil when not running), the managed
+	// bots as of the last look-up, and the receivers started so far.
+	runCtx    context.Context
+	managed   map[int64]store.Channel
+	hooks     map[int64]*receiver
+	receivers sync.WaitGroup
 }
 
 // New returns an Intake; Run starts it.
 func New(cfg Config) *Intake {
 	cfg = cfg.withDefaults()
 	return &Intake{cfg: cfg, log: cfg.Logger.With().Str("component", "intake").Logger(),
-		w: newWriter(cfg.Store, cfg.Gather, cfg.FlushRows), bots: map[int64]*botRunner{}}
+		w:    newWriter(cfg.Store, cfg.Gather, cfg.FlushRows),
+		bots: map[int64]*botRunner{}, hooks: map[int64]*receiver{}}
 }
 
 // lockKey is the advisory-lock key of a managed bot's poller ("CHNL" and the channel
@@ -92,6 +112,10 @@ func (in *Intake) Run(ctx context.Context) error {
 		writers.Go(func() { in.w.run(writerCtx) }) // owned here: stopped after the pollers, waited for below
 	}
 	defer func() { stopWriter(); writers.Wait() }()
+	in.mu.Lock()
+	in.runCtx = ctx
+	in.mu.Unlock()
+	defer in.stopReceiving() // before the writer stops: their requests end first
 
 	var locks *store.LockSet
 	defer func() {
@@ -112,11 +136,27 @@ func (in *Intake) Run(ctx context.Context) error {
 		} else {
 			failures = 0
 		}
-		if !backoff.Wait(ctx, in.cfg.Rescan) {
+		if !in.wait(ctx, locks) {
 			break
 		}
 	}
 	return nil
+}
+
+// wait waits for the next look-up: Rescan, or sooner when a channel's settings change
+// (the store announces a change on the card when it commits, in any process; the
+// lock connection listens, so no connection is held for it alone). Without a lock
+// connection (no managed bot) a bot switched to managed waits for the Rescan.
+func (in *Intake) wait(ctx context.Context, locks *store.LockSet) bool {
+	if locks == nil {
+		return backoff.Wait(ctx, in.cfg.Rescan)
+	}
+	if _, err := locks.WaitChannelChange(ctx, in.cfg.Rescan); err != nil && ctx.Err() == nil {
+		// The next round's Check decides whether the locks are lost.
+		in.log.Warn().Err(err).Msg("managed bots: waiting for channel changes")
+		return backoff.Wait(ctx, in.cfg.Rescan)
+	}
+	return ctx.Err() == nil
 }
 
 // round lists the managed bots, checks the lock connection (opening one when there is
@@ -130,11 +170,17 @@ func (in *Intake) round(ctx context.Context, locks *store.LockSet) (*store.LockS
 	if err != nil {
 		return locks, err
 	}
+	in.followManaged(list)
 	if locks != nil {
-		if err := locks.Check(callCtx); err != nil || len(list) == 0 {
+		if err := locks.Check(callCtx); err != nil {
 			in.stopAll(nil)
 			locks.Close(callCtx)
 			return nil, err
+		}
+		if len(list) == 0 {
+			in.stopAll(nil, in.dropHook) // no managed bot left: ours were switched or removed
+			locks.Close(callCtx)
+			return nil, nil
 		}
 	} else {
 		if len(list) == 0 {
@@ -157,6 +203,11 @@ func (in *Intake) reconcile(ctx, callCtx context.Context, locks *store.LockSet, 
 	in.stopAll(func(r *botRunner) bool {
 		c, ok := want[r.channelID]
 		return !ok || !bytes.Equal(c.TokenCiphertext, r.sealed)
+	}, func(r *botRunner) error {
+		if _, ok := want[r.channelID]; !ok {
+			return in.dropHook(r) // switched to send-only or removed
+		}
+		return nil
 	}, func(r *botRunner) error { return locks.Unlock(callCtx, lockKey(r.channelID)) })
 	for _, c := range list {
 		in.mu.Lock()
@@ -218,7 +269,8 @@ func (in *Intake) stopAll(match func(*botRunner) bool, after ...func(*botRunner)
 	}
 }
 
-// Polling lists the channels whose updates this Intake receives now, by id.
+// Polling lists the channels whose election this Intake holds now, by id: the bots it
+// polls, or in webhook mode whose webhook it keeps.
 func (in *Intake) Polling() []int64 {
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -230,13 +282,20 @@ func (in *Intake) Polling() []int64 {
 	return ids
 }
 
-// ReplyStats are the replies sent and dropped (full queue) by the bots polled here.
+// ReplyStats are the replies sent and dropped (full queue) by the bots polled (or
+// received by webhook) here.
 func (in *Intake) ReplyStats() (sent, dropped int64) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	for _, r := range in.bots {
-		sent += r.replier.sent.Load()
-		dropped += r.replier.dropped.Load()
+		if r.replier != nil {
+			sent += r.replier.sent.Load()
+			dropped += r.replier.dropped.Load()
+		}
+	}
+	for _, rc := range in.hooks {
+		sent += rc.replier.sent.Load()
+		dropped += rc.replier.dropped.Load()
 	}
 	return sent, dropped
 }

@@ -14,8 +14,9 @@ import (
 // ClientFactory makes a bot's Telegram client for long polls of pollTimeout.
 type ClientFactory func(token, apiURL string, pollTimeout time.Duration) (*telego.Bot, error)
 
-// botRunner is one managed bot polled by this process: its poll loop and its replier,
-// both ended by stop.
+// botRunner is one managed bot whose election this process won: its poll loop and its
+// replier, both ended by stop; in webhook mode, the keeper of its webhook (no replier:
+// the receivers answer).
 type botRunner struct {
 	in        *Intake
 	channelID int64
@@ -37,9 +38,16 @@ func (in *Intake) startBot(ctx context.Context, c store.Channel, token string) (
 	r := &botRunner{in: in, channelID: c.ID, sealed: c.TokenCiphertext, channel: &channelPointer{}, tg: tg,
 		log: in.log.With().Int64("channel_id", c.ID).Logger(), done: make(chan struct{})}
 	r.channel.Store(&c)
-	r.replier = newReplier(in, r.channel, tg)
 	runCtx, cancel := context.WithCancel(ctx)
 	r.cancel = cancel
+	if in.webhookMode() {
+		go func() { // owned by the runner: stop cancels it and waits on done
+			defer close(r.done)
+			r.keepHook(runCtx)
+		}()
+		return r, nil
+	}
+	r.replier = newReplier(in, r.channel, tg)
 	go func() { // owned by the runner: stop cancels it and waits on done
 		defer close(r.done)
 		replied := make(chan struct{})
@@ -69,6 +77,7 @@ var pollFloor = backoff.Policy{Base: 100 * time.Millisecond, Max: time.Second}
 func (r *botRunner) poll(ctx context.Context) {
 	offset, failures, empties := 0, 0, 0
 	timeout := r.in.cfg.PollTimeout
+	r.dropOwnHook(ctx) // the deployment was in webhook mode before
 	for ctx.Err() == nil {
 		asked := time.Now()
 		updates, err := r.tg.GetUpdates(ctx, &telego.GetUpdatesParams{

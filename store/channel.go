@@ -323,7 +323,7 @@ func (s *Store) channelUpdate(ctx context.Context, op string, id int64, set stri
 	if tag.RowsAffected() == 0 {
 		return ErrNotFound
 	}
-	return nil
+	return s.channelNotify(ctx, id) // the intakes apply it now, not at their next look
 }
 
 func checkRate(rate int, paid bool) error {

@@ -17,6 +17,9 @@ type LockSet struct {
 	mu   sync.Mutex // a connection runs one statement at a time
 	conn *pgxpool.Conn
 	held map[int64]bool
+	// listening: WaitChannelChange has LISTENed on conn, which then goes back to the
+	// pool closed (a pooled connection must not keep collecting notifications).
+	listening bool
 }
 
 // LockSetOpen takes a connection from the pool for a LockSet; Close gives it back.
@@ -76,7 +79,7 @@ func (l *LockSet) Check(ctx context.Context) error {
 func (l *LockSet) Close(ctx context.Context) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if _, err := l.conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`); err != nil {
+	if _, err := l.conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`); err != nil || l.listening {
 		_ = l.conn.Conn().Close(ctx)
 	}
 	l.held = map[int64]bool{}
