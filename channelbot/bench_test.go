@@ -17,15 +17,21 @@ import (
 // the table. Replies go out meanwhile at each bot's rate (30/s); the emulator's flood
 // control checks that they never exceed it.
 //
+// In webhook mode the emulator posts each bot's updates one at a time, in order, as
+// Telegram does with max_connections 1.
+//
 //	go test -run XXX -bench Starts -benchtime 20000x ./channelbot/
 func BenchmarkStarts(b *testing.B) {
-	for _, bots := range []int{1, 4} {
-		b.Run(fmt.Sprintf("bots=%d", bots), func(b *testing.B) { benchmarkStarts(b, bots) })
+	for _, mode := range []string{"polling", "webhook"} {
+		for _, bots := range []int{1, 4} {
+			b.Run(fmt.Sprintf("%s/bots=%d", mode, bots), func(b *testing.B) { benchmarkStarts(b, bots, mode == "webhook") })
+		}
 	}
 }
 
-func benchmarkStarts(b *testing.B, bots int) {
+func benchmarkStarts(b *testing.B, bots int, webhook bool) {
 	tb := setup(b, tgemu.Config{PerChatDisabled: true})
+	tb.webhook = webhook
 	tokens := make([]string, bots)
 	for i := range tokens {
 		_, eb := tb.managedBot(b, fmt.Sprintf("bench%d_bot", i))
