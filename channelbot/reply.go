@@ -137,7 +137,10 @@ func (r *replier) send(ctx context.Context, rep reply) {
 // message is the text rep gets: the welcome template (or the built-in text) or the
 // /stop confirmation, in the user's language.
 func (r *replier) message(ctx context.Context, rep reply) *telego.SendMessageParams {
-	p := &telego.SendMessageParams{ChatID: telego.ChatID{ID: rep.chatID}}
+	// The replies are paced at the bot's rate, which for a bot with paid broadcasts
+	// is above Telegram's free limit: they need the flag as the campaigns do, or
+	// Telegram answers 429 to a flood of starts.
+	p := &telego.SendMessageParams{ChatID: telego.ChatID{ID: rep.chatID}, AllowPaidBroadcast: r.channel.Load().PaidBroadcast}
 	l := r.in.cfg.Catalog.For(userLang(rep.lang))
 	if rep.kind == replyStopped {
 		p.Text = l.T("intake.stopped")
