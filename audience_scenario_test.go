@@ -294,9 +294,9 @@ func summaryLines(reachable, suppressed, unsubscribed, unknown int64) []string {
 func (s *audienceScenario) wizardTo(c chat, template, bot string) telego.Message {
 	s.t.Helper()
 	c.command("/newcampaign")
-	c.press(c.next("step 1 of 5"), template)
-	c.press(c.next("Step 2 of 5"), bot)
-	return c.next("Step 3 of 5")
+	c.press(c.next("step 1"), template)
+	c.press(c.next("Step 2"), bot)
+	return c.next("Step 3")
 }
 
 // buttonText is the text of m's button containing label.

@@ -98,19 +98,28 @@ func (b *Bot) DeleteMessage(ctx context.Context, chatID int64, messageID int) er
 func (b *Bot) SendProgress(ctx context.Context, chatID int64, html string) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	m, err := b.tg.SendMessage(ctx, &telego.SendMessageParams{ChatID: telego.ChatID{ID: chatID}, Text: html, ParseMode: telego.ModeHTML})
+	var m *telego.Message
+	err := withRetry(ctx, func() (err error) {
+		m, err = b.tg.SendMessage(ctx, &telego.SendMessageParams{ChatID: telego.ChatID{ID: chatID}, Text: html, ParseMode: telego.ModeHTML})
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("send progress: %w", redact(err, b.cfg.Token))
 	}
 	return m.MessageID, nil
 }
 
-// EditProgress replaces a progress message's text (flows.ChatOps).
+// EditProgress replaces a progress message's text (flows.ChatOps). Progress comes
+// faster than a chat's flood control allows edits: a 429 is waited out (the caller
+// keeps only the latest figures meanwhile), so the last edit, "finished", is not lost.
 func (b *Bot) EditProgress(ctx context.Context, chatID int64, messageID int, html string) error {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	_, err := b.tg.EditMessageText(ctx, &telego.EditMessageTextParams{ChatID: telego.ChatID{ID: chatID}, MessageID: messageID,
-		Text: html, ParseMode: telego.ModeHTML})
+	err := withRetry(ctx, func() error {
+		_, err := b.tg.EditMessageText(ctx, &telego.EditMessageTextParams{ChatID: telego.ChatID{ID: chatID}, MessageID: messageID,
+			Text: html, ParseMode: telego.ModeHTML})
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("edit progress: %w", redact(err, b.cfg.Token))
 	}
