@@ -119,6 +119,7 @@ func (r *botRunner) poll(ctx context.Context) {
 			continue
 		}
 		offset = updates[len(updates)-1].UpdateID + 1
+		r.in.refreshForWelcome(ctx, r.channelID, r.channel, p.replies)
 		for _, rep := range p.replies {
 			r.replier.offer(rep)
 		}
@@ -138,5 +139,24 @@ func (r *botRunner) confirm(ctx context.Context, offset int) {
 	defer cancel()
 	if _, err := r.tg.GetUpdates(callCtx, &telego.GetUpdatesParams{Offset: offset, Limit: 1, AllowedUpdates: allowedUpdates}); err != nil {
 		r.log.Warn().Err(err).Msg("managed bot: confirm the last updates")
+	}
+}
+
+// refreshForWelcome reads the bot's channel row again before replies that include a
+// welcome are queued: a welcome picked on the card just before a user's /start is
+// then the one the user gets (the NOTIFY that refreshes every intake may come a moment
+// after the /start). One read per answer of getUpdates (or webhook update) with a
+// /start in it; on failure the row from the last look stays.
+func (in *Intake) refreshForWelcome(ctx context.Context, channelID int64, ptr *channelPointer, replies []reply) {
+	for _, rep := range replies {
+		if rep.kind != replyWelcome {
+			continue
+		}
+		callCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if c, err := in.cfg.Store.ChannelGet(callCtx, channelID); err == nil {
+			ptr.Store(&c)
+		}
+		return
 	}
 }

@@ -124,6 +124,7 @@ func (in *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	rc.commit(u.UpdateID)
+	in.refreshForWelcome(ctx, id, rc.channel, p.replies)
 	for _, rep := range p.replies {
 		rc.replier.offer(rep)
 	}
